@@ -1,0 +1,46 @@
+"""The `rnn-parity` command line: one subcommand per job, each defined in its own module.
+
+Each subcommand module exposes `add_arguments(parser)` and `run(args) -> int` and imports no
+framework at module level, so `rnn-parity --help` stays instant. Frameworks load inside `run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from shared.errors import RnnParityError
+
+# subcommand -> (module, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "data": ("compare.data_command", "summarise the series, its split, scaling and windows"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rnn-parity",
+        description="The same recurrent network in Keras and PyTorch Lightning, side by side.")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        module = importlib.import_module(module_name)
+        subparser = subparsers.add_parser(name, help=help_text, description=module.__doc__,
+                                          formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(subparser)
+        subparser.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, run the chosen subcommand, turn input errors into one clear line."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._module.run(args) or 0)
+    except RnnParityError as error:
+        print(f"rnn-parity {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""What both frameworks' `fit` share: the sample orders they are fed and the history they return.
+
+Training parity needs both frameworks to see the same batches in the same order, so the
+per-epoch permutations are drawn here, once, from one seeded numpy generator, and handed to both
+`keras_impl.train.fit(..., order=...)` and `torch_impl.train.fit(..., order=...)`. Both return a
+`FitHistory`, so `compare/` reads their results the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from shared.errors import DataError
+from shared.weights import CanonicalWeights
+
+
+def epoch_orders(n_samples: int, epochs: int, seed: int) -> list[np.ndarray]:
+    """One permutation of range(n_samples) per epoch, all drawn from one seeded generator.
+
+    Returns:
+        `epochs` int64 arrays of shape (n_samples,).
+    """
+    if n_samples < 1 or epochs < 1:
+        raise DataError(f"need n_samples >= 1 and epochs >= 1, got {n_samples} and {epochs}")
+    rng = np.random.default_rng(seed)
+    return [rng.permutation(n_samples).astype(np.int64) for _ in range(epochs)]
+
+
+def check_orders(order: list[np.ndarray] | None, n_samples: int, epochs: int) -> None:
+    """Raise DataError unless `order` is None or one permutation of range(n_samples) per epoch."""
+    if order is None:
+        return
+    if len(order) != epochs:
+        raise DataError(f"order holds {len(order)} epoch(s) of indices, the train spec asks for "
+                        f"{epochs}")
+    expected = np.arange(n_samples)
+    for epoch, indices in enumerate(order):
+        indices = np.asarray(indices)
+        if indices.shape != (n_samples,) or not np.array_equal(np.sort(indices), expected):
+            raise DataError(f"order for epoch {epoch} is not a permutation of range({n_samples})")
+
+
+def check_xy(X: np.ndarray, Y: np.ndarray, time_steps: int, features: int) -> None:
+    """Raise DataError naming the shape problem unless X is (n, time_steps, features), Y (n, k)."""
+    X, Y = np.asarray(X), np.asarray(Y)
+    if X.ndim != 3 or X.shape[1:] != (time_steps, features):
+        raise DataError(f"X must be shaped (samples, {time_steps}, {features}), got {X.shape}")
+    if Y.ndim not in (2, 3) or Y.shape[0] != X.shape[0]:
+        raise DataError(f"Y must be shaped (samples, units) with {X.shape[0]} samples like X, "
+                        f"got {Y.shape}")
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(Y))):
+        raise DataError("X or Y holds NaN or infinite values")
+
+
+@dataclass
+class FitHistory:
+    """What one training run produced, in the same form for both frameworks.
+
+    epoch_loss: per epoch, the batch-size-weighted mean of that epoch's pre-update batch losses
+        (Keras's definition of the epoch loss; torch_impl computes the same).
+    step_loss: every optimizer step's pre-update batch loss, in order, across all epochs.
+    epoch_weights: canonical weights after each epoch, when fit was asked to record them.
+    seconds: wall time of the training loop itself.
+    """
+
+    epoch_loss: list[float] = field(default_factory=list)
+    step_loss: list[float] = field(default_factory=list)
+    epoch_weights: list[CanonicalWeights] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def diverged(self) -> bool:
+        """True when any loss is NaN or infinite."""
+        return not bool(np.all(np.isfinite(self.epoch_loss + self.step_loss)))

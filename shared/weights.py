@@ -1,0 +1,242 @@
+"""The canonical weight format: every framework's weights, named per gate, in row-vector layout.
+
+Keras and torch store the same recurrent weights in different shapes, gate orders and bias
+splits. Each impl translates its own layout to and from this one format, so no gate order or
+transpose is ever implicit anywhere else:
+
+    layer k, direction "forward" (and "backward" when bidirectional):
+      W[gate]: (input_size, units)   input weights,      used as x_t @ W
+      U[gate]: (units, units)        recurrent weights,  used as h_{t-1} @ U
+      b[gate]: (units,)              input-side bias
+      c[gate]: (units,)              recurrent-side bias (zeros where the source had one bias)
+    head: W_y (units_in, units_out), b_y (units_out,); its activation lives in the spec.
+
+Gates: simple (h), lstm (i, f, g, o), gru (r, z, n). The weights carry their `ModelSpec`, and
+`.npz` files store it as JSON beside the arrays (loaded with allow_pickle=False).
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from shared.errors import SpecError, WeightFormatError
+from shared.spec import ModelSpec
+
+PARAMS = ("W", "U", "b", "c")
+_SPEC_KEY = "__spec_json__"
+
+
+@dataclass
+class DirectionWeights:
+    """One direction of one recurrent layer: per-gate W, U, b, c (see the module docstring)."""
+
+    W: dict[str, np.ndarray]
+    U: dict[str, np.ndarray]
+    b: dict[str, np.ndarray]
+    c: dict[str, np.ndarray]
+
+    def param(self, name: str) -> dict[str, np.ndarray]:
+        return {"W": self.W, "U": self.U, "b": self.b, "c": self.c}[name]
+
+
+@dataclass
+class CanonicalWeights:
+    """A whole model's weights in the canonical format, with the spec they belong to.
+
+    `layers[k]` maps a direction ("forward", "backward") to that direction's weights.
+    """
+
+    spec: ModelSpec
+    layers: list[dict[str, DirectionWeights]]
+    W_y: np.ndarray
+    b_y: np.ndarray
+
+    def validate(self) -> CanonicalWeights:
+        """Check every array's presence, shape, dtype and finiteness against the spec.
+
+        Returns:
+            self, so calls can be chained.
+
+        Raises:
+            WeightFormatError: naming the layer, direction, parameter, gate and expected shape.
+        """
+        spec = self.spec
+        if not isinstance(spec, ModelSpec):
+            raise WeightFormatError(f"weights carry no ModelSpec (got {type(spec).__name__})")
+        if len(self.layers) != len(spec.layers):
+            raise WeightFormatError(f"spec has {len(spec.layers)} recurrent layer(s), weights "
+                                    f"have {len(self.layers)}")
+        for index, layer_spec in enumerate(spec.layers):
+            directions = self.layers[index]
+            if set(directions) != set(layer_spec.directions):
+                raise WeightFormatError(
+                    f"layer {index} ({layer_spec.kind}): directions {sorted(directions)} "
+                    f"do not match the spec's {list(layer_spec.directions)}")
+            units, input_size = layer_spec.units, spec.input_size(index)
+            expected = {"W": (input_size, units), "U": (units, units), "b": (units,),
+                        "c": (units,)}
+            for direction in layer_spec.directions:
+                weights = directions[direction]
+                for param in PARAMS:
+                    arrays = weights.param(param)
+                    where = f"layer {index} ({layer_spec.kind}) {direction} {param}"
+                    if set(arrays) != set(layer_spec.gates):
+                        raise WeightFormatError(f"{where}: gates {sorted(arrays)} do not match "
+                                                f"{list(layer_spec.gates)}")
+                    for gate in layer_spec.gates:
+                        _check_array(arrays[gate], expected[param], spec.dtype,
+                                     f"{where}[{gate}]")
+        head_in = spec.layers[-1].output_size
+        _check_array(self.W_y, (head_in, spec.head.units), spec.dtype, "head W_y")
+        _check_array(self.b_y, (spec.head.units,), spec.dtype, "head b_y")
+        return self
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Flatten to names like 'layer0/forward/W/i' and 'head/W_y' (the .npz keys)."""
+        arrays: dict[str, np.ndarray] = {}
+        for index, directions in enumerate(self.layers):
+            for direction, weights in directions.items():
+                for param in PARAMS:
+                    for gate, array in weights.param(param).items():
+                        arrays[f"layer{index}/{direction}/{param}/{gate}"] = array
+        arrays["head/W_y"] = self.W_y
+        arrays["head/b_y"] = self.b_y
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, spec: ModelSpec, arrays: dict[str, np.ndarray]) -> CanonicalWeights:
+        """Rebuild from flat names (inverse of `to_arrays`); missing or extra names raise."""
+        expected = set(_array_names(spec))
+        missing, extra = sorted(expected - set(arrays)), sorted(set(arrays) - expected)
+        if missing or extra:
+            raise WeightFormatError(f"weight names do not fit the spec: missing {missing[:6]}"
+                                    f"{'...' if len(missing) > 6 else ''}, unexpected {extra[:6]}")
+        layers = []
+        for index, layer_spec in enumerate(spec.layers):
+            directions = {}
+            for direction in layer_spec.directions:
+                params = {param: {gate: arrays[f"layer{index}/{direction}/{param}/{gate}"]
+                                  for gate in layer_spec.gates} for param in PARAMS}
+                directions[direction] = DirectionWeights(**params)
+            layers.append(directions)
+        return cls(spec, layers, arrays["head/W_y"], arrays["head/b_y"]).validate()
+
+    def max_abs_diff(self, other: CanonicalWeights) -> float:
+        """Largest absolute difference over all arrays (both must share the same names)."""
+        mine, theirs = self.to_arrays(), other.to_arrays()
+        if set(mine) != set(theirs):
+            raise WeightFormatError("cannot compare weights of different architectures")
+        return max(float(np.max(np.abs(mine[k].astype(np.float64) - theirs[k].astype(np.float64))))
+                   for k in mine)
+
+    def bitwise_equal(self, other: CanonicalWeights) -> bool:
+        """True when both hold the same names with identical dtypes, shapes and bytes."""
+        mine, theirs = self.to_arrays(), other.to_arrays()
+        return set(mine) == set(theirs) and all(
+            mine[k].dtype == theirs[k].dtype and np.array_equal(mine[k], theirs[k]) for k in mine)
+
+
+def _array_names(spec: ModelSpec) -> list[str]:
+    names = [f"layer{index}/{direction}/{param}/{gate}"
+             for index, layer in enumerate(spec.layers)
+             for direction in layer.directions
+             for param in PARAMS
+             for gate in layer.gates]
+    return names + ["head/W_y", "head/b_y"]
+
+
+def _check_array(array: object, shape: tuple[int, ...], dtype: str, where: str) -> None:
+    if not isinstance(array, np.ndarray):
+        raise WeightFormatError(f"{where}: expected a numpy array, got {type(array).__name__}")
+    if array.shape != shape:
+        raise WeightFormatError(f"{where}: expected shape {shape}, got {array.shape}")
+    if array.dtype != np.dtype(dtype):
+        raise WeightFormatError(f"{where}: expected dtype {dtype}, got {array.dtype}")
+    if not np.all(np.isfinite(array)):
+        raise WeightFormatError(f"{where}: holds NaN or infinite values")
+
+
+def random_weights(spec: ModelSpec, seed: int = 0, scale: float = 0.5) -> CanonicalWeights:
+    """Random, non-constant weights (uniform in +-scale) for `spec`, in the spec's dtype.
+
+    Every array, recurrent-side biases included, is random: a constant initialiser would hide a
+    swapped gate or a dropped bias, which is exactly what the adapters' tests must catch.
+    """
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for name in _array_names(spec):
+        shape = _expected_shape(spec, name)
+        arrays[name] = rng.uniform(-scale, scale, size=shape).astype(spec.dtype)
+    return CanonicalWeights.from_arrays(spec, arrays)
+
+
+def zero_recurrent_bias(weights: CanonicalWeights) -> CanonicalWeights:
+    """A copy with every c[gate] set to zero, as weights from a one-bias Keras layer look."""
+    arrays = weights.to_arrays()
+    for name in arrays:
+        if "/c/" in name:
+            arrays[name] = np.zeros_like(arrays[name])
+    return CanonicalWeights.from_arrays(weights.spec, arrays)
+
+
+def _expected_shape(spec: ModelSpec, name: str) -> tuple[int, ...]:
+    if name == "head/W_y":
+        return (spec.layers[-1].output_size, spec.head.units)
+    if name == "head/b_y":
+        return (spec.head.units,)
+    layer_part, _direction, param, _gate = name.split("/")
+    index = int(layer_part.removeprefix("layer"))
+    units = spec.layers[index].units
+    return {"W": (spec.input_size(index), units), "U": (units, units), "b": (units,),
+            "c": (units,)}[param]
+
+
+def save_npz(weights: CanonicalWeights, path: str | os.PathLike) -> Path:
+    """Write weights and their spec (as JSON) to a `.npz` file, atomically.
+
+    Returns:
+        The path written.
+    """
+    weights.validate()
+    path = Path(path)
+    temporary = path.with_name(path.name + ".partial.npz")
+    arrays = weights.to_arrays()
+    arrays[_SPEC_KEY] = np.array(weights.spec.to_json())
+    try:
+        np.savez(temporary, **arrays)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def load_npz(path: str | os.PathLike) -> CanonicalWeights:
+    """Read a `.npz` written by `save_npz` (allow_pickle=False) and validate it.
+
+    Raises:
+        WeightFormatError: naming the file and what is wrong (missing, not an npz, no spec,
+            bad spec, misfit arrays).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise WeightFormatError(f"{path}: no such weight file")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
+        raise WeightFormatError(f"{path}: not a readable .npz weight file ({error})") from None
+    if _SPEC_KEY not in arrays:
+        raise WeightFormatError(f"{path}: holds no model spec (key {_SPEC_KEY!r} missing)")
+    try:
+        spec = ModelSpec.from_json(str(arrays.pop(_SPEC_KEY)))
+    except SpecError as error:
+        raise WeightFormatError(f"{path}: bad model spec: {error}") from None
+    try:
+        return CanonicalWeights.from_arrays(spec, arrays)
+    except WeightFormatError as error:
+        raise WeightFormatError(f"{path}: {error}") from None
