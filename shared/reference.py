@@ -52,8 +52,9 @@ def _affine(x: np.ndarray, h: np.ndarray, weights: DirectionWeights, gate: str) 
     return x @ weights.W[gate] + weights.b[gate] + h @ weights.U[gate] + weights.c[gate]
 
 
-def _run_direction(layer: RecurrentLayerSpec, weights: DirectionWeights,
-                   inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+def _run_direction(
+    layer: RecurrentLayerSpec, weights: DirectionWeights, inputs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Run one direction over inputs (batch, time, in) in the order given.
 
     Returns:
@@ -106,8 +107,7 @@ def forward(weights: CanonicalWeights, inputs: np.ndarray) -> ForwardTrace:
     spec = weights.validate().spec
     inputs = np.asarray(inputs)
     if inputs.ndim != 3 or inputs.shape[2] != spec.features or inputs.shape[1] < 1:
-        raise DataError(f"inputs must be shaped (batch, time, {spec.features}), got "
-                        f"{inputs.shape}")
+        raise DataError(f"inputs must be shaped (batch, time, {spec.features}), got {inputs.shape}")
     sequence = inputs.astype(spec.dtype)
     if not np.all(np.isfinite(sequence)):
         raise DataError("inputs hold NaN or infinite values")

@@ -88,8 +88,10 @@ class RecurrentLayerSpec:
         _check_int(self.units, "units", 1, where)
         _check_choice(self.activation, "activation", tuple(ACTIVATIONS), where)
         if self.kind != "simple" and self.activation != "tanh":
-            raise SpecError(f"{where}activation must be 'tanh' for lstm and gru, got "
-                            f"{self.activation!r} (only simple layers take any activation)")
+            raise SpecError(
+                f"{where}activation must be 'tanh' for lstm and gru, got "
+                f"{self.activation!r} (only simple layers take any activation)"
+            )
         _check_bool(self.return_sequences, "return_sequences", where)
         _check_bool(self.bidirectional, "bidirectional", where)
         _check_bool(self.reset_after, "reset_after", where)
@@ -141,8 +143,10 @@ class ModelSpec:
                 raise SpecError(f"model: layer {index} is not a RecurrentLayerSpec: {layer!r}")
             feeds_another = index < len(self.layers) - 1
             if feeds_another and not layer.return_sequences:
-                raise SpecError(f"model: layer {index} ({layer.kind}) feeds layer {index + 1}, "
-                                "so it must have return_sequences=True")
+                raise SpecError(
+                    f"model: layer {index} ({layer.kind}) feeds layer {index + 1}, "
+                    "so it must have return_sequences=True"
+                )
         if not isinstance(self.head, DenseSpec):
             raise SpecError(f"model: head must be a DenseSpec, got {self.head!r}")
 
@@ -261,7 +265,9 @@ class TrainSpec:
         _check_bool(self.shuffle, "shuffle", "train spec: ")
         _check_bool(self.single_bias, "single_bias", "train spec: ")
         if not isinstance(self.optimizer, OptimizerSpec):
-            raise SpecError(f"train spec: optimizer must be an OptimizerSpec, got {self.optimizer!r}")
+            raise SpecError(
+                f"train spec: optimizer must be an OptimizerSpec, got {self.optimizer!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -33,8 +33,9 @@ def check_orders(order: list[np.ndarray] | None, n_samples: int, epochs: int) ->
     if order is None:
         return
     if len(order) != epochs:
-        raise DataError(f"order holds {len(order)} epoch(s) of indices, the train spec asks for "
-                        f"{epochs}")
+        raise DataError(
+            f"order holds {len(order)} epoch(s) of indices, the train spec asks for {epochs}"
+        )
     expected = np.arange(n_samples)
     for epoch, indices in enumerate(order):
         indices = np.asarray(indices)
@@ -48,8 +49,9 @@ def check_xy(X: np.ndarray, Y: np.ndarray, time_steps: int, features: int) -> No
     if X.ndim != 3 or X.shape[1:] != (time_steps, features):
         raise DataError(f"X must be shaped (samples, {time_steps}, {features}), got {X.shape}")
     if Y.ndim not in (2, 3) or Y.shape[0] != X.shape[0]:
-        raise DataError(f"Y must be shaped (samples, units) with {X.shape[0]} samples like X, "
-                        f"got {Y.shape}")
+        raise DataError(
+            f"Y must be shaped (samples, units) with {X.shape[0]} samples like X, got {Y.shape}"
+        )
     if not (np.all(np.isfinite(X)) and np.all(np.isfinite(Y))):
         raise DataError("X or Y holds NaN or infinite values")
 

@@ -69,28 +69,29 @@ class CanonicalWeights:
         if not isinstance(spec, ModelSpec):
             raise WeightFormatError(f"weights carry no ModelSpec (got {type(spec).__name__})")
         if len(self.layers) != len(spec.layers):
-            raise WeightFormatError(f"spec has {len(spec.layers)} recurrent layer(s), weights "
-                                    f"have {len(self.layers)}")
+            raise WeightFormatError(
+                f"spec has {len(spec.layers)} recurrent layer(s), weights have {len(self.layers)}"
+            )
         for index, layer_spec in enumerate(spec.layers):
             directions = self.layers[index]
             if set(directions) != set(layer_spec.directions):
                 raise WeightFormatError(
                     f"layer {index} ({layer_spec.kind}): directions {sorted(directions)} "
-                    f"do not match the spec's {list(layer_spec.directions)}")
+                    f"do not match the spec's {list(layer_spec.directions)}"
+                )
             units, input_size = layer_spec.units, spec.input_size(index)
-            expected = {"W": (input_size, units), "U": (units, units), "b": (units,),
-                        "c": (units,)}
+            expected = {"W": (input_size, units), "U": (units, units), "b": (units,), "c": (units,)}
             for direction in layer_spec.directions:
                 weights = directions[direction]
                 for param in PARAMS:
                     arrays = weights.param(param)
                     where = f"layer {index} ({layer_spec.kind}) {direction} {param}"
                     if set(arrays) != set(layer_spec.gates):
-                        raise WeightFormatError(f"{where}: gates {sorted(arrays)} do not match "
-                                                f"{list(layer_spec.gates)}")
+                        raise WeightFormatError(
+                            f"{where}: gates {sorted(arrays)} do not match {list(layer_spec.gates)}"
+                        )
                     for gate in layer_spec.gates:
-                        _check_array(arrays[gate], expected[param], spec.dtype,
-                                     f"{where}[{gate}]")
+                        _check_array(arrays[gate], expected[param], spec.dtype, f"{where}[{gate}]")
         head_in = spec.layers[-1].output_size
         _check_array(self.W_y, (head_in, spec.head.units), spec.dtype, "head W_y")
         _check_array(self.b_y, (spec.head.units,), spec.dtype, "head b_y")
@@ -114,14 +115,21 @@ class CanonicalWeights:
         expected = set(_array_names(spec))
         missing, extra = sorted(expected - set(arrays)), sorted(set(arrays) - expected)
         if missing or extra:
-            raise WeightFormatError(f"weight names do not fit the spec: missing {missing[:6]}"
-                                    f"{'...' if len(missing) > 6 else ''}, unexpected {extra[:6]}")
+            raise WeightFormatError(
+                f"weight names do not fit the spec: missing {missing[:6]}"
+                f"{'...' if len(missing) > 6 else ''}, unexpected {extra[:6]}"
+            )
         layers = []
         for index, layer_spec in enumerate(spec.layers):
             directions = {}
             for direction in layer_spec.directions:
-                params = {param: {gate: arrays[f"layer{index}/{direction}/{param}/{gate}"]
-                                  for gate in layer_spec.gates} for param in PARAMS}
+                params = {
+                    param: {
+                        gate: arrays[f"layer{index}/{direction}/{param}/{gate}"]
+                        for gate in layer_spec.gates
+                    }
+                    for param in PARAMS
+                }
                 directions[direction] = DirectionWeights(**params)
             layers.append(directions)
         return cls(spec, layers, arrays["head/W_y"], arrays["head/b_y"]).validate()
@@ -131,22 +139,27 @@ class CanonicalWeights:
         mine, theirs = self.to_arrays(), other.to_arrays()
         if set(mine) != set(theirs):
             raise WeightFormatError("cannot compare weights of different architectures")
-        return max(float(np.max(np.abs(mine[k].astype(np.float64) - theirs[k].astype(np.float64))))
-                   for k in mine)
+        return max(
+            float(np.max(np.abs(mine[k].astype(np.float64) - theirs[k].astype(np.float64))))
+            for k in mine
+        )
 
     def bitwise_equal(self, other: CanonicalWeights) -> bool:
         """True when both hold the same names with identical dtypes, shapes and bytes."""
         mine, theirs = self.to_arrays(), other.to_arrays()
         return set(mine) == set(theirs) and all(
-            mine[k].dtype == theirs[k].dtype and np.array_equal(mine[k], theirs[k]) for k in mine)
+            mine[k].dtype == theirs[k].dtype and np.array_equal(mine[k], theirs[k]) for k in mine
+        )
 
 
 def _array_names(spec: ModelSpec) -> list[str]:
-    names = [f"layer{index}/{direction}/{param}/{gate}"
-             for index, layer in enumerate(spec.layers)
-             for direction in layer.directions
-             for param in PARAMS
-             for gate in layer.gates]
+    names = [
+        f"layer{index}/{direction}/{param}/{gate}"
+        for index, layer in enumerate(spec.layers)
+        for direction in layer.directions
+        for param in PARAMS
+        for gate in layer.gates
+    ]
     return names + ["head/W_y", "head/b_y"]
 
 
@@ -192,8 +205,12 @@ def _expected_shape(spec: ModelSpec, name: str) -> tuple[int, ...]:
     layer_part, _direction, param, _gate = name.split("/")
     index = int(layer_part.removeprefix("layer"))
     units = spec.layers[index].units
-    return {"W": (spec.input_size(index), units), "U": (units, units), "b": (units,),
-            "c": (units,)}[param]
+    return {
+        "W": (spec.input_size(index), units),
+        "U": (units, units),
+        "b": (units,),
+        "c": (units,),
+    }[param]
 
 
 def save_npz(weights: CanonicalWeights, path: str | os.PathLike) -> Path:
