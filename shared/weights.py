@@ -197,6 +197,24 @@ def zero_recurrent_bias(weights: CanonicalWeights) -> CanonicalWeights:
     return CanonicalWeights.from_arrays(weights.spec, arrays)
 
 
+def fold_single_bias(weights: CanonicalWeights) -> CanonicalWeights:
+    """A copy where b holds b + c and c is zero, for layers whose math has one bias per gate.
+
+    Simple, LSTM and GRU with reset_after=False compute x W + b + h U + c, so only b + c matters
+    and a one-bias framework (Keras) stores exactly that. GRU with reset_after=True is left as it
+    is: its c_n sits inside the reset gate, r * (h U_n + c_n), so b and c are distinct there.
+    """
+    arrays = weights.to_arrays()
+    for index, layer in enumerate(weights.spec.layers):
+        if layer.kind == "gru" and layer.reset_after:
+            continue
+        for name in [n for n in arrays if n.startswith(f"layer{index}/") and "/c/" in n]:
+            bias = name.replace("/c/", "/b/")
+            arrays[bias] = arrays[bias] + arrays[name]
+            arrays[name] = np.zeros_like(arrays[name])
+    return CanonicalWeights.from_arrays(weights.spec, arrays)
+
+
 def _expected_shape(spec: ModelSpec, name: str) -> tuple[int, ...]:
     if name == "head/W_y":
         return (spec.layers[-1].output_size, spec.head.units)
