@@ -1,0 +1,26 @@
+"""The PyTorch Lightning implementation: build, train, port and save the spec'd recurrent model.
+
+Everything here reads the framework-neutral specs and canonical weights in `shared`, so its
+results can be checked against the numpy reference and compared with `keras_impl` without
+either implementation knowing about the other. It never imports Keras or TensorFlow.
+"""
+
+from torch_impl.io import load_model, save_model
+from torch_impl.model import build_model, create_rnn, spec_of
+from torch_impl.train import fit, fit_plain, predict
+from torch_impl.weights import from_canonical, native_weights, set_canonical, to_canonical
+
+__all__ = [
+    "build_model",
+    "create_rnn",
+    "fit",
+    "fit_plain",
+    "from_canonical",
+    "load_model",
+    "native_weights",
+    "predict",
+    "save_model",
+    "set_canonical",
+    "spec_of",
+    "to_canonical",
+]

@@ -1,0 +1,114 @@
+"""Model files round-trip exactly, and every unusable or unsafe file is a ModelFileError."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from shared.errors import ModelFileError
+from shared.weights import random_weights
+from tests.torch_impl.conftest import make_spec
+from torch_impl import from_canonical, load_model, predict, save_model, to_canonical
+from torch_impl.model import RNNModel
+
+
+@pytest.fixture
+def model() -> RNNModel:
+    spec = make_spec({"kind": "gru", "reset_after": False}, "stacked-bidirectional", "float64")
+    return from_canonical(random_weights(spec, seed=50))
+
+
+class _Payload:
+    """A custom class: unpickling it would need this module's code."""
+
+    def __init__(self) -> None:
+        self.value = 1
+
+
+@pytest.mark.parametrize("suffix", [".ckpt", ".pt"])
+def test_round_trip_gives_identical_predictions(model, suffix, tmp_path, inputs):
+    path = save_model(model, tmp_path / f"model{suffix}")
+    assert path == tmp_path / f"model{suffix}"
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left
+    loaded = load_model(path)
+    assert loaded.spec == model.spec
+    assert to_canonical(loaded).bitwise_equal(to_canonical(model))
+    assert np.array_equal(predict(loaded, inputs), predict(model, inputs))
+
+
+def test_ckpt_is_a_lightning_checkpoint(model, tmp_path, inputs):
+    path = save_model(model, tmp_path / "model.ckpt")
+    content = torch.load(path, weights_only=True)
+    assert content["hyper_parameters"] == {"spec": model.spec.to_dict()}
+    assert "pytorch-lightning_version" in content
+    loaded = RNNModel.load_from_checkpoint(path, weights_only=True)
+    assert np.array_equal(predict(loaded, inputs), predict(model, inputs))
+
+
+def test_save_refuses_other_extensions(model, tmp_path):
+    with pytest.raises(ModelFileError, match=r"\.ckpt or \.pt"):
+        save_model(model, tmp_path / "model.h5")
+
+
+def _expect_error(path, *words: str) -> str:
+    with pytest.raises(ModelFileError) as error:
+        load_model(path)
+    message = str(error.value)
+    assert path.name in message
+    for word in words:
+        assert word in message, (word, message)
+    assert "\n" not in message  # one clear line, not a traceback's worth
+    return message
+
+
+def test_missing_file(tmp_path):
+    _expect_error(tmp_path / "absent.pt", "no such model file")
+
+
+def test_truncated_and_garbage_files(model, tmp_path):
+    whole = save_model(model, tmp_path / "whole.pt").read_bytes()
+    (tmp_path / "truncated.pt").write_bytes(whole[: len(whole) // 2])
+    _expect_error(tmp_path / "truncated.pt", "not a readable torch model file")
+    (tmp_path / "garbage.ckpt").write_bytes(b"not a checkpoint at all")
+    _expect_error(tmp_path / "garbage.ckpt", "not a readable torch model file")
+
+
+def test_unsafe_pickles_are_refused_without_running_code(model, tmp_path):
+    torch.save(_Payload(), tmp_path / "object.pt")
+    _expect_error(tmp_path / "object.pt", "refused", "_Payload", "weights_only=True")
+    torch.save(model, tmp_path / "module.pt")  # a whole nn.Module: needs code to rebuild
+    _expect_error(tmp_path / "module.pt", "refused")
+    torch.save(
+        {"spec_json": model.spec.to_json(), "state_dict": model.state_dict(), "extra": _Payload()},
+        tmp_path / "mixed.ckpt",
+    )
+    _expect_error(tmp_path / "mixed.ckpt", "refused")
+
+
+def test_missing_or_bad_spec(model, tmp_path):
+    torch.save({"state_dict": model.state_dict()}, tmp_path / "nospec.pt")
+    _expect_error(tmp_path / "nospec.pt", "no model spec")
+    torch.save(
+        {"spec_json": "{not json", "state_dict": model.state_dict()}, tmp_path / "badspec.pt"
+    )
+    _expect_error(tmp_path / "badspec.pt", "bad model spec")
+    torch.save([1, 2, 3], tmp_path / "list.pt")
+    _expect_error(tmp_path / "list.pt", "expected a dict")
+
+
+def test_state_that_does_not_fit_the_spec(model, tmp_path):
+    state = model.state_dict()
+    name = "net.recurrent.1.rnn.weight_hh_l0_reverse"
+    wrong_shape = {**state, name: state[name][:-1]}
+    torch.save(
+        {"state_dict": wrong_shape, "hyper_parameters": {"spec": model.spec.to_dict()}},
+        tmp_path / "shape.ckpt",
+    )
+    _expect_error(tmp_path / "shape.ckpt", name, "(14, 5)", "(15, 5)")
+    missing = {k: v for k, v in state.items() if k != name}
+    torch.save({"spec_json": model.spec.to_json(), "state_dict": missing}, tmp_path / "keys.pt")
+    _expect_error(tmp_path / "keys.pt", "missing", name)
+    as_float32 = {k: v.float() for k, v in state.items()}
+    torch.save({"spec_json": model.spec.to_json(), "state_dict": as_float32}, tmp_path / "dtype.pt")
+    _expect_error(tmp_path / "dtype.pt", "float32", "float64")

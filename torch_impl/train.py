@@ -1,0 +1,343 @@
+"""Train and run a torch model from a `TrainSpec`: through Lightning, and as a plain loop.
+
+`fit` is the torch half of the training-parity contract: it follows the same `TrainSpec` as
+`keras_impl.train.fit`, can be handed the exact per-epoch sample orders (from
+`shared.training.epoch_orders`) so both frameworks see the same batches, and returns the same
+`FitHistory`. `fit_plain` does the identical computation with no Lightning at all; it is the
+floor the speed study measures Lightning's overhead against, and a test holds the two
+bit-identical.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from time import perf_counter
+
+import lightning
+import numpy as np
+import torch
+from lightning.fabric.utilities.warnings import PossibleUserWarning
+from torch.utils.data import DataLoader, Sampler, TensorDataset
+
+from shared.errors import DataError
+from shared.spec import TrainSpec
+from shared.training import FitHistory, check_orders, check_xy
+from shared.weights import CanonicalWeights
+from torch_impl.model import RNNModel
+from torch_impl.optim import make_loss, make_optimizer
+from torch_impl.weights import to_canonical
+
+# Loggers whose INFO lines ("GPU available: False", "`Trainer.fit` stopped") fit silences.
+_LIGHTNING_LOGGERS = (
+    "lightning.pytorch",
+    "lightning.fabric",
+    "pytorch_lightning",
+    "lightning_fabric",
+)
+
+
+class EpochOrderSampler(Sampler[int]):
+    """Yields exactly `order[epoch]`, the sample indices of the current epoch, in that order.
+
+    `set_epoch` is the hook Lightning's fit loop calls on a sampler at the start of each epoch
+    (as for DistributedSampler); `fit_plain` calls it the same way.
+    """
+
+    def __init__(self, order: list[np.ndarray]) -> None:
+        self.order = [np.asarray(indices, dtype=np.int64) for indices in order]
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.order[self.epoch].tolist())
+
+    def __len__(self) -> int:
+        return len(self.order[self.epoch])
+
+
+class WindowDataModule(lightning.LightningDataModule):
+    """Numpy windows as Lightning's training data: batches in the given or a seeded order.
+
+    Args:
+        X: windows (samples, time, features).
+        Y: targets (samples, units) or (samples, time, units).
+        dtype: the model's dtype name; X and Y are cast to it once, as the numpy reference
+            casts its inputs.
+        train_spec: supplies batch_size, shuffle and seed.
+        order: per epoch, the sample indices to feed (an `EpochOrderSampler`), or None
+            for `shuffled_orders` drawn from train_spec's seed.
+    """
+
+    def __init__(
+        self,
+        X: np.ndarray,
+        Y: np.ndarray,
+        dtype: str,
+        train_spec: TrainSpec,
+        order: list[np.ndarray] | None = None,
+    ) -> None:
+        super().__init__()
+        self.inputs = torch.from_numpy(np.ascontiguousarray(np.asarray(X).astype(dtype)))
+        self.targets = torch.from_numpy(np.ascontiguousarray(np.asarray(Y).astype(dtype)))
+        self.train_spec = train_spec
+        self.order = order
+
+    def train_dataloader(self) -> DataLoader:
+        spec = self.train_spec
+        order = self.order
+        if order is None:
+            order = shuffled_orders(len(self.inputs), spec.epochs, spec.seed, spec.shuffle)
+        return DataLoader(
+            TensorDataset(self.inputs, self.targets),
+            batch_size=spec.batch_size,
+            sampler=EpochOrderSampler(order),
+            # the loader's own base seed comes from here, not from torch's global generator
+            generator=torch.Generator().manual_seed(spec.seed),
+        )
+
+
+def shuffled_orders(n_samples: int, epochs: int, seed: int, shuffle: bool) -> list[np.ndarray]:
+    """Per-epoch sample orders when fit is given none: seeded permutations, or 0..n-1.
+
+    All epochs are drawn up front from one seeded torch generator, so the order never depends
+    on how often (or when) a training loop creates data-loader iterators: Lightning creates
+    them on its own schedule, and a shared generator would then drift from `fit_plain`'s.
+    """
+    if not shuffle:
+        return [np.arange(n_samples, dtype=np.int64) for _ in range(epochs)]
+    generator = torch.Generator().manual_seed(seed)
+    return [torch.randperm(n_samples, generator=generator).numpy() for _ in range(epochs)]
+
+
+def _check_inputs(
+    model: RNNModel,
+    X: np.ndarray,
+    Y: np.ndarray,
+    train_spec: TrainSpec,
+    order: list[np.ndarray] | None,
+) -> None:
+    """Validate model, spec, X, Y and order before any training starts.
+
+    Raises:
+        DataError: naming the shape, order or value problem.
+    """
+    if not isinstance(model, RNNModel):
+        raise TypeError(f"expected an RNNModel, got {type(model).__name__}")
+    if not isinstance(train_spec, TrainSpec):
+        raise TypeError(f"expected a TrainSpec, got {type(train_spec).__name__}")
+    spec = model.spec
+    check_xy(X, Y, spec.time_steps, spec.features)
+    Y = np.asarray(Y)
+    if Y.shape[1:] != spec.output_shape:  # a (n,) or (n, 1) mix-up would broadcast in the loss
+        raise DataError(
+            f"Y must be shaped (samples, {', '.join(map(str, spec.output_shape))}) "
+            f"to match the model's outputs, got {Y.shape}"
+        )
+    check_orders(order, np.asarray(X).shape[0], train_spec.epochs)
+
+
+def _single_bias_parameters(model: RNNModel) -> list[torch.nn.Parameter]:
+    """The recurrent-side biases (bias_hh*) of simple and LSTM layers; GRU keeps both biases."""
+    frozen = []
+    for layer_spec, layer in zip(model.spec.layers, model.net.recurrent, strict=True):
+        if layer_spec.kind in ("simple", "lstm"):
+            frozen += [
+                param for name, param in layer.rnn.named_parameters() if name.startswith("bias_hh")
+            ]
+    return frozen
+
+
+@contextmanager
+def _training_run(model: RNNModel, train_spec: TrainSpec) -> Iterator[None]:
+    """Give the model its recipe for one run; freeze single-bias parameters; undo afterwards."""
+    model.train_spec = train_spec
+    model.loss_fn = make_loss(train_spec.loss)
+    model.step_losses = []
+    frozen = _single_bias_parameters(model) if train_spec.single_bias else []
+    with torch.no_grad():
+        for param in frozen:
+            param.zero_()  # Keras has no such bias: it is zero there, and stays zero here
+            param.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for param in frozen:
+            param.requires_grad_(True)
+        model.train_spec = None
+        model.loss_fn = None
+
+
+@contextmanager
+def _quiet_lightning() -> Iterator[None]:
+    """Silence Lightning's INFO banners and its hints for tiny CPU runs, for one block only."""
+    loggers = [logging.getLogger(name) for name in _LIGHTNING_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            # e.g. "The 'train_dataloader' does not have many workers": true, and irrelevant
+            # for a few hundred 12-step windows held in memory.
+            warnings.filterwarnings("ignore", category=PossibleUserWarning)
+            # Lightning 2.6 still builds torch's deprecated LeafSpec; nothing for us to change
+            warnings.filterwarnings(
+                "ignore", message=r".*LeafSpec.*deprecated", category=FutureWarning
+            )
+            yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _epoch_losses(step_losses: list[tuple[float, int]], epochs: int) -> list[float]:
+    """Each epoch's batch-size-weighted mean of its step losses (Keras's epoch loss)."""
+    steps_per_epoch = len(step_losses) // epochs
+    losses = []
+    for epoch in range(epochs):
+        steps = step_losses[epoch * steps_per_epoch : (epoch + 1) * steps_per_epoch]
+        total = sum(size for _, size in steps)
+        losses.append(math.fsum(loss * size for loss, size in steps) / total)
+    return losses
+
+
+def _history(
+    model: RNNModel, epochs: int, epoch_weights: list[CanonicalWeights], seconds: float
+) -> FitHistory:
+    return FitHistory(
+        epoch_loss=_epoch_losses(model.step_losses, epochs),
+        step_loss=[loss for loss, _ in model.step_losses],
+        epoch_weights=epoch_weights,
+        seconds=seconds,
+    )
+
+
+class _RecordWeights(lightning.Callback):
+    """Keeps the canonical weights after every training epoch."""
+
+    def __init__(self) -> None:
+        self.weights: list[CanonicalWeights] = []
+
+    def on_train_epoch_end(
+        self, trainer: lightning.Trainer, pl_module: lightning.LightningModule
+    ) -> None:
+        self.weights.append(to_canonical(pl_module))
+
+
+def fit(
+    model: RNNModel,
+    X: np.ndarray,
+    Y: np.ndarray,
+    train_spec: TrainSpec,
+    order: list[np.ndarray] | None = None,
+    *,
+    record_weights: bool = False,
+    progress: bool = False,
+) -> FitHistory:
+    """Train `model` in place with a Lightning Trainer, as `train_spec` says.
+
+    Args:
+        model: from build_model / from_canonical; its weights are the starting point.
+        X: windows (samples, time_steps, features).
+        Y: targets (samples, head units), or (samples, time_steps, head units) for sequences.
+        train_spec: epochs, batch size, optimizer, loss, seed, shuffle, single_bias.
+        order: per epoch, the sample indices to feed, in order (see shared.training); None
+            shuffles (train_spec.shuffle) with a generator seeded by train_spec.seed.
+        record_weights: keep canonical weights after every epoch in the history.
+        progress: show Lightning's progress bar.
+
+    Returns:
+        FitHistory with every step's pre-update batch loss, the epoch losses and wall time.
+
+    Raises:
+        DataError: if X, Y or order do not fit the model and spec.
+    """
+    _check_inputs(model, X, Y, train_spec, order)
+    data = WindowDataModule(X, Y, model.spec.dtype, train_spec, order)
+    recorder = _RecordWeights()
+    torch.manual_seed(train_spec.seed)  # nothing random should remain; if it does, repeat it
+    with tempfile.TemporaryDirectory() as root, _quiet_lightning():
+        trainer = lightning.Trainer(
+            accelerator="cpu",
+            devices=1,
+            max_epochs=train_spec.epochs,
+            logger=False,
+            enable_checkpointing=False,
+            enable_model_summary=False,
+            enable_progress_bar=progress,
+            num_sanity_val_steps=0,
+            default_root_dir=root,  # anything Lightning writes lands here and is deleted
+            callbacks=[recorder] if record_weights else [],
+        )
+        with _training_run(model, train_spec):
+            start = perf_counter()
+            trainer.fit(model, datamodule=data)
+            seconds = perf_counter() - start
+    return _history(model, train_spec.epochs, recorder.weights, seconds)
+
+
+def fit_plain(
+    model: RNNModel,
+    X: np.ndarray,
+    Y: np.ndarray,
+    train_spec: TrainSpec,
+    order: list[np.ndarray] | None = None,
+    *,
+    record_weights: bool = False,
+) -> FitHistory:
+    """Train exactly as `fit` does, in a plain PyTorch loop with no Lightning.
+
+    Same loader, loss, optimizer and step order (zero grads, loss, backward, step), so the
+    weights come out bit-identical to `fit`'s; only the framework overhead differs. Arguments
+    and result are `fit`'s.
+    """
+    _check_inputs(model, X, Y, train_spec, order)
+    loader = WindowDataModule(X, Y, model.spec.dtype, train_spec, order).train_dataloader()
+    epoch_weights: list[CanonicalWeights] = []
+    torch.manual_seed(train_spec.seed)
+    with _training_run(model, train_spec):
+        start = perf_counter()
+        optimizer = make_optimizer(model.parameters(), train_spec.optimizer)
+        model.train()
+        for epoch in range(train_spec.epochs):
+            loader.sampler.set_epoch(epoch)  # as Lightning's fit loop does each epoch
+            for batch_index, batch in enumerate(loader):
+                optimizer.zero_grad(set_to_none=True)
+                loss = model.training_step(batch, batch_index)
+                loss.backward()
+                optimizer.step()
+            if record_weights:
+                epoch_weights.append(to_canonical(model))
+        seconds = perf_counter() - start
+    return _history(model, train_spec.epochs, epoch_weights, seconds)
+
+
+def predict(model: RNNModel, X: np.ndarray) -> np.ndarray:
+    """Run the model on X (samples, time, features) in eval mode, without gradients.
+
+    Returns:
+        Outputs in the model's dtype: (samples, head units) or (samples, time, head units).
+
+    Raises:
+        DataError: if X is not 3-D with the model's features, or holds NaN/inf.
+    """
+    spec = model.spec
+    X = np.asarray(X)
+    if X.ndim != 3 or X.shape[1] < 1 or X.shape[2] != spec.features:
+        raise DataError(f"X must be shaped (samples, time, {spec.features}), got {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise DataError("X holds NaN or infinite values")
+    inputs = torch.from_numpy(np.ascontiguousarray(X.astype(spec.dtype)))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            return model(inputs).numpy()
+    finally:
+        model.train(was_training)
