@@ -326,15 +326,24 @@ class RNNModel(lightning.LightningModule):
         return make_optimizer(self.parameters(), self.train_spec.optimizer)
 
 
-def build_model(spec: ModelSpec) -> RNNModel:
+def build_model(spec: ModelSpec, seed: int | None = None) -> RNNModel:
     """Build the Lightning model `spec` describes, parameters in the spec's dtype.
 
-    Parameters start from torch's default initialisation (seed torch to repeat it); use
+    Args:
+        spec: the model to build.
+        seed: when given, torch's initialisers are seeded with it (same seed, same weights);
+            otherwise they draw from torch's global generator.
+
+    Parameters start from torch's default initialisation; use
     `torch_impl.weights.set_canonical` to load known weights.
     """
     if not isinstance(spec, ModelSpec):
         raise TypeError(f"build_model needs a ModelSpec, got {type(spec).__name__}")
-    return RNNModel(spec)
+    if seed is None:
+        return RNNModel(spec)
+    with torch.random.fork_rng(devices=[]):  # seed locally; leave the global generator as it was
+        torch.manual_seed(seed)
+        return RNNModel(spec)
 
 
 def create_rnn(
