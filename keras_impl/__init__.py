@@ -1,0 +1,33 @@
+"""The Keras implementation of rnn-parity: build, translate, train, predict, save and load.
+
+Every public function here has a twin of the same name and signature in `torch_impl`, so
+`compare/` can run either framework through one interface. Models are plain `keras.Model`s
+(no subclass), so what a Keras user builds by hand is handled exactly like what `build_model`
+builds, and what `build_model` returns is an ordinary model a Keras user can keep using.
+
+The backend is pinned to TensorFlow (unless the caller already chose one) and TensorFlow's C++
+logging is silenced before Keras is first imported, because both are read at import time.
+"""
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from keras_impl.io import load_model, save_model  # noqa: E402
+from keras_impl.model import build_model, create_rnn, spec_of  # noqa: E402
+from keras_impl.train import fit, predict  # noqa: E402
+from keras_impl.weights import from_canonical, set_canonical, to_canonical  # noqa: E402
+
+__all__ = [
+    "build_model",
+    "create_rnn",
+    "fit",
+    "from_canonical",
+    "load_model",
+    "predict",
+    "save_model",
+    "set_canonical",
+    "spec_of",
+    "to_canonical",
+]

@@ -1,0 +1,102 @@
+"""Saving and loading Keras models as `.keras` files, safely and with one-line errors.
+
+A model file is input like any other: it may be missing, truncated, not a zip, a zip of
+something else, or a Keras model outside the specs. `load_model` turns each case into a
+`ModelFileError` naming the file and the reason, never a deep traceback, and never runs code
+from the file (Keras's `safe_mode=True` refuses serialized lambdas). `save_model` writes through
+a temporary file and `os.replace`, so a crash never leaves a half-written model under the name.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import keras
+
+from keras_impl.model import default_compile, spec_of
+from shared.errors import ModelFileError
+
+
+def _keras_path(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ModelFileError(f"{path}: Keras model files must end in .keras")
+    return path
+
+
+def save_model(model: keras.Model, path: str | os.PathLike) -> Path:
+    """Write `model` (architecture, weights, compile settings) to a `.keras` file, atomically.
+
+    Args:
+        model: a model `spec_of` accepts (checked first, so every saved file loads back).
+        path: destination ending in ".keras"; replaced if it exists.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ModelFileError: if the path does not end in .keras or the model is outside the specs.
+    """
+    path = _keras_path(path)
+    spec_of(model)
+    # Keras insists on the .keras suffix, so the temporary name keeps it.
+    temporary = path.with_name(f".{path.name}.partial.keras")
+    try:
+        model.save(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else '(no message)'}"
+
+
+def load_model(path: str | os.PathLike) -> keras.Model:
+    """Load a `.keras` model file safely and check it is within the specs.
+
+    The file is loaded with `safe_mode=True` and `compile=False`, then compiled like
+    `build_model` compiles (Adam with Keras defaults, MSE); optimizer state is not restored.
+
+    Args:
+        path: a `.keras` file.
+
+    Returns:
+        The model, compiled.
+
+    Raises:
+        ModelFileError: naming the file and the reason: missing, not a zip (or corrupt), a zip
+            that is not a Keras model, a model Keras cannot rebuild safely, or a model outside
+            the specs (naming the layer).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: no such model file")
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path}: not a .keras model file (not a zip archive)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            broken = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise ModelFileError(f"{path}: corrupt zip archive ({_first_line(error)})") from None
+    if broken is not None:
+        raise ModelFileError(f"{path}: corrupt zip archive (bad CRC in {broken!r})")
+    if "config.json" not in names:
+        raise ModelFileError(f"{path}: a zip archive but not a Keras model (no config.json)")
+    try:
+        model = keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # anything Keras raises on a bad file is this file's fault
+        raise ModelFileError(f"{path}: Keras cannot load it ({_first_line(error)})") from None
+    if not isinstance(model, keras.Model):
+        raise ModelFileError(f"{path}: holds a {type(model).__name__}, not a model")
+    try:
+        spec = spec_of(model)
+    except ModelFileError as error:
+        raise ModelFileError(f"{path}: {error}") from None
+    default_compile(model, spec.dtype)
+    return model
