@@ -87,7 +87,7 @@ def _recurrent_layer(layer: RecurrentLayerSpec, name: str, dtype: str) -> keras.
     return RECURRENT_CLASSES[layer.kind](**options)
 
 
-def build_model(spec: ModelSpec, *, seed: int | None = None) -> keras.Model:
+def build_model(spec: ModelSpec, seed: int | None = None) -> keras.Model:
     """Build and compile the Keras model a spec describes, with Keras's default initializers.
 
     Layers are named "rnn_0", "rnn_1", ... and "head"; a bidirectional layer "rnn_k" wraps
