@@ -15,6 +15,9 @@ from shared.errors import RnnParityError
 # subcommand -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "data": ("compare.data_command", "summarise the series, its split, scaling and windows"),
+    "check": ("compare.check_command", "check Keras, torch and the numpy reference agree"),
+    "port": ("compare.port", "port a model file between .keras, .ckpt, .pt and .npz"),
+    "walkthrough": ("compare.walkthrough", "the tutorial's hand computation across frameworks"),
 }
 
 

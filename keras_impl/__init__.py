@@ -17,7 +17,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from keras_impl.io import load_model, save_model  # noqa: E402
 from keras_impl.model import build_model, create_rnn, spec_of  # noqa: E402
 from keras_impl.train import fit, predict  # noqa: E402
-from keras_impl.weights import from_canonical, set_canonical, to_canonical  # noqa: E402
+from keras_impl.weights import (  # noqa: E402
+    from_canonical,
+    native_weights,
+    set_canonical,
+    to_canonical,
+)
 
 __all__ = [
     "build_model",
@@ -25,6 +30,7 @@ __all__ = [
     "fit",
     "from_canonical",
     "load_model",
+    "native_weights",
     "predict",
     "save_model",
     "set_canonical",

@@ -204,3 +204,12 @@ def from_canonical(weights: CanonicalWeights) -> keras.Model:
     model = build_model(weights.spec)
     set_canonical(model, weights)
     return model
+
+
+def native_weights(model: keras.Model) -> dict[str, np.ndarray]:
+    """Keras's own view of the weights: every variable by its path, as numpy copies.
+
+    For showing side by side with canonical weights (e.g. `rnn_0/simple_rnn_cell/kernel`
+    (input, units) next to the per-gate W (input, units)); nothing reads these back.
+    """
+    return {variable.path: np.array(variable.numpy()) for variable in model.weights}

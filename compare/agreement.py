@@ -1,0 +1,205 @@
+"""Forward-pass agreement among the numpy reference, Keras and torch, on the same inputs.
+
+Given canonical weights, both frameworks build their model from them and run the same inputs;
+the report gives the max absolute and max relative difference of the outputs and of every
+layer's hidden states at every time step, for each pair (Keras vs reference, torch vs reference,
+Keras vs torch), with a tolerance per dtype.
+
+Hidden states are read without touching any framework's internals: for layer k, a *probe* model
+is built from the canonical weights of layers 0..k with return_sequences on and an identity dense
+head (W_y = I, b_y = 0, linear), so its output is exactly layer k's hidden-state sequence
+(x @ I + 0 is exact in floating point). Every framework runs it through its public
+`from_canonical` and `predict`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from compare.frameworks import both
+from shared.reference import forward
+from shared.spec import DenseSpec, ModelSpec
+from shared.weights import CanonicalWeights
+
+# Default tolerances on max abs difference. float32 carries ~7 significant digits (ulp 1.2e-7 at
+# 1.0); a forward pass of tens of operations whose summation order differs between frameworks
+# drifts by a few ulps of values of size ~1 (2.4e-7 measured for the tutorial model), so 1e-6
+# leaves headroom without hiding a real error (a swapped gate moves outputs by ~1e-1). float64
+# has ulp 2.2e-16; the same few-ulp drift is ~1e-15, so 1e-12 is strict and still safe.
+TOLERANCES = {"float32": 1e-6, "float64": 1e-12}
+PAIRS = (("keras", "reference"), ("torch", "reference"), ("keras", "torch"))
+
+
+@dataclass
+class Difference:
+    """How far two computations of one quantity are apart.
+
+    max_rel is normwise: max |a - b| / max |b| (elementwise ratios explode near zero).
+    per_step holds the max abs difference at each time step, for hidden states.
+    """
+
+    quantity: str
+    pair: str
+    max_abs: float
+    max_rel: float
+    tolerance: float
+    worst_step: int | None = None
+    per_step: list[float] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.max_abs <= self.tolerance)
+
+
+@dataclass
+class AgreementReport:
+    """Every difference measured for one spec and one batch of inputs."""
+
+    spec: ModelSpec
+    inputs: str
+    rows: list[Difference]
+
+    @property
+    def ok(self) -> bool:
+        return all(row.ok for row in self.rows)
+
+    def to_dict(self) -> dict:
+        rows = [dataclasses.asdict(row) | {"ok": row.ok} for row in self.rows]
+        return {"spec": self.spec.to_dict(), "inputs": self.inputs, "ok": self.ok, "rows": rows}
+
+    def format_table(self) -> str:
+        """A fixed-width table for the terminal, worst rows visible at a glance."""
+        header = f"{'quantity':<34} {'pair':<20} {'max abs':>10} {'max rel':>10} {'tol':>8}  ok"
+        lines = [header, "-" * len(header)]
+        for row in self.rows:
+            step = f" (worst t={row.worst_step})" if row.worst_step is not None else ""
+            lines.append(
+                f"{(row.quantity + step):<34} {row.pair:<20} {row.max_abs:>10.2e} "
+                f"{row.max_rel:>10.2e} {row.tolerance:>8.0e}  "
+                f"{'yes' if row.ok else 'NO'}"
+            )
+        return "\n".join(lines)
+
+
+def difference(
+    quantity: str, pair: str, a: np.ndarray, b: np.ndarray, tolerance: float
+) -> Difference:
+    """Compare a with b (b is the baseline); for (batch, time, ...) arrays also per time step."""
+    a64, b64 = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a64.shape != b64.shape:
+        raise ValueError(f"{quantity} ({pair}): shapes differ, {a64.shape} vs {b64.shape}")
+    gap = np.abs(a64 - b64)
+    max_abs = float(gap.max())
+    scale = float(np.abs(b64).max())
+    max_rel = max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else float("inf"))
+    per_step: list[float] = []
+    worst_step = None
+    if gap.ndim == 3:  # (batch, time, units)
+        per_step = [float(v) for v in gap.max(axis=(0, 2))]
+        worst_step = int(np.argmax(per_step))
+    return Difference(quantity, pair, max_abs, max_rel, tolerance, worst_step, per_step)
+
+
+def probe_weights(weights: CanonicalWeights, layer_index: int) -> CanonicalWeights:
+    """Weights of a model whose output is layer `layer_index`'s hidden-state sequence.
+
+    Returns:
+        Canonical weights for layers 0..layer_index (the last with return_sequences=True) and
+        an identity linear head, so outputs are (batch, time, units * directions).
+    """
+    spec = weights.spec
+    layers = list(spec.layers[: layer_index + 1])
+    layers[-1] = dataclasses.replace(layers[-1], return_sequences=True)
+    size = layers[-1].output_size
+    probe_spec = ModelSpec(
+        spec.time_steps, spec.features, tuple(layers), DenseSpec(size, "linear"), spec.dtype
+    )
+    return CanonicalWeights(
+        probe_spec,
+        weights.layers[: layer_index + 1],
+        np.eye(size, dtype=spec.dtype),
+        np.zeros(size, dtype=spec.dtype),
+    )
+
+
+def measure(
+    weights: CanonicalWeights,
+    inputs: np.ndarray,
+    inputs_label: str = "random",
+    tolerance: float | None = None,
+) -> AgreementReport:
+    """Run reference, Keras and torch on `inputs` and compare outputs and hidden states.
+
+    Args:
+        weights: canonical weights (with their spec) that both frameworks are built from.
+        inputs: (batch, time, features).
+        inputs_label: what the inputs are, for the report.
+        tolerance: max abs difference allowed; default TOLERANCES[dtype].
+
+    Returns:
+        An AgreementReport with one row per quantity and pair.
+    """
+    keras_impl, torch_impl = both()
+    spec = weights.validate().spec
+    tolerance = TOLERANCES[spec.dtype] if tolerance is None else tolerance
+    trace = forward(weights, inputs)
+    runners = {"keras": keras_impl, "torch": torch_impl}
+
+    def outputs_of(framework: str, model_weights: CanonicalWeights) -> np.ndarray:
+        impl = runners[framework]
+        return impl.predict(impl.from_canonical(model_weights), inputs)
+
+    results = {
+        "reference": trace.outputs,
+        "keras": outputs_of("keras", weights),
+        "torch": outputs_of("torch", weights),
+    }
+    rows = [
+        difference("outputs", f"{a} vs {b}", results[a], results[b], tolerance) for a, b in PAIRS
+    ]
+    for index, layer in enumerate(spec.layers):
+        probe = probe_weights(weights, index)
+        hidden = {
+            "reference": np.concatenate([trace.hidden[index][d] for d in layer.directions], axis=2),
+            "keras": outputs_of("keras", probe),
+            "torch": outputs_of("torch", probe),
+        }
+        for position, direction in enumerate(layer.directions):
+            columns = slice(position * layer.units, (position + 1) * layer.units)
+            quantity = f"layer {index} {direction} h"
+            rows.extend(
+                difference(
+                    quantity,
+                    f"{a} vs {b}",
+                    hidden[a][:, :, columns],
+                    hidden[b][:, :, columns],
+                    tolerance,
+                )
+                for a, b in PAIRS
+            )
+    return AgreementReport(spec, inputs_label, rows)
+
+
+def random_inputs(spec: ModelSpec, batch: int = 64, seed: int = 0) -> np.ndarray:
+    """Standard-normal inputs (batch, time_steps, features) in the spec's dtype."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(batch, spec.time_steps, spec.features)).astype(spec.dtype)
+
+
+def sunspot_inputs(spec: ModelSpec, batch: int = 64) -> np.ndarray:
+    """Real windows of the scaled sunspots series, (batch, time_steps, 1), in the spec's dtype.
+
+    Raises:
+        ValueError: if the spec does not take one input feature.
+    """
+    from shared.data import get_train_test, load_sunspots
+    from shared.windows import sliding_windows
+
+    if spec.features != 1:
+        raise ValueError(f"sunspot windows have 1 feature; the spec takes {spec.features}")
+    train, _, _ = get_train_test(load_sunspots())
+    X, _ = sliding_windows(train, spec.time_steps, stride=spec.time_steps)
+    return X[:batch].astype(spec.dtype)

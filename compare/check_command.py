@@ -1,0 +1,104 @@
+"""`rnn-parity check`: does Keras compute what torch and the numpy reference compute?
+
+Give a model file (.keras, .ckpt, .pt or canonical .npz), or describe a model with flags, e.g.
+`--kind lstm --units 8 --layers 2 --bidirectional --dtype float64`. Flag-built models get random,
+non-constant weights (every gate and bias distinct) so a swapped gate cannot hide. The command
+prints the max abs and relative differences of the outputs and of every layer's hidden states,
+and exits 1 when any difference passes its tolerance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from shared.spec import GATES, DenseSpec, ModelSpec, RecurrentLayerSpec
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", nargs="?", help="model file; omit to build one from the flags")
+    parser.add_argument("--kind", choices=tuple(GATES), default="simple")
+    parser.add_argument("--units", type=int, default=3)
+    parser.add_argument("--layers", type=int, default=1, help="stacked recurrent layers")
+    parser.add_argument("--bidirectional", action="store_true")
+    parser.add_argument("--activation", default="tanh", help="simple layers' activation")
+    parser.add_argument(
+        "--reset-after",
+        choices=("true", "false"),
+        default="true",
+        help="GRU variant (Keras 3's default is true)",
+    )
+    parser.add_argument("--time-steps", type=int, default=12)
+    parser.add_argument("--features", type=int, default=1)
+    parser.add_argument("--head-units", type=int, default=1)
+    parser.add_argument("--head-activation", default="linear")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    parser.add_argument("--seed", type=int, default=0, help="seed of weights and inputs")
+    parser.add_argument("--inputs", choices=("random", "sunspots"), default="random")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument(
+        "--atol",
+        type=float,
+        default=None,
+        help="max abs difference allowed (default 1e-6 float32, 1e-12 float64)",
+    )
+    parser.add_argument("--json", metavar="PATH", help="also write the table as JSON")
+
+
+def spec_from_flags(args: argparse.Namespace) -> ModelSpec:
+    """The ModelSpec the flags describe (every layer but the last returns sequences)."""
+    layers = tuple(
+        RecurrentLayerSpec(
+            args.kind,
+            args.units,
+            activation=args.activation if args.kind == "simple" else "tanh",
+            return_sequences=index < args.layers - 1,
+            bidirectional=args.bidirectional,
+            reset_after=args.reset_after == "true",
+        )
+        for index in range(args.layers)
+    )
+    return ModelSpec(
+        args.time_steps,
+        args.features,
+        layers,
+        DenseSpec(args.head_units, args.head_activation),
+        args.dtype,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from compare.agreement import measure, random_inputs, sunspot_inputs
+    from compare.port import load_weights
+    from shared.weights import random_weights
+
+    if args.model:
+        weights = load_weights(args.model)
+        source = args.model
+    else:
+        weights = random_weights(spec_from_flags(args), seed=args.seed)
+        source = "random weights from flags"
+    spec = weights.spec
+    if args.inputs == "sunspots":
+        inputs = sunspot_inputs(spec, args.batch)
+    else:
+        inputs = random_inputs(spec, args.batch, args.seed)
+    report = measure(weights, inputs, f"{args.inputs} ({inputs.shape[0]} sequences)", args.atol)
+    layers = ", ".join(
+        f"{layer.kind}({layer.units}{', bidirectional' if layer.bidirectional else ''})"
+        for layer in spec.layers
+    )
+    print(
+        f"model: {source}: {layers} -> dense({spec.head.units}, {spec.head.activation}), "
+        f"{spec.dtype}; inputs: {report.inputs}"
+    )
+    print(report.format_table())
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2))
+    failed = [row for row in report.rows if not row.ok]
+    print(
+        f"{'all agree' if not failed else f'{len(failed)} difference(s) past tolerance'} "
+        f"(tolerance {report.rows[0].tolerance:.0e})"
+    )
+    return 0 if not failed else 1

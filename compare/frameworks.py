@@ -1,0 +1,65 @@
+"""Lazy access to both implementations, in the one import order that is safe.
+
+`compare/` is the only place that uses both frameworks. Importing them at module level would make
+`rnn-parity --help` pay seconds for TensorFlow and torch, and importing TensorFlow before torch
+in one process is known to cause trouble with shared native libraries; so every function in
+`compare/` gets the impls from here, inside the function that needs them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+
+
+def torch_impl() -> ModuleType:
+    """The PyTorch + Lightning implementation (imported on first use)."""
+    import torch_impl as module
+
+    return module
+
+
+@contextmanager
+def _native_stderr_captured() -> Iterator[None]:
+    """Hold back what native code writes to file descriptor 2; replay it only on failure.
+
+    TensorFlow 2.21 prints start-up lines through absl ("oneDNN custom operations are on",
+    "Could not find cuda drivers") that TF_CPP_MIN_LOG_LEVEL no longer silences. They would
+    bury every command's output, so they are captured while TensorFlow loads and shown only if
+    the import fails.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def keras_impl() -> ModuleType:
+    """The Keras implementation, imported after torch (torch first is the safe order)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    torch_impl()
+    if "keras_impl" in sys.modules:
+        return sys.modules["keras_impl"]
+    with _native_stderr_captured():
+        import keras_impl as module
+    return module
+
+
+def both() -> tuple[ModuleType, ModuleType]:
+    """(keras_impl, torch_impl), imported torch first."""
+    torch_module = torch_impl()
+    return keras_impl(), torch_module
