@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from compare.frameworks import both
+from shared.errors import DataError
 from shared.reference import forward
 from shared.spec import DenseSpec, ModelSpec
 from shared.weights import CanonicalWeights
@@ -193,13 +194,13 @@ def sunspot_inputs(spec: ModelSpec, batch: int = 64) -> np.ndarray:
     """Real windows of the scaled sunspots series, (batch, time_steps, 1), in the spec's dtype.
 
     Raises:
-        ValueError: if the spec does not take one input feature.
+        DataError: if the spec does not take one input feature.
     """
     from shared.data import get_train_test, load_sunspots
     from shared.windows import sliding_windows
 
     if spec.features != 1:
-        raise ValueError(f"sunspot windows have 1 feature; the spec takes {spec.features}")
+        raise DataError(f"sunspot windows have 1 feature; the spec takes {spec.features}")
     train, _, _ = get_train_test(load_sunspots())
     X, _ = sliding_windows(train, spec.time_steps, stride=spec.time_steps)
     return X[:batch].astype(spec.dtype)

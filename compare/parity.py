@@ -1,0 +1,124 @@
+"""Training parity: the same model, the same start, the same batches; how far apart do they end?
+
+Both frameworks start from identical weights (built in Keras, copied to torch through the
+canonical format) and train on the tutorial's windows. In *parity* mode every known difference
+is removed; each *gap* mode puts exactly one back, so the report shows what each one costs; the
+*users* mode keeps every framework default, as people write it. The known differences:
+
+- double_bias: torch trains bias_ih and bias_hh where Keras has one bias (simple, LSTM), so the
+  effective bias takes two gradient steps per update. Fix: torch keeps bias_hh at 0, frozen.
+- own_shuffling: each framework draws its own sample order. Fix: per-epoch permutations drawn
+  once in numpy (shared.training.epoch_orders) and handed to both `fit(..., order=...)`.
+- epsilon_placement: Keras adds epsilon to sqrt(v), torch to sqrt(v / (1 - beta_2^t)); no
+  constant maps one onto the other. Fix: torch runs an Adam with Keras's placement.
+- beta_rounding: Keras rounds beta_1, beta_2 through float32 even in float64. Fix: use betas
+  that float32 represents exactly in both frameworks.
+The users mode adds torch's own default epsilon (1e-8, where Keras's is 1e-7).
+
+Weights are compared as the model computes with them: b + c for one-bias layers
+(shared.weights.fold_single_bias), so a torch bias split over two vectors is not a false gap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from compare.frameworks import both
+from shared.data import get_train_test, load_sunspots
+from shared.spec import DenseSpec, ModelSpec, OptimizerSpec, RecurrentLayerSpec, TrainSpec
+from shared.training import epoch_orders
+from shared.weights import fold_single_bias
+from shared.windows import get_XY
+
+GAPS = {
+    "double_bias": "torch trains bias_ih and bias_hh; Keras has one bias",
+    "own_shuffling": "each framework shuffles with its own generator",
+    "epsilon_placement": "Adam's epsilon on sqrt(v) (Keras) vs on sqrt(v_hat) (torch)",
+    "beta_rounding": "betas 0.9 / 0.999 (Keras rounds them through float32, torch does not)",
+}
+MODES = ("parity", *(f"gap:{gap}" for gap in GAPS), "users")
+KINDS = ("simple", "lstm", "gru")
+TORCH_DEFAULT_EPSILON = 1e-8
+
+
+def parity_spec(kind: str, dtype: str) -> ModelSpec:
+    """The tutorial's model (3 units, tanh, Dense(1, tanh), windows of 12) with any layer kind."""
+    return ModelSpec(
+        12, 1, (RecurrentLayerSpec(kind, 3, activation="tanh"),), DenseSpec(1, "tanh"), dtype
+    )
+
+
+def recipes(mode: str, epochs: int, seed: int) -> tuple[TrainSpec, TrainSpec, bool]:
+    """(Keras train spec, torch train spec, whether both get the same explicit order)."""
+    if mode not in MODES:
+        raise ValueError(f"unknown parity mode {mode!r}; known: {', '.join(MODES)}")
+    gaps = set(GAPS) if mode == "users" else ({mode.removeprefix("gap:")} - {"parity"})
+    exact_betas = "beta_rounding" in gaps
+    beta_1 = 0.9 if exact_betas else float(np.float32(0.9))
+    beta_2 = 0.999 if exact_betas else float(np.float32(0.999))
+    keras_optimizer = OptimizerSpec(beta_1=beta_1, beta_2=beta_2, epsilon=1e-7)
+    torch_optimizer = dataclasses.replace(
+        keras_optimizer,
+        epsilon_style="torch" if "epsilon_placement" in gaps else "keras",
+        epsilon=TORCH_DEFAULT_EPSILON if mode == "users" else 1e-7,
+    )
+    shared_order = "own_shuffling" not in gaps
+    keras_spec = TrainSpec(
+        epochs=epochs, batch_size=1, optimizer=keras_optimizer, seed=seed, shuffle=not shared_order
+    )
+    torch_spec = dataclasses.replace(
+        keras_spec, optimizer=torch_optimizer, single_bias="double_bias" not in gaps
+    )
+    return keras_spec, torch_spec, shared_order
+
+
+def tutorial_windows(dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    """The tutorial's training windows: (187, 12, 1) and (187, 1)."""
+    train, _, _ = get_train_test(load_sunspots(), 0.8, "all", dtype=dtype)
+    return get_XY(train, 12)
+
+
+def parity_record(kind: str, dtype: str, mode: str, epochs: int, seed: int = 0) -> dict:
+    """Train both frameworks from one start; record losses and weight gaps per epoch.
+
+    Returns:
+        A `parity_run` record: per-epoch losses of each framework, their difference, the max abs
+        weight difference after each epoch, and the first epoch's per-step losses.
+    """
+    keras_impl, torch_impl = both()
+    spec = parity_spec(kind, dtype)
+    X, Y = tutorial_windows(dtype)
+    keras_spec, torch_spec, shared_order = recipes(mode, epochs, seed)
+    keras_model = keras_impl.build_model(spec, seed=seed)
+    start = keras_impl.to_canonical(keras_model)
+    torch_model = torch_impl.from_canonical(start)
+    order = epoch_orders(len(X), epochs, seed) if shared_order else None
+    keras_history = keras_impl.fit(keras_model, X, Y, keras_spec, order, record_weights=True)
+    torch_history = torch_impl.fit(torch_model, X, Y, torch_spec, order, record_weights=True)
+    weight_gap = [
+        fold_single_bias(k).max_abs_diff(fold_single_bias(t))
+        for k, t in zip(keras_history.epoch_weights, torch_history.epoch_weights, strict=True)
+    ]
+    loss_gap = [
+        abs(k - t) for k, t in zip(keras_history.epoch_loss, torch_history.epoch_loss, strict=True)
+    ]
+    steps = len(X)  # batch 1: one step per sample in the first epoch
+    return {
+        "kind": "parity_run",
+        "layer_kind": kind,
+        "dtype": dtype,
+        "mode": mode,
+        "epochs": epochs,
+        "seed": seed,
+        "keras_train_spec": keras_spec.to_dict(),
+        "torch_train_spec": torch_spec.to_dict(),
+        "keras_epoch_loss": keras_history.epoch_loss,
+        "torch_epoch_loss": torch_history.epoch_loss,
+        "keras_first_epoch_step_loss": keras_history.step_loss[:steps],
+        "torch_first_epoch_step_loss": torch_history.step_loss[:steps],
+        "epoch_loss_abs_diff": loss_gap,
+        "epoch_weight_max_abs_diff": weight_gap,
+        "diverged": keras_history.diverged or torch_history.diverged,
+    }

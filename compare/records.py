@@ -1,0 +1,75 @@
+"""Measurement records: the only thing the report reads.
+
+Every measurement (a training run, a baseline, a parity run, a speed run) is one JSON record
+written atomically into a records folder, one file per run. Measuring and reporting stay
+separate: the report is rendered from these files alone, so it can be re-rendered, diffed, and
+tested on small fixture records without training anything.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from shared.errors import RnnParityError
+
+RECORD_KINDS = ("meta", "agreement_run", "training_run", "baseline", "parity_run", "bench_run")
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and inf become None-free strings JSON can hold ("nan", "inf"): never silently 0."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+def write_json(path: str | os.PathLike, payload: Any) -> Path:
+    """Write JSON atomically: a crash mid-write leaves the previous file intact."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.partial")
+    temporary.write_text(json.dumps(_json_safe(payload), indent=1, sort_keys=True))
+    os.replace(temporary, path)
+    return path
+
+
+def write_record(folder: str | os.PathLike, name: str, record: dict[str, Any]) -> Path:
+    """Write one record as `folder/name.json`; its "kind" must be one of RECORD_KINDS."""
+    if record.get("kind") not in RECORD_KINDS:
+        raise RnnParityError(
+            f"record {name!r}: kind must be one of {RECORD_KINDS}, got {record.get('kind')!r}"
+        )
+    return write_json(Path(folder) / f"{name}.json", record)
+
+
+def read_records(folder: str | os.PathLike) -> list[dict[str, Any]]:
+    """Every record in `folder`, sorted by file name.
+
+    Raises:
+        RnnParityError: if the folder is missing or a file is not a valid record (names it).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise RnnParityError(f"{folder}: no records folder (run the measurements first)")
+    records = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            record = json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            raise RnnParityError(f"{path}: not valid JSON ({error})") from None
+        if not isinstance(record, dict) or record.get("kind") not in RECORD_KINDS:
+            raise RnnParityError(f"{path}: not a measurement record (no known 'kind')")
+        records.append(record)
+    return records
+
+
+def as_float(value: Any) -> float:
+    """A record's number back as a float ("nan"/"inf" strings included)."""
+    return float(value)

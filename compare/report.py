@@ -1,0 +1,453 @@
+"""The report: reads measurement records only, writes report.md, report.json and PNG plots.
+
+Nothing here trains or times anything. `summarise` turns records into numbers (means, spreads,
+tests, verdicts), which go to report.json; `render_markdown` turns those numbers into prose and
+tables; `compare.plots` draws the figures from the records. Runs that diverged (NaN or infinite
+loss) are counted and named, and kept out of every mean and plot.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from compare.records import as_float, read_records, write_json
+
+METRICS = ("train_rmse_scaled", "test_rmse_scaled", "train_rmse_units", "test_rmse_units")
+
+
+def _mean_sd(values: list[float]) -> dict[str, float]:
+    array = np.asarray(values, dtype=np.float64)
+    return {
+        "mean": float(array.mean()) if array.size else math.nan,
+        "sd": float(array.std(ddof=1)) if array.size > 1 else math.nan,
+        "n": int(array.size),
+    }
+
+
+def _framework_test(keras: list[float], torch: list[float]) -> dict[str, Any]:
+    """Welch's t-test (unequal variances) on the two frameworks' test RMSEs, with Mann-Whitney U.
+
+    With a handful of seeds neither test has much power; the report says so beside the p-value.
+    """
+    from scipy import stats
+
+    if len(keras) < 2 or len(torch) < 2:
+        return {
+            "test": "Welch's t-test",
+            "p_value": math.nan,
+            "note": "needs at least 2 finished runs per framework",
+        }
+    welch = stats.ttest_ind(keras, torch, equal_var=False)
+    mann_whitney = stats.mannwhitneyu(keras, torch, alternative="two-sided")
+    return {
+        "test": "Welch's t-test (two-sided, unequal variances)",
+        "t": float(welch.statistic),
+        "p_value": float(welch.pvalue),
+        "mann_whitney_p_value": float(mann_whitney.pvalue),
+    }
+
+
+def summarise_study(records: list[dict]) -> dict[str, Any]:
+    """Per preset: each framework's RMSE mean and spread, baselines, the test, the verdicts."""
+    runs: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    baselines: dict[str, dict[str, dict]] = defaultdict(dict)
+    for record in records:
+        if record["kind"] == "training_run":
+            runs[record["preset"]][record["framework"]].append(record)
+        elif record["kind"] == "baseline":
+            baselines[record["preset"]][record["name"]] = record
+    presets = {}
+    known_order = ["tutorial", "sliding"]
+    ordered = sorted(runs, key=lambda p: (known_order.index(p) if p in known_order else 99, p))
+    for preset in ordered:
+        by_framework = runs[preset]
+        frameworks, diverged = {}, []
+        for framework, framework_runs in sorted(by_framework.items()):
+            finished = [r for r in framework_runs if not r["diverged"]]
+            diverged += [f"{framework} seed {r['seed']}" for r in framework_runs if r["diverged"]]
+            frameworks[framework] = {
+                metric: _mean_sd([as_float(r[metric]) for r in finished]) for metric in METRICS
+            }
+            frameworks[framework]["runs"] = len(framework_runs)
+            frameworks[framework]["mean_seconds"] = float(
+                np.mean([r["seconds"] for r in framework_runs])
+            )
+        test_scores = {
+            f: [
+                as_float(r["test_rmse_scaled"])
+                for r in by_framework.get(f, [])
+                if not r["diverged"]
+            ]
+            for f in ("keras", "torch")
+        }
+        preset_baselines = {
+            name: {m: as_float(b[m]) for m in METRICS} for name, b in baselines[preset].items()
+        }
+        verdicts = {}
+        for framework, numbers in frameworks.items():
+            rnn = numbers["test_rmse_units"]["mean"]
+            verdicts[framework] = {
+                name: ("beats" if rnn < b["test_rmse_units"] else "does not beat")
+                for name, b in preset_baselines.items()
+            }
+        presets[preset] = {
+            "frameworks": frameworks,
+            "baselines": preset_baselines,
+            "framework_test": _framework_test(test_scores["keras"], test_scores["torch"]),
+            "verdicts": verdicts,
+            "diverged": diverged,
+        }
+    return presets
+
+
+def summarise_parity(records: list[dict]) -> list[dict[str, Any]]:
+    """One row per parity run: final and worst weight gap, final loss gap."""
+    rows = []
+    for record in records:
+        if record["kind"] != "parity_run":
+            continue
+        weights = [as_float(v) for v in record["epoch_weight_max_abs_diff"]]
+        losses = [as_float(v) for v in record["epoch_loss_abs_diff"]]
+        rows.append(
+            {
+                "layer_kind": record["layer_kind"],
+                "dtype": record["dtype"],
+                "mode": record["mode"],
+                "epochs": record["epochs"],
+                "diverged": record["diverged"],
+                "final_weight_max_abs_diff": weights[-1],
+                "worst_weight_max_abs_diff": max(weights),
+                "final_loss_abs_diff": losses[-1],
+            }
+        )
+    order = {"parity": 0, "users": 99}
+    return sorted(
+        rows, key=lambda r: (r["layer_kind"], r["dtype"], order.get(r["mode"], 1), r["mode"])
+    )
+
+
+def summarise_agreement(records: list[dict]) -> list[dict[str, Any]]:
+    """One row per agreement run: the worst output and hidden-state difference per pair."""
+    rows = []
+    for record in records:
+        if record["kind"] != "agreement_run":
+            continue
+        layer = record["spec"]["layers"][0]
+        label = layer["kind"]
+        if layer["kind"] == "gru":
+            label += f" (reset_after={layer['reset_after']})"
+        row = {
+            "layer": label,
+            "dtype": record["spec"]["dtype"],
+            "inputs": record["inputs"],
+            "ok": record["ok"],
+            "tolerance": record["rows"][0]["tolerance"],
+        }
+        for pair in ("keras vs reference", "torch vs reference", "keras vs torch"):
+            diffs = [r for r in record["rows"] if r["pair"] == pair]
+            row[f"{pair} outputs"] = max(r["max_abs"] for r in diffs if r["quantity"] == "outputs")
+            row[f"{pair} hidden"] = max(r["max_abs"] for r in diffs if r["quantity"] != "outputs")
+        rows.append(row)
+    return sorted(rows, key=lambda r: (r["dtype"], r["layer"]))
+
+
+def summarise(records: list[dict]) -> dict[str, Any]:
+    """Everything report.json holds."""
+    meta = next((r for r in records if r["kind"] == "meta"), {})
+    return {
+        "meta": meta,
+        "agreement": summarise_agreement(records),
+        "study": summarise_study(records),
+        "parity": summarise_parity(records),
+        "speed": [r for r in records if r["kind"] == "bench_run"],
+    }
+
+
+def _fmt(stat: dict[str, float], digits: int = 4) -> str:
+    if stat["n"] == 0:
+        return "n/a"
+    sd = "" if math.isnan(stat["sd"]) else f" ± {stat['sd']:.{digits}f}"
+    return f"{stat['mean']:.{digits}f}{sd}"
+
+
+def _study_section(name: str, preset: dict[str, Any], description: str) -> list[str]:
+    lines = [
+        f"### Preset `{name}`",
+        "",
+        description,
+        "",
+        "| model | runs | train RMSE (scaled) | test RMSE (scaled) | train RMSE (sunspots) "
+        "| test RMSE (sunspots) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for framework, numbers in preset["frameworks"].items():
+        lines.append(
+            f"| RNN, {framework} | {numbers['runs']} | "
+            f"{_fmt(numbers['train_rmse_scaled'])} | {_fmt(numbers['test_rmse_scaled'])} "
+            f"| {_fmt(numbers['train_rmse_units'], 2)} | "
+            f"{_fmt(numbers['test_rmse_units'], 2)} |"
+        )
+    for baseline, numbers in preset["baselines"].items():
+        lines.append(
+            f"| baseline: {baseline.replace('_', ' ')} | - | "
+            f"{numbers['train_rmse_scaled']:.4f} | {numbers['test_rmse_scaled']:.4f} | "
+            f"{numbers['train_rmse_units']:.2f} | {numbers['test_rmse_units']:.2f} |"
+        )
+    lines.append("")
+    test = preset["framework_test"]
+    if math.isnan(test["p_value"]):
+        lines.append(f"Do the frameworks differ? Not testable: {test.get('note', '')}.")
+    else:
+        lines.append(
+            f"Do the frameworks' test RMSEs differ? {test['test']}: t = {test['t']:.2f}, "
+            f"p = {test['p_value']:.3f} (Mann-Whitney U: p = "
+            f"{test['mann_whitney_p_value']:.3f}). "
+            + (
+                "No evidence of a difference at the 5% level"
+                if test["p_value"] >= 0.05
+                else "A difference at the 5% level"
+            )
+            + "; with this few seeds only a large difference could show."
+        )
+    lines.append("")
+    for framework, verdict in preset["verdicts"].items():
+        for baseline, word in verdict.items():
+            lines.append(
+                f"- The {framework} RNN **{word}** {baseline.replace('_', ' ')} on the "
+                "test set (mean test RMSE in sunspot numbers)."
+            )
+    if preset["diverged"]:
+        lines.append(
+            f"- Diverged runs (NaN or infinite loss), left out of every number and plot: "
+            f"{', '.join(preset['diverged'])}."
+        )
+    lines += [
+        "",
+        f"![actual vs predicted, scaled]({name}_actual_vs_predicted.png)",
+        "",
+        f"![actual vs predicted, sunspot numbers]({name}_actual_vs_predicted_units.png)",
+        "",
+        f"![training loss]({name}_loss.png)",
+        "",
+        f"![RMSE]({name}_rmse.png)",
+        "",
+    ]
+    return lines
+
+
+def _parity_section(rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return []
+    from compare.parity import GAPS
+
+    lines = [
+        "## Training parity: same start, same batches",
+        "",
+        "Both frameworks start from the same weights (built in Keras, copied to torch) and "
+        "train on the tutorial's 187 windows, batch 1. *parity* removes every known "
+        "difference; each *gap* row puts exactly one back; *users* keeps every framework "
+        "default (each framework's shuffling, torch's two biases, torch's Adam with "
+        "epsilon 1e-8, betas 0.9/0.999). Weights are compared as the model uses them "
+        "(b + c for one-bias layers).",
+        "",
+        "| layer | dtype | mode | epochs | max weight diff, final | max weight diff, worst "
+        "epoch | epoch loss diff, final |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        mode = row["mode"]
+        if mode.startswith("gap:"):
+            mode = f"gap: {GAPS[mode[4:]]}"
+        flag = " (diverged)" if row["diverged"] else ""
+        lines.append(
+            f"| {row['layer_kind']} | {row['dtype']} | {mode}{flag} | {row['epochs']} | "
+            f"{row['final_weight_max_abs_diff']:.2e} | "
+            f"{row['worst_weight_max_abs_diff']:.2e} | "
+            f"{row['final_loss_abs_diff']:.2e} |"
+        )
+    lines += [
+        "",
+        "![parity divergence, float32](parity_float32.png)",
+        "",
+        "![parity divergence, float64](parity_float64.png)",
+        "",
+    ]
+    return lines
+
+
+def _agreement_section(rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return []
+    lines = [
+        "## Do they compute the same thing? Forward passes",
+        "",
+        "Random, non-constant weights (every gate and bias distinct), copied into both "
+        "frameworks through the canonical format, run on real sunspot windows. Max abs "
+        "difference of the outputs and of the hidden states at every time step.",
+        "",
+        "| layer | dtype | Keras vs reference | torch vs reference | Keras vs torch "
+        "| hidden states, worst | tolerance | agree |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        hidden = max(
+            row[f"{pair} hidden"]
+            for pair in ("keras vs reference", "torch vs reference", "keras vs torch")
+        )
+        lines.append(
+            f"| {row['layer']} | {row['dtype']} | {row['keras vs reference outputs']:.1e}"
+            f" | {row['torch vs reference outputs']:.1e} | "
+            f"{row['keras vs torch outputs']:.1e} | {hidden:.1e} | "
+            f"{row['tolerance']:.0e} | {'yes' if row['ok'] else '**NO**'} |"
+        )
+    lines += [
+        "",
+        "Tolerances: float32 keeps about 7 significant digits and the frameworks sum in "
+        "different orders, so a few ulps (~1e-7) of drift is expected and 1e-6 is allowed; "
+        "float64 allows 1e-12 for the same reason at 2.2e-16 per ulp.",
+        "",
+    ]
+    return lines
+
+
+def _headline(summary: dict[str, Any]) -> list[str]:
+    """The few numbers a colleague wants first, each pointing to its section."""
+    lines = ["## Headline", ""]
+    agreement = summary["agreement"]
+    if agreement:
+        for dtype in ("float32", "float64"):
+            rows = [r for r in agreement if r["dtype"] == dtype]
+            if rows:
+                worst = max(
+                    max(v for k, v in r.items() if k.endswith(("outputs", "hidden"))) for r in rows
+                )
+                verdict = "agree" if all(r["ok"] for r in rows) else "DO NOT agree"
+                lines.append(
+                    f"- **Forward pass, {dtype}:** Keras, torch and the numpy reference "
+                    f"{verdict} for every layer kind: worst difference {worst:.1e}."
+                )
+    for row in summary["parity"]:
+        if row["mode"] == "parity" and row["layer_kind"] == "simple":
+            users = next(
+                (
+                    r
+                    for r in summary["parity"]
+                    if r["mode"] == "users"
+                    and r["layer_kind"] == "simple"
+                    and r["dtype"] == row["dtype"]
+                ),
+                None,
+            )
+            users_text = (
+                f"; with every default kept, {users['final_weight_max_abs_diff']:.1e}"
+                if users
+                else ""
+            )
+            lines.append(
+                f"- **Training parity, SimpleRNN, {row['dtype']}:** from the same start "
+                f"on the same batches, weights differ by "
+                f"{row['final_weight_max_abs_diff']:.1e} after {row['epochs']} epochs"
+                f"{users_text}."
+            )
+    for name, preset in summary["study"].items():
+        parts = [
+            f"{framework} {_fmt(numbers['test_rmse_units'], 1)}"
+            for framework, numbers in preset["frameworks"].items()
+        ]
+        baselines = ", ".join(
+            f"{b.replace('_', ' ')} {n['test_rmse_units']:.1f}"
+            for b, n in preset["baselines"].items()
+        )
+        beaten = [f for f, v in preset["verdicts"].items() if all(w == "beats" for w in v.values())]
+        verdict = (
+            f"{' and '.join(beaten)} beat{'s' if len(beaten) == 1 else ''} both baselines"
+            if beaten
+            else "neither framework's RNN beats both baselines"
+        )
+        p_value = preset["framework_test"]["p_value"]
+        lines.append(
+            f"- **Forecast, preset `{name}`:** test RMSE in sunspots {', '.join(parts)}"
+            f" (p = {p_value:.2f}); baselines {baselines}: {verdict}."
+        )
+    return lines + [""]
+
+
+def render_markdown(summary: dict[str, Any], descriptions: dict[str, str]) -> str:
+    """The whole report as Markdown, from the summary alone."""
+    meta = summary["meta"]
+    lines = ["# rnn-parity report: Keras vs PyTorch Lightning on monthly sunspots", ""]
+    if meta:
+        lines += [
+            f"Generated {meta.get('created', '?')} by `{meta.get('command', '?')}` on "
+            f"{meta.get('machine', '?')}. Versions: "
+            + ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items())
+            + ".",
+            "",
+        ]
+    lines += _headline(summary)
+    lines += _agreement_section(summary["agreement"])
+    if summary["study"]:
+        lines += [
+            "## Forecasting sunspots: RMSE over seeds, against baselines",
+            "",
+            "Each framework trains from its own seeded initialisation with its own "
+            "shuffling, as users write it. RMSE is given in scaled units and in sunspot "
+            "numbers (inverse scaling); mean ± standard deviation over seeds.",
+            "",
+        ]
+        for name, preset in summary["study"].items():
+            lines += _study_section(name, preset, descriptions.get(name, ""))
+    lines += _parity_section(summary["parity"])
+    return "\n".join(lines) + "\n"
+
+
+def write_report(
+    records_folder: str | Path, out: str | Path, descriptions: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Read records, write report.md, report.json and the plots into `out`.
+
+    Every file is written to a temporary name and moved into place, so a crash leaves the
+    previous report's files intact.
+
+    Returns:
+        The summary (what report.json holds).
+    """
+    from compare.plots import draw_all
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    records = read_records(records_folder)
+    summary = summarise(records)
+    draw_all(records, out)
+    write_json(out / "report.json", summary)
+    markdown = out / ".report.md.partial"
+    markdown.write_text(render_markdown(summary, descriptions or {}))
+    markdown.replace(out / "report.md")
+    return summary
+
+
+def terminal_summary(summary: dict[str, Any]) -> str:
+    """A few lines for the end of `rnn-parity report`."""
+    lines = []
+    for name, preset in summary["study"].items():
+        for framework, numbers in preset["frameworks"].items():
+            lines.append(
+                f"{name:<9} {framework:<6} test RMSE {_fmt(numbers['test_rmse_units'], 2)}"
+                f" sunspots ({numbers['runs']} runs)"
+            )
+        for baseline, numbers in preset["baselines"].items():
+            lines.append(f"{name:<9} {baseline:<12} test RMSE {numbers['test_rmse_units']:.2f}")
+        p_value = preset["framework_test"]["p_value"]
+        lines.append(f"{name:<9} keras vs torch: p = {p_value:.3f}")
+    for row in summary["parity"]:
+        if row["mode"] == "parity":
+            lines.append(
+                f"parity    {row['layer_kind']:<6} {row['dtype']}: max weight diff after "
+                f"{row['epochs']} epochs {row['final_weight_max_abs_diff']:.2e}"
+            )
+    return "\n".join(lines)

@@ -1,0 +1,216 @@
+"""`rnn-parity report`: the whole study, offline, on the built-in sunspots data.
+
+Runs every measurement (the RMSE study over seeds for each preset with its baselines, and the
+training-parity runs), writes each as a JSON record, then renders report.md, report.json and the
+PNG plots from those records alone. Records are first written to a staging folder, so a crash or
+Ctrl-C mid-study leaves the previous report and its records intact. `--quick` is a smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from compare.records import write_record
+
+
+@dataclass
+class Job:
+    """One measurement: a name (also its record's file name) and how to make its record."""
+
+    name: str
+    measure: Callable[[], dict]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="reports", help="output folder (default reports/)")
+    parser.add_argument("--preset", choices=("tutorial", "sliding", "all"), default="all")
+    parser.add_argument("--seeds", type=int, default=5, help="seeds per framework (default 5)")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="override each preset's epochs (default: the preset's, 20)",
+    )
+    parser.add_argument("--parity-epochs", type=int, default=20)
+    parser.add_argument("--no-parity", action="store_true", help="skip the training-parity runs")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 2 seeds, 2 epochs, parity for SimpleRNN only",
+    )
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for package in ("numpy", "scikit-learn", "tensorflow", "keras", "torch", "lightning"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def meta_record(args: argparse.Namespace) -> dict:
+    return {
+        "kind": "meta",
+        "created": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "command": "rnn-parity " + " ".join(sys.argv[1:]),
+        "machine": f"{platform.machine()}, {platform.system()}, "
+        f"{__import__('os').cpu_count()} CPU cores, Python "
+        f"{platform.python_version()}",
+        "versions": _versions(),
+        "quick": args.quick,
+    }
+
+
+def plan(args: argparse.Namespace) -> list[Job]:
+    """Every measurement the options ask for, in the order they run."""
+    from compare import parity, study
+
+    seeds = 2 if args.quick else args.seeds
+    epochs = 2 if args.quick else args.epochs
+    presets = ["tutorial", "sliding"] if args.preset == "all" else [args.preset]
+    jobs: list[Job] = [
+        Job(
+            f"agreement-{label}-{dtype}", lambda k=kind, r=reset_after, d=dtype: _agreement(k, r, d)
+        )
+        for dtype in ("float32", "float64")
+        for label, kind, reset_after in AGREEMENT_KINDS
+    ]
+    for name in presets:
+        preset = study.PRESETS[name]
+        data = _lazy(lambda preset=preset: study.prepare(preset))
+        jobs.append(
+            Job(
+                f"baselines-{name}",
+                lambda preset=preset, data=data: _baselines(study, preset, data()),
+            )
+        )
+        for seed in range(seeds):
+            for framework in study.FRAMEWORKS:
+                jobs.append(
+                    Job(
+                        f"run-{name}-{framework}-seed{seed}",
+                        lambda f=framework, p=preset, d=data, s=seed: study.training_record(
+                            f, p, d(), s, epochs
+                        ),
+                    )
+                )
+    if not args.no_parity:
+        parity_epochs = 2 if args.quick else args.parity_epochs
+        kinds = ("simple",) if args.quick else parity.KINDS
+        modes = ("parity", "users") if args.quick else parity.MODES
+        for dtype in ("float32", "float64"):
+            for kind in kinds:
+                # Gap-by-gap rows for the tutorial's SimpleRNN; other kinds: parity and users.
+                for mode in modes if kind == "simple" else ("parity", "users"):
+                    jobs.append(
+                        Job(
+                            f"parity-{kind}-{dtype}-{mode.replace(':', '-')}",
+                            lambda k=kind, d=dtype, m=mode: parity.parity_record(
+                                k, d, m, parity_epochs
+                            ),
+                        )
+                    )
+    return jobs
+
+
+# Forward agreement rows of the report: every layer kind, as the tutorial's model shape.
+AGREEMENT_KINDS = (
+    ("simple", "simple", True),
+    ("lstm", "lstm", True),
+    ("gru", "gru", True),
+    ("gru-reset-before", "gru", False),
+)
+
+
+def _agreement(kind: str, reset_after: bool, dtype: str) -> dict:
+    """Forward agreement on real sunspot windows, random non-constant weights (seed 0)."""
+    from compare.agreement import measure, sunspot_inputs
+    from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec
+    from shared.weights import random_weights
+
+    spec = ModelSpec(
+        12, 1, (RecurrentLayerSpec(kind, 3, reset_after=reset_after),), DenseSpec(1, "tanh"), dtype
+    )
+    weights = random_weights(spec, seed=0)
+    report = measure(weights, sunspot_inputs(spec), "sunspot windows")
+    return {"kind": "agreement_run", **report.to_dict()}
+
+
+def _lazy(make: Callable[[], object]) -> Callable[[], object]:
+    """Compute once, on first call (data for a preset is loaded only if a job needs it)."""
+    cache: list[object] = []
+
+    def get() -> object:
+        if not cache:
+            cache.append(make())
+        return cache[0]
+
+    return get
+
+
+def _baselines(study_module: object, preset: object, data: object) -> dict:
+    """All baselines of a preset in one record file (they are cheap and read together)."""
+    records = study_module.baseline_records(preset, data)
+    return {"kind": "baseline_set", "records": records}
+
+
+def run_jobs(jobs: list[Job], staging: Path) -> None:
+    """Run each job under a progress bar, writing its record(s) into `staging`."""
+    from tqdm import tqdm
+
+    with tqdm(
+        jobs,
+        desc="measuring",
+        unit="run",
+        file=sys.stderr,
+        bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}] {postfix}",
+    ) as bar:
+        for job in bar:
+            bar.set_postfix_str(job.name)
+            record = job.measure()
+            if record["kind"] == "baseline_set":
+                for index, baseline in enumerate(record["records"]):
+                    write_record(staging, f"{job.name}-{index}", baseline)
+            else:
+                write_record(staging, job.name, record)
+
+
+def _publish(staging: Path, records: Path) -> None:
+    """Swap the new records folder in for the old one (the old one is removed after)."""
+    old = records.with_name(records.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if records.exists():
+        records.rename(old)
+    staging.rename(records)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from compare import frameworks, study
+    from compare.report import terminal_summary, write_report
+
+    out = Path(args.out)
+    staging = out / ".records.staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    frameworks.both()  # import both now (torch first), before the progress bar starts
+    started = time.perf_counter()
+    write_record(staging, "meta", meta_record(args))
+    run_jobs(plan(args), staging)
+    _publish(staging, out / "records")
+    descriptions = {name: preset.description for name, preset in study.PRESETS.items()}
+    summary = write_report(out / "records", out, descriptions)
+    print(terminal_summary(summary))
+    print(f"report written to {out / 'report.md'} in {time.perf_counter() - started:.0f} s")
+    return 0

@@ -1,0 +1,168 @@
+"""The RMSE study: each framework trained with several seeds on sunspots, beside baselines.
+
+Two presets. `tutorial` is the tutorial exactly: MinMaxScaler fitted on the whole series (which
+leaks the test part's range), non-overlapping windows of 12, SimpleRNN(3, tanh) + Dense(1, tanh),
+Adam, MSE, 20 epochs, batch 1, each framework with its own initialisers and its own shuffling, as
+users write it. `sliding` is the honest variant: scaler fitted on the training part only, sliding
+windows (stride 1: twelve times the training windows), a linear head (test values may exceed the
+training range), more units and a batch of 16.
+
+Each run becomes one `training_run` record (RMSE in scaled units and in sunspot numbers, loss
+history, predictions for the plots); persistence and a linear AR model become `baseline` records
+on the very same windows. The report reads only these records.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from compare.baselines import linear_ar, persistence, rmse
+from compare.frameworks import both
+from shared.data import get_train_test, inverse_scale, load_sunspots
+from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec, TrainSpec, tutorial_spec
+from shared.windows import get_XY, sliding_windows
+
+FRAMEWORKS = ("keras", "torch")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One way of preparing the data and the model, with the recipe both frameworks follow."""
+
+    name: str
+    description: str
+    scaling: str  # "all" (tutorial, leaks test range) or "train"
+    stride: int | None  # None: the tutorial's non-overlapping get_XY
+    model: ModelSpec
+    train: TrainSpec
+
+
+PRESETS = {
+    "tutorial": Preset(
+        "tutorial",
+        "the tutorial exactly: scaler fit on all data, non-overlapping windows of 12, "
+        "SimpleRNN(3, tanh) + Dense(1, tanh), Adam, MSE, 20 epochs, batch 1",
+        "all",
+        None,
+        tutorial_spec(),
+        TrainSpec(epochs=20, batch_size=1, shuffle=True),
+    ),
+    "sliding": Preset(
+        "sliding",
+        "scaler fit on the training part only, sliding windows of 12 (stride 1), "
+        "SimpleRNN(16, tanh) + Dense(1, linear), Adam, MSE, 20 epochs, batch 16",
+        "train",
+        1,
+        ModelSpec(
+            12, 1, (RecurrentLayerSpec("simple", 16, activation="tanh"),), DenseSpec(1, "linear")
+        ),
+        TrainSpec(epochs=20, batch_size=16, shuffle=True),
+    ),
+}
+
+
+@dataclass
+class StudyData:
+    """The windows a preset trains and tests on, and the scaler that maps back to sunspots."""
+
+    X_train: np.ndarray  # (samples, time_steps, 1)
+    Y_train: np.ndarray  # (samples, 1)
+    X_test: np.ndarray
+    Y_test: np.ndarray
+    scaler: object
+    train_values: int  # length of the training part of the series, before windowing
+
+
+def prepare(preset: Preset, dtype: str = "float32") -> StudyData:
+    """Load sunspots, split, scale and window them as the preset says."""
+    train, test, scaler = get_train_test(load_sunspots(), 0.8, preset.scaling, dtype=dtype)
+    steps = preset.model.time_steps
+    if preset.stride is None:
+        X_train, Y_train = get_XY(train, steps)
+        X_test, Y_test = get_XY(test, steps)
+    else:
+        X_train, Y_train = sliding_windows(train, steps, preset.stride)
+        X_test, Y_test = sliding_windows(test, steps, preset.stride)
+    return StudyData(X_train, Y_train, X_test, Y_test, scaler, len(train))
+
+
+def _errors(data: StudyData, train_pred: np.ndarray, test_pred: np.ndarray) -> dict[str, float]:
+    """Train and test RMSE in scaled units and in sunspot numbers."""
+
+    def units(values: np.ndarray) -> np.ndarray:
+        return inverse_scale(data.scaler, values)
+
+    return {
+        "train_rmse_scaled": rmse(train_pred, data.Y_train),
+        "test_rmse_scaled": rmse(test_pred, data.Y_test),
+        "train_rmse_units": rmse(units(train_pred), units(data.Y_train)),
+        "test_rmse_units": rmse(units(test_pred), units(data.Y_test)),
+    }
+
+
+def baseline_records(preset: Preset, data: StudyData) -> list[dict]:
+    """Persistence and linear AR on the preset's windows, as `baseline` records."""
+    candidates: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+        "persistence": persistence,
+        "linear_ar": lambda X: linear_ar(data.X_train, data.Y_train, X),
+    }
+    return [
+        {
+            "kind": "baseline",
+            "preset": preset.name,
+            "name": name,
+            **_errors(data, predict(data.X_train), predict(data.X_test)),
+        }
+        for name, predict in candidates.items()
+    ]
+
+
+def training_record(
+    framework: str, preset: Preset, data: StudyData, seed: int, epochs: int | None = None
+) -> dict:
+    """Train one framework's model from its own seeded initialisation; return its record.
+
+    A NaN or infinite loss marks the record `diverged`; its RMSEs are then NaN, never a number
+    that could be mistaken for a result.
+    """
+    keras_impl, torch_impl = both()
+    impl = keras_impl if framework == "keras" else torch_impl
+    train_spec = dataclasses.replace(preset.train, seed=seed, epochs=epochs or preset.train.epochs)
+    model = impl.build_model(preset.model, seed=seed)
+    history = impl.fit(model, data.X_train, data.Y_train, train_spec)
+    train_pred = impl.predict(model, data.X_train)
+    test_pred = impl.predict(model, data.X_test)
+    diverged = history.diverged or not (
+        np.all(np.isfinite(train_pred)) and np.all(np.isfinite(test_pred))
+    )
+    errors = (
+        {key: float("nan") for key in _errors(data, data.Y_train, data.Y_test)}
+        if diverged
+        else _errors(data, train_pred, test_pred)
+    )
+    return {
+        "kind": "training_run",
+        "preset": preset.name,
+        "framework": framework,
+        "seed": seed,
+        "model_spec": preset.model.to_dict(),
+        "train_spec": train_spec.to_dict(),
+        "epoch_loss": history.epoch_loss,
+        "seconds": history.seconds,
+        "diverged": diverged,
+        **errors,
+        "train_values": data.train_values,
+        "actual_scaled": np.concatenate([data.Y_train, data.Y_test]).ravel().tolist(),
+        "predicted_scaled": np.concatenate([train_pred, test_pred]).ravel().tolist(),
+        "actual_units": inverse_scale(data.scaler, np.concatenate([data.Y_train, data.Y_test]))
+        .ravel()
+        .tolist(),
+        "predicted_units": inverse_scale(data.scaler, np.concatenate([train_pred, test_pred]))
+        .ravel()
+        .tolist(),
+        "n_train_windows": len(data.Y_train),
+    }
