@@ -16,7 +16,7 @@ from typing import Any
 
 from compare.agreement import TOLERANCES, Difference, difference, random_inputs
 from compare.frameworks import both, keras_impl, torch_impl
-from shared.errors import ModelFileError
+from shared.errors import ModelFileError, WeightFormatError
 from shared.reference import predict as reference_predict
 from shared.weights import CanonicalWeights, fold_single_bias, load_npz, save_npz
 
@@ -53,11 +53,24 @@ def _impl(framework: str) -> Any:
     return keras_impl() if framework == "keras" else torch_impl()
 
 
+def _load_npz(path: str | Path) -> CanonicalWeights:
+    """`load_npz`, its errors reported as ModelFileError like every other model file's."""
+    try:
+        return load_npz(path)
+    except WeightFormatError as error:  # the message already names the file and the reason
+        raise ModelFileError(str(error)) from None
+
+
 def load_weights(path: str | Path) -> CanonicalWeights:
-    """Read any supported model file into canonical weights (framework files loaded safely)."""
+    """Read any supported model file into canonical weights (framework files loaded safely).
+
+    Raises:
+        ModelFileError: unknown extension, or a file that is missing, unreadable, unsafe or
+            outside the specs (canonical .npz files included).
+    """
     framework = file_format(path)
     if framework == "canonical":
-        return load_npz(path)
+        return _load_npz(path)
     impl = _impl(framework)
     return impl.to_canonical(impl.load_model(path))
 
@@ -75,7 +88,7 @@ def predict_file(path: str | Path, inputs: Any) -> Any:
     """Outputs of the model stored at `path` (the reference runs canonical `.npz` files)."""
     framework = file_format(path)
     if framework == "canonical":
-        return reference_predict(load_npz(path), inputs)
+        return reference_predict(_load_npz(path), inputs)
     impl = _impl(framework)
     return impl.predict(impl.load_model(path), inputs)
 
