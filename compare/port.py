@@ -142,7 +142,7 @@ def port_file(source: str | Path, destination: str | Path, seed: int = 0) -> Por
 
     The destination is read back and run on random inputs beside the source and the numpy
     reference; if any output differs by more than the dtype's tolerance, or anything fails
-    after writing, the destination file is removed and the error raised.
+    after writing, nothing is left at (or changed at) `destination` and the error is raised.
 
     Raises:
         ModelFileError: unknown extensions, unreadable or unsafe files, models outside the specs,
@@ -156,9 +156,12 @@ def port_file(source: str | Path, destination: str | Path, seed: int = 0) -> Por
     if not source.is_file():
         raise ModelFileError(f"{source}: no such file")
     weights = load_weights(source)
-    save_weights(weights, destination)
+    # Write and verify under a temporary name beside the destination, then move it into place:
+    # a failed port neither leaves a file behind nor destroys a file already at `destination`.
+    candidate = destination.with_name(f".{destination.stem}.porting{destination.suffix}")
+    save_weights(weights, candidate)
     try:
-        written = load_weights(destination)
+        written = load_weights(candidate)
         inputs = random_inputs(weights.spec, batch=32, seed=seed)
         expected = reference_predict(weights, inputs)
         tolerance = TOLERANCES[weights.spec.dtype]
@@ -169,7 +172,7 @@ def port_file(source: str | Path, destination: str | Path, seed: int = 0) -> Por
             difference(
                 "outputs",
                 "destination vs reference",
-                predict_file(destination, inputs),
+                predict_file(candidate, inputs),
                 expected,
                 tolerance,
             ),
@@ -178,10 +181,11 @@ def port_file(source: str | Path, destination: str | Path, seed: int = 0) -> Por
         if bad:
             raise ModelFileError(
                 f"{destination}: ported outputs disagree ({bad[0].pair}: max abs "
-                f"diff {bad[0].max_abs:.2e} > {bad[0].tolerance:.0e}); removed"
+                f"diff {bad[0].max_abs:.2e} > {bad[0].tolerance:.0e}); not written"
             )
+        candidate.replace(destination)
     except BaseException:
-        destination.unlink(missing_ok=True)
+        candidate.unlink(missing_ok=True)
         raise
     return PortResult(
         source,

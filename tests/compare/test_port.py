@@ -239,7 +239,9 @@ def _refused(source, destination, *words: str) -> str:
         assert word in message, (word, message)
     assert "\n" not in message
     assert not destination.exists()
-    assert not [p for p in destination.parent.iterdir() if "partial" in p.name]
+    assert not [
+        p for p in destination.parent.iterdir() if "partial" in p.name or "porting" in p.name
+    ]
     return message
 
 
@@ -309,18 +311,23 @@ def test_pickle_needing_code_is_refused(impls, tmp_path, ext):
 
 
 @pytest.mark.slow
-def test_destination_removed_when_verification_fails(impls, tmp_path, small_weights, monkeypatch):
+def test_failed_verification_writes_nothing_and_keeps_an_old_file(
+    impls, tmp_path, small_weights, monkeypatch
+):
     source = save_npz(small_weights, tmp_path / "model.npz")
     destination = tmp_path / "out.pt"
+    destination.write_bytes(b"an older file the user still has")
     real = port.predict_file
 
-    def wrong_for_destination(path, inputs):
+    def wrong_for_written_file(path, inputs):
         outputs = real(path, inputs)
-        return outputs + 0.5 if path == destination else outputs
+        return outputs + 0.5 if path.suffix == ".pt" else outputs
 
-    monkeypatch.setattr(port, "predict_file", wrong_for_destination)
-    message = _refused(source, destination, "out.pt", "disagree", "destination vs reference")
-    assert "removed" in message
+    monkeypatch.setattr(port, "predict_file", wrong_for_written_file)
+    with pytest.raises(ModelFileError, match="out.pt: ported outputs disagree.*not written"):
+        port.port_file(source, destination)
+    assert destination.read_bytes() == b"an older file the user still has"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz", "out.pt"]
 
 
 # ---------------------------------------------------------------------------------------------
