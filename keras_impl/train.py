@@ -178,16 +178,23 @@ class _EpochEnd(keras.callbacks.Callback):
     """Collects each epoch's step losses (and weights) before Keras resets the metrics."""
 
     def __init__(
-        self, recorder: StepLossRecorder, history: FitHistory, record_weights: bool
+        self,
+        recorder: StepLossRecorder,
+        history: FitHistory,
+        record_weights: bool,
+        epoch_clock: list[float] | None = None,
     ) -> None:
         super().__init__()
         self._recorder = recorder
         self._history = history
         self._record_weights = record_weights
+        self._epoch_clock = epoch_clock
         self.seconds_spent = 0.0  # time spent here, not training
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         start = time.perf_counter()
+        if self._epoch_clock is not None:
+            self._epoch_clock.append(start)  # the epoch's last step is done; nothing else timed
         self._history.step_loss.extend(self._recorder.values())
         if self._record_weights:
             self._history.epoch_weights.append(to_canonical(self.model))
@@ -274,6 +281,7 @@ def fit(
     progress: bool = False,
     steps_per_execution: int = 1,
     jit_compile: bool | str = "auto",
+    epoch_clock: list[float] | None = None,
 ) -> FitHistory:
     """Train `model` in place with Keras's `model.fit` and report a `FitHistory`.
 
@@ -308,6 +316,9 @@ def fit(
         steps_per_execution: train steps per compiled call; speed only, same results.
         jit_compile: XLA compilation as in `model.compile`; "auto" means off on CPU. XLA may
             round differently from TensorFlow's own kernels, so True is not bit-identical.
+        epoch_clock: when given, `time.perf_counter()` is appended to it at each epoch's end
+            (before any recording), so a caller can time whole epochs (the speed study does);
+            speed only, same results.
 
     Returns:
         epoch_loss, step_loss, epoch_weights (if asked) and seconds of training wall time
@@ -329,7 +340,7 @@ def fit(
         recorder = StepLossRecorder(loss, capacity=steps, dtype=spec.dtype)
     _compile(model, spec, optimizer, loss, [recorder], steps_per_execution, jit_compile)
     history = FitHistory()
-    callback = _EpochEnd(recorder, history, record_weights)
+    callback = _EpochEnd(recorder, history, record_weights, epoch_clock)
     options = {
         "batch_size": train_spec.batch_size,
         "verbose": 1 if progress else 0,

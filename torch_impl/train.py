@@ -218,6 +218,32 @@ def _history(
     )
 
 
+def _accelerator(device: str) -> tuple[str, int | list[int]]:
+    """Lightning's (accelerator, devices) for a torch device name: "cpu", "cuda" or "cuda:N".
+
+    Raises:
+        ValueError: for any other name.
+    """
+    kind, _, index = device.partition(":")
+    if kind == "cpu" and not index:
+        return "cpu", 1
+    if kind == "cuda" and (not index or index.isdigit()):
+        return "cuda", [int(index)] if index else 1
+    raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+
+
+class _EpochClock(lightning.Callback):
+    """Appends `perf_counter()` to a list at each training epoch's end (for timing epochs)."""
+
+    def __init__(self, clock: list[float]) -> None:
+        self.clock = clock
+
+    def on_train_epoch_end(
+        self, trainer: lightning.Trainer, pl_module: lightning.LightningModule
+    ) -> None:
+        self.clock.append(perf_counter())
+
+
 class _RecordWeights(lightning.Callback):
     """Keeps the canonical weights after every training epoch."""
 
@@ -239,6 +265,9 @@ def fit(
     *,
     record_weights: bool = False,
     progress: bool = False,
+    device: str = "cpu",
+    barebones: bool = False,
+    epoch_clock: list[float] | None = None,
 ) -> FitHistory:
     """Train `model` in place with a Lightning Trainer, as `train_spec` says.
 
@@ -251,21 +280,33 @@ def fit(
             shuffles (train_spec.shuffle) with a generator seeded by train_spec.seed.
         record_weights: keep canonical weights after every epoch in the history.
         progress: show Lightning's progress bar.
+        device: "cpu", "cuda" or "cuda:N"; Lightning moves the model there for training and
+            back to the CPU afterwards.
+        barebones: Lightning's `Trainer(barebones=True)`, every feature that may cost speed
+            off; speed only, same results (tests/compare/test_bench.py holds them
+            bit-identical). Needs progress=False.
+        epoch_clock: when given, `perf_counter()` is appended to it at each epoch's end (a
+            Lightning callback), so a caller can time whole epochs; speed only.
 
     Returns:
         FitHistory with every step's pre-update batch loss, the epoch losses and wall time.
 
     Raises:
         DataError: if X, Y or order do not fit the model and spec.
+        ValueError: for an unknown device name.
     """
     _check_inputs(model, X, Y, train_spec, order)
+    accelerator, devices = _accelerator(device)
     data = WindowDataModule(X, Y, model.spec.dtype, train_spec, order)
     recorder = _RecordWeights()
+    callbacks: list[lightning.Callback] = [recorder] if record_weights else []
+    if epoch_clock is not None:
+        callbacks.append(_EpochClock(epoch_clock))
     torch.manual_seed(train_spec.seed)  # nothing random should remain; if it does, repeat it
     with tempfile.TemporaryDirectory() as root, _quiet_lightning():
         trainer = lightning.Trainer(
-            accelerator="cpu",
-            devices=1,
+            accelerator=accelerator,
+            devices=devices,
             max_epochs=train_spec.epochs,
             logger=False,
             enable_checkpointing=False,
@@ -273,7 +314,8 @@ def fit(
             enable_progress_bar=progress,
             num_sanity_val_steps=0,
             default_root_dir=root,  # anything Lightning writes lands here and is deleted
-            callbacks=[recorder] if record_weights else [],
+            callbacks=callbacks,
+            barebones=barebones,
         )
         with _training_run(model, train_spec):
             start = perf_counter()
@@ -290,54 +332,74 @@ def fit_plain(
     order: list[np.ndarray] | None = None,
     *,
     record_weights: bool = False,
+    device: str = "cpu",
+    epoch_clock: list[float] | None = None,
 ) -> FitHistory:
     """Train exactly as `fit` does, in a plain PyTorch loop with no Lightning.
 
     Same loader, loss, optimizer and step order (zero grads, loss, backward, step), so the
     weights come out bit-identical to `fit`'s; only the framework overhead differs. Arguments
-    and result are `fit`'s.
+    and result are `fit`'s; like `fit`, a model trained on "cuda" is moved back to the CPU.
     """
     _check_inputs(model, X, Y, train_spec, order)
+    _accelerator(device)  # same names as fit accepts
+    target = torch.device(device)
     loader = WindowDataModule(X, Y, model.spec.dtype, train_spec, order).train_dataloader()
     epoch_weights: list[CanonicalWeights] = []
     torch.manual_seed(train_spec.seed)
+    model.to(target)  # before the optimizer is made, so its state lives there too
     with _training_run(model, train_spec):
         start = perf_counter()
         optimizer = make_optimizer(model.parameters(), train_spec.optimizer)
         model.train()
         for epoch in range(train_spec.epochs):
             loader.sampler.set_epoch(epoch)  # as Lightning's fit loop does each epoch
-            for batch_index, batch in enumerate(loader):
+            for batch_index, (inputs, targets) in enumerate(loader):
                 optimizer.zero_grad(set_to_none=True)
-                loss = model.training_step(batch, batch_index)
+                loss = model.training_step((inputs.to(target), targets.to(target)), batch_index)
                 loss.backward()
                 optimizer.step()
+            if epoch_clock is not None:
+                epoch_clock.append(perf_counter())
             if record_weights:
                 epoch_weights.append(to_canonical(model))
         seconds = perf_counter() - start
+    model.to("cpu")  # as Lightning's teardown does
     return _history(model, train_spec.epochs, epoch_weights, seconds)
 
 
-def predict(model: RNNModel, X: np.ndarray) -> np.ndarray:
+def predict(model: RNNModel, X: np.ndarray, *, device: str = "cpu") -> np.ndarray:
     """Run the model on X (samples, time, features) in eval mode, without gradients.
 
+    Args:
+        model: the model; moved to `device` if it is elsewhere, and left there (so repeated
+            calls on "cuda" copy only X and the outputs).
+        X: windows (samples, time, features).
+        device: "cpu", "cuda" or "cuda:N".
+
     Returns:
-        Outputs in the model's dtype: (samples, head units) or (samples, time, head units).
+        Outputs in the model's dtype: (samples, head units) or (samples, time, head units),
+        as a CPU numpy array.
 
     Raises:
         DataError: if X is not 3-D with the model's features, or holds NaN/inf.
+        ValueError: for an unknown device name.
     """
+    _accelerator(device)
     spec = model.spec
     X = np.asarray(X)
     if X.ndim != 3 or X.shape[1] < 1 or X.shape[2] != spec.features:
         raise DataError(f"X must be shaped (samples, time, {spec.features}), got {X.shape}")
     if not np.all(np.isfinite(X)):
         raise DataError("X holds NaN or infinite values")
-    inputs = torch.from_numpy(np.ascontiguousarray(X.astype(spec.dtype)))
+    target = torch.device(device)
+    inputs = torch.from_numpy(np.ascontiguousarray(X.astype(spec.dtype))).to(target)
+    if model.device != target:
+        model.to(target)
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            return model(inputs).numpy()
+            return model(inputs).cpu().numpy()
     finally:
         model.train(was_training)

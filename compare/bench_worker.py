@@ -1,0 +1,487 @@
+"""One variant of the speed study, measured in a fresh process: `python -m compare.bench_worker`.
+
+Why a process per variant: a framework's import time can only be measured where it has not been
+imported yet; thread pools, XLA caches, Lightning state and the memory peak of one variant must
+not leak into the next; Keras reads its backend (KERAS_BACKEND) once, at import; and TensorFlow
+and torch are best not loaded into one process at all. `compare.bench` starts this module once
+per variant with the thread settings in its environment, passes a `WorkerConfig` as JSON and
+reads the raw measurements back from a result file (stdout is left to the frameworks' chatter).
+
+What is timed, and how:
+
+* import: the variant's framework package (keras_impl or torch_impl, numpy for the reference),
+  first thing in the process;
+* build: `build_model(spec, seed)` once cold (the first build also pays lazy initialisation:
+  Keras's seeding imports TensorFlow even on its torch backend) and warm (median of 3 more);
+* training: one `fit` of WARMUP_EPOCHS + repeats epochs on the tutorial's 187 windows, batch 1.
+  The impls append `perf_counter()` at each epoch's end (their `epoch_clock` option), so each
+  interval between two epoch ends is one whole epoch. The first two epochs are warm-up and
+  discarded: the first (tracing, compilation, optimizer set-up) has no start mark, and the
+  second's interval holds the one-time work of the first epoch end (Keras builds its metric
+  read-out there: that interval was about 2x the later ones). Per-step time = epoch time /
+  steps: timing single steps at microsecond scale would mostly measure the clock;
+* prediction: each impl's public `predict` on the 46 test windows and on one window, after two
+  warm-up calls;
+* memory: `ru_maxrss` after the tutorial-config measurements, and again at the end;
+* equal work: the tutorial preset trained in full (20 epochs, batch 1) per seed, test RMSE;
+* scaling sweep: samples per second on synthetic windows, one axis varied at a time.
+
+This module imports only the standard library at module level; frameworks load inside
+`measure`, in the worker process only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SWEEP_AXES = ("batch", "units", "time_steps")
+# Untimed epochs before the timed ones (see the module docstring for why two).
+WARMUP_EPOCHS = 2
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of training (or running) the tutorial's model that the speed study times.
+
+    framework: "keras", "torch" or "numpy".
+    trainer: "keras" (keras_impl.fit), "lightning" (torch_impl.fit), "plain"
+        (torch_impl.fit_plain) or "none" (inference only).
+    backend: Keras's backend (KERAS_BACKEND) for Keras variants, else "".
+    device: "cpu" or "cuda".
+    options: keyword options for the fit function; speed settings only. For Keras,
+        steps_per_execution "epoch" means one compiled call per epoch.
+    reference: the variant whose test RMSEs this one's must match (its framework's default).
+    """
+
+    name: str
+    framework: str
+    trainer: str
+    description: str
+    backend: str = ""
+    device: str = "cpu"
+    options: dict[str, Any] = field(default_factory=dict)
+    reference: str | None = None
+
+
+_CPU_VARIANTS = (
+    Variant(
+        "keras_fit",
+        "keras",
+        "keras",
+        "Keras as the tutorial runs it: model.fit, batch 1, compile defaults (TensorFlow)",
+        backend="tensorflow",
+    ),
+    Variant(
+        "keras_tuned",
+        "keras",
+        "keras",
+        "Keras at its best measured setting: one compiled call per epoch "
+        "(steps_per_execution = steps per epoch) with XLA (jit_compile=True)",
+        backend="tensorflow",
+        options={"steps_per_execution": "epoch", "jit_compile": True},
+        reference="keras_fit",
+    ),
+    Variant(
+        "keras_torch_backend",
+        "keras",
+        "keras",
+        "the same keras_impl model and fit on Keras's torch backend (KERAS_BACKEND=torch)",
+        backend="torch",
+        reference="keras_fit",
+    ),
+    Variant(
+        "lightning_default",
+        "torch",
+        "lightning",
+        "torch_impl.fit as a user calls it: a Lightning Trainer (logger, checkpointing, "
+        "model summary and progress bar already off)",
+        reference=None,
+    ),
+    Variant(
+        "lightning_tuned",
+        "torch",
+        "lightning",
+        "torch_impl.fit with Trainer(barebones=True): Lightning's own speed mode",
+        options={"barebones": True},
+        reference="lightning_default",
+    ),
+    Variant(
+        "torch_plain",
+        "torch",
+        "plain",
+        "torch_impl.fit_plain: the same steps in a plain PyTorch loop, no Lightning",
+        reference="lightning_default",
+    ),
+    Variant(
+        "numpy_reference",
+        "numpy",
+        "none",
+        "shared.reference.predict: the numpy forward pass (inference only, no training)",
+    ),
+)
+
+
+def _cuda_twin(variant: Variant) -> Variant:
+    """The same variant on the GPU; its RMSEs are judged against the CPU reference's."""
+    return dataclasses.replace(
+        variant,
+        name=f"{variant.name}_cuda",
+        device="cuda",
+        description=f"{variant.description}; on the GPU",
+        reference=variant.reference or variant.name,
+    )
+
+
+# Torch-based variants (Keras's torch backend included) get a GPU twin when torch sees a GPU.
+CUDA_CAPABLE = ("keras_torch_backend", "lightning_default", "lightning_tuned", "torch_plain")
+VARIANTS: dict[str, Variant] = {v.name: v for v in _CPU_VARIANTS}
+VARIANTS.update({f"{n}_cuda": _cuda_twin(VARIANTS[n]) for n in CUDA_CAPABLE})
+CPU_VARIANTS = tuple(v.name for v in _CPU_VARIANTS)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """How much to measure; identical for every variant of one bench run.
+
+    threads: intra-op threads for every framework (also set in the environment by the parent).
+    repeats: timed epochs of the tutorial config, after WARMUP_EPOCHS discarded ones.
+    predict_repeats: timed calls of each prediction latency.
+    seeds: equal-work seeds (0 .. seeds-1); 0 skips the equal-work runs.
+    equal_work_epochs: epochs of each equal-work run; None keeps the tutorial preset's 20.
+    sweep: axis -> values; axes are "batch", "units", "time_steps" (others stay at the
+        tutorial's batch 1, 3 units, 12 time steps).
+    sweep_epochs: timed epochs per sweep point, after WARMUP_EPOCHS discarded ones.
+    sweep_min_samples, sweep_min_steps: each sweep point trains on
+        max(sweep_min_samples, sweep_min_steps * batch) synthetic windows, so a batch of 256
+        still makes several steps per epoch.
+    """
+
+    threads: int = 1
+    repeats: int = 10
+    predict_repeats: int = 30
+    seeds: int = 3
+    equal_work_epochs: int | None = None
+    sweep: dict[str, list[int]] = field(
+        default_factory=lambda: {
+            "batch": [1, 4, 16, 64, 256],
+            "units": [3, 16, 64, 256],
+            "time_steps": [12, 24, 48, 96],
+        }
+    )
+    sweep_epochs: int = 2
+    sweep_min_samples: int = 128
+    sweep_min_steps: int = 8
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> WorkerConfig:
+        data = json.loads(text)
+        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown worker config key(s): {unknown}")
+        return cls(**data)
+
+
+# ---------------------------------------------------------------- statistics (pure, no numpy)
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    """Median, interquartile range and (max - min) / median of repeated timings.
+
+    Quartiles are `statistics.quantiles(method="inclusive")` (numpy's default linear rule);
+    with one value the IQR and the relative spread are 0.
+    """
+    median = statistics.median(values)
+    if len(values) > 1:
+        q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    else:
+        q1 = q3 = values[0]
+    return {
+        "median": median,
+        "iqr": q3 - q1,
+        "spread_rel": (max(values) - min(values)) / median if median > 0 else math.nan,
+    }
+
+
+def timed_epochs(clock: list[float], warmup: int = WARMUP_EPOCHS) -> list[float]:
+    """Seconds of each epoch after the first `warmup` ones, from the epoch-end marks.
+
+    Epoch k (counting from 0) lasts clock[k] - clock[k - 1]; epoch 0 has no start mark.
+    """
+    return [clock[k] - clock[k - 1] for k in range(max(warmup, 1), len(clock))]
+
+
+def _time_calls(call: Callable[[], object], repeats: int, warmup: int = 2) -> list[float]:
+    """Wall seconds of `repeats` calls, after `warmup` untimed ones."""
+    for _ in range(warmup):
+        call()
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory so far (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ---------------------------------------------------------------- one framework, one interface
+
+
+class Runner:
+    """Builds, trains and runs models of one variant through the impls' public functions."""
+
+    def __init__(self, variant: Variant, impl: Any) -> None:
+        self.variant = variant
+        self.impl = impl  # keras_impl, torch_impl, or shared.reference for numpy
+
+    def build(self, spec: Any, seed: int) -> Any:
+        if self.variant.trainer == "none":
+            from shared.weights import random_weights
+
+            return random_weights(spec, seed=seed)
+        return self.impl.build_model(spec, seed=seed)
+
+    def fit(self, model: Any, X: Any, Y: Any, train_spec: Any, clock: list[float]) -> Any:
+        """Train with the variant's options; `clock` gets one mark per epoch end."""
+        options = dict(self.variant.options)
+        if self.variant.trainer == "keras":
+            if options.get("steps_per_execution") == "epoch":
+                options["steps_per_execution"] = math.ceil(len(X) / train_spec.batch_size)
+            return self.impl.fit(model, X, Y, train_spec, epoch_clock=clock, **options)
+        fit = self.impl.fit if self.variant.trainer == "lightning" else self.impl.fit_plain
+        return fit(
+            model, X, Y, train_spec, device=self.variant.device, epoch_clock=clock, **options
+        )
+
+    def predict(self, model: Any, X: Any) -> Any:
+        if self.variant.trainer == "none":
+            return self.impl.predict(model, X)
+        if self.variant.framework == "torch":
+            return self.impl.predict(model, X, device=self.variant.device)
+        return self.impl.predict(model, X)
+
+
+def _import_framework(variant: Variant, threads: int) -> tuple[Any, float, dict[str, Any]]:
+    """Import the variant's framework (timed), then pin torch's threads if torch is loaded.
+
+    Returns:
+        (the impl module, import seconds, thread facts to record).
+    """
+    start = time.perf_counter()
+    if variant.framework == "keras":
+        import keras_impl as impl  # reads KERAS_BACKEND, set by the parent
+    elif variant.framework == "torch":
+        import torch_impl as impl
+    else:
+        import numpy  # noqa: F401 - the reference's only framework, timed on its own
+
+        from shared import reference as impl
+    import_s = time.perf_counter() - start
+    facts: dict[str, Any] = {}
+    torch = sys.modules.get("torch")
+    if torch is not None:  # torch_impl, or Keras on its torch backend
+        torch.set_num_threads(threads)
+        facts["torch_threads"] = torch.get_num_threads()
+    if variant.framework == "keras":
+        import keras
+
+        facts["keras_backend"] = keras.backend.backend()
+    if variant.device == "cuda" and (torch is None or not torch.cuda.is_available()):
+        raise RuntimeError(f"{variant.name}: torch sees no GPU")
+    return impl, import_s, facts
+
+
+# ---------------------------------------------------------------- the measurements
+
+
+def _tutorial_timing(runner: Runner, data: Any, config: WorkerConfig) -> dict[str, Any]:
+    """Build times, per-step training times and prediction latencies on the tutorial config."""
+    from compare.study import PRESETS
+
+    preset = PRESETS["tutorial"]
+    start = time.perf_counter()
+    model = runner.build(preset.model, seed=0)
+    result: dict[str, Any] = {"build_s": time.perf_counter() - start}
+    warm = _time_calls(lambda: runner.build(preset.model, seed=0), repeats=3, warmup=0)
+    result["build_warm_s"] = statistics.median(warm)
+    if runner.variant.trainer != "none":
+        clock: list[float] = []
+        epochs = WARMUP_EPOCHS + config.repeats
+        train_spec = dataclasses.replace(preset.train, epochs=epochs, seed=0)
+        runner.fit(model, data.X_train, data.Y_train, train_spec, clock)
+        steps = math.ceil(len(data.X_train) / train_spec.batch_size)
+        step_times = [seconds / steps for seconds in timed_epochs(clock)]
+        stats = spread(step_times)
+        result.update(
+            steps_per_epoch=steps,
+            step_times_s=step_times,
+            step_time_median_s=stats["median"],
+            step_time_iqr_s=stats["iqr"],
+            step_time_spread_rel=stats["spread_rel"],
+            samples_per_s=train_spec.batch_size / stats["median"],
+        )
+    batch = _time_calls(lambda: runner.predict(model, data.X_test), config.predict_repeats)
+    one = _time_calls(lambda: runner.predict(model, data.X_test[:1]), config.predict_repeats)
+    batch_stats, one_stats = spread(batch), spread(one)
+    result.update(
+        predict_batch_size=len(data.X_test),
+        predict_batch_median_s=batch_stats["median"],
+        predict_batch_iqr_s=batch_stats["iqr"],
+        predict_one_median_s=one_stats["median"],
+        predict_one_iqr_s=one_stats["iqr"],
+    )
+    return result
+
+
+def _equal_work(runner: Runner, data: Any, config: WorkerConfig) -> dict[str, Any]:
+    """Train the tutorial preset in full per seed; test RMSE as compare.study computes it.
+
+    A diverged run (NaN or infinite loss or prediction) gets RMSE NaN, never a number.
+    """
+    import numpy as np
+
+    from compare.baselines import rmse
+    from compare.study import PRESETS
+    from shared.data import inverse_scale
+
+    preset = PRESETS["tutorial"]
+    epochs = config.equal_work_epochs or preset.train.epochs
+    runs: dict[str, list[float]] = {"test_rmse": [], "test_rmse_units": [], "train_seconds": []}
+    for seed in range(config.seeds):
+        train_spec = dataclasses.replace(preset.train, seed=seed, epochs=epochs)
+        model = runner.build(preset.model, seed=seed)
+        history = runner.fit(model, data.X_train, data.Y_train, train_spec, [])
+        predictions = runner.predict(model, data.X_test)  # (46, 1)
+        finite = not history.diverged and bool(np.all(np.isfinite(predictions)))
+        units = inverse_scale(data.scaler, predictions)
+        runs["test_rmse"].append(rmse(predictions, data.Y_test) if finite else math.nan)
+        runs["test_rmse_units"].append(
+            rmse(units, inverse_scale(data.scaler, data.Y_test)) if finite else math.nan
+        )
+        runs["train_seconds"].append(history.seconds)
+    return {"seeds": list(range(config.seeds)), "epochs": epochs, **runs}
+
+
+def _sweep_model(axis: str, value: int) -> tuple[Any, int]:
+    """The tutorial spec with one axis changed, and the batch size of that point."""
+    from shared.spec import RecurrentLayerSpec, tutorial_spec
+
+    spec = tutorial_spec()
+    if axis == "batch":
+        return spec, value
+    if axis == "units":
+        layer = RecurrentLayerSpec(kind="simple", units=value, activation="tanh")
+        return dataclasses.replace(spec, layers=(layer,)), 1
+    if axis == "time_steps":
+        return dataclasses.replace(spec, time_steps=value), 1
+    raise ValueError(f"unknown sweep axis {axis!r}; known: {', '.join(SWEEP_AXES)}")
+
+
+def _sweep_point(runner: Runner, axis: str, value: int, config: WorkerConfig) -> dict[str, Any]:
+    """Training samples per second at one sweep point (synthetic data, warm-up discarded)."""
+    import numpy as np
+
+    from shared.spec import TrainSpec
+
+    spec, batch = _sweep_model(axis, value)
+    samples = max(config.sweep_min_samples, config.sweep_min_steps * batch)
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, (samples, spec.time_steps, 1)).astype(spec.dtype)
+    Y = rng.uniform(0, 1, (samples, 1)).astype(spec.dtype)
+    clock: list[float] = []
+    train_spec = TrainSpec(epochs=WARMUP_EPOCHS + config.sweep_epochs, batch_size=batch, seed=0)
+    runner.fit(runner.build(spec, seed=0), X, Y, train_spec, clock)
+    epoch_s = statistics.median(timed_epochs(clock))
+    return {
+        "value": value,
+        "samples_per_s": samples / epoch_s,
+        "samples": samples,
+        "steps_per_epoch": math.ceil(samples / batch),
+    }
+
+
+def _sweep(runner: Runner, config: WorkerConfig) -> dict[str, list[dict[str, Any]]]:
+    """Every axis's points; the tutorial point (batch 1, 3 units, 12 steps) is timed once."""
+    tutorial = {"batch": 1, "units": 3, "time_steps": 12}
+    shared_point: dict[str, Any] | None = None
+    result: dict[str, list[dict[str, Any]]] = {}
+    for axis, values in config.sweep.items():
+        points = []
+        for value in values:
+            _sweep_model(axis, value)  # reject an unknown axis before any training
+            if value == tutorial.get(axis):
+                shared_point = shared_point or _sweep_point(runner, axis, value, config)
+                points.append({**shared_point, "value": value})
+            else:
+                points.append(_sweep_point(runner, axis, value, config))
+        result[axis] = points
+    return result
+
+
+def measure(variant: Variant, config: WorkerConfig) -> dict[str, Any]:
+    """Every measurement of one variant, in this (fresh) process; see the module docstring."""
+    impl, import_s, facts = _import_framework(variant, config.threads)
+    from compare.study import PRESETS, prepare
+
+    runner = Runner(variant, impl)
+    data = prepare(PRESETS["tutorial"])  # 187 train windows (12, 1), 46 test windows
+    result: dict[str, Any] = {"import_s": import_s, **facts}
+    result.update(_tutorial_timing(runner, data, config))
+    result["peak_rss_mb"] = _peak_rss_mb()
+    if variant.trainer != "none":
+        result["equal_work"] = _equal_work(runner, data, config) if config.seeds else None
+        result["sweep"] = _sweep(runner, config)
+    else:
+        result["equal_work"], result["sweep"] = None, {}
+    result["peak_rss_mb_end"] = _peak_rss_mb()
+    return result
+
+
+def probe() -> dict[str, Any]:
+    """What this machine offers the torch variants: {"cuda": bool, "gpu": name or None}."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    return {"cuda": cuda, "gpu": torch.cuda.get_device_name(0) if cuda else None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Measure one speed-study variant.")
+    parser.add_argument("--variant", help="a name from compare.bench_worker.VARIANTS")
+    parser.add_argument("--config", default="{}", help="a WorkerConfig as JSON")
+    parser.add_argument("--result", type=Path, required=True, help="where to write the JSON")
+    parser.add_argument("--probe", action="store_true", help="report GPU availability only")
+    args = parser.parse_args(argv)
+    if args.probe:
+        payload = probe()
+    else:
+        if args.variant not in VARIANTS:
+            known = ", ".join(VARIANTS)
+            print(
+                f"bench worker: unknown variant {args.variant!r}; known: {known}", file=sys.stderr
+            )
+            return 2
+        payload = measure(VARIANTS[args.variant], WorkerConfig.from_json(args.config))
+    args.result.write_text(json.dumps(payload, allow_nan=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
