@@ -5,7 +5,11 @@ leaks the test part's range), non-overlapping windows of 12, SimpleRNN(3, tanh) 
 Adam, MSE, 20 epochs, batch 1, each framework with its own initialisers and its own shuffling, as
 users write it. `sliding` is the honest variant: scaler fitted on the training part only, sliding
 windows (stride 1: twelve times the training windows), a linear head (test values may exceed the
-training range), more units and a batch of 16.
+training range), more units and a batch of 16. Its settings were checked on a validation split
+(the last 20% of the training part, never the test part): SimpleRNN(16) reached 15.0-15.5
+sunspots RMSE there against linear AR's 15.0, and LSTM(16), GRU(16), 32 units, 40 epochs or a
+learning rate of 3e-3 did no better, so the preset keeps the small, cheap model. A one-step
+monthly forecast from 12 values is close to linear; the report says so when AR wins.
 
 Each run becomes one `training_run` record (RMSE in scaled units and in sunspot numbers, loss
 history, predictions for the plots); persistence and a linear AR model become `baseline` records
