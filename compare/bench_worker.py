@@ -96,7 +96,9 @@ _CPU_VARIANTS = (
         "keras_torch_backend",
         "keras",
         "keras",
-        "the same keras_impl model and fit on Keras's torch backend (KERAS_BACKEND=torch)",
+        "the same keras_impl model and fit on Keras's torch backend (KERAS_BACKEND=torch); "
+        "its seeded initial weights and shuffles come from torch's generator, so its runs are "
+        "not paired seed for seed with keras_fit's",
         backend="torch",
         reference="keras_fit",
     ),

@@ -462,8 +462,12 @@ def _draw_tutorial(by_variant: dict[str, dict], path: Path) -> None:
     axis.invert_yaxis()  # first variant on top
     if max(medians) / min(medians) > 20:
         axis.set_xscale("log")
-    for index, median in enumerate(medians):
-        axis.annotate(f" {fmt_seconds(median / 1e6)}", (median, index), va="center", fontsize=8)
+    for index, (median, high) in enumerate(zip(medians, highs, strict=True)):
+        # right of the whisker, so the label never sits on it
+        axis.annotate(
+            f"  {fmt_seconds(median / 1e6)}", (median + high, index), va="center", fontsize=8
+        )
+    axis.margins(x=0.15)  # room for the rightmost label
     axis.set_xlabel("training time per step, µs (median; whiskers: min to max epoch)")
     axis.set_title("Tutorial config: SimpleRNN(3) + Dense(1), batch 1, 187 steps per epoch")
     _save(figure, path)
@@ -473,13 +477,17 @@ def _draw_sweep(by_variant: dict[str, dict], axis_name: str, path: Path) -> None
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(7, 4.5))
+    ticks: set[float] = set()
     for name, record in by_variant.items():
         points = _sweep_points(record, axis_name)
         if points:
             values, rates = zip(*points, strict=True)
+            ticks.update(values)
             style = "--" if name.endswith("_cuda") else "-"
             axis.plot(values, rates, style, marker="o", label=name, color=_colour(name))
     axis.set_xscale("log", base=2)
+    axis.set_xticks(sorted(ticks), [f"{tick:g}" for tick in sorted(ticks)])  # the swept values
+    axis.xaxis.set_minor_locator(plt.NullLocator())
     axis.set_yscale("log")
     axis.set_xlabel(SWEEP_TITLES.get(axis_name, axis_name))
     axis.set_ylabel("training samples per second")
