@@ -403,8 +403,8 @@ def _previous_records(folder: Path) -> dict[str, dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from compare.records import write_record
     from compare.report import write_report
+    from compare.report_command import Job, run_jobs
     from compare.speed_report import terminal_table
 
     out = Path(args.out)
@@ -420,12 +420,17 @@ def run(args: argparse.Namespace) -> int:
         previous=previous,
     )
     started = time.perf_counter()
-    made = []
-    for index, (name, measure) in enumerate(jobs, start=1):
-        print(f"[{index}/{len(jobs)}] {name} ...", file=sys.stderr, flush=True)
-        record = measure()
-        write_record(records, name, record)
-        made.append(record)
+    made: list[dict] = []
+
+    def measured(measure: Callable[[], dict]) -> Callable[[], dict]:
+        def keep() -> dict:
+            made.append(measure())
+            return made[-1]
+
+        return keep
+
+    # The same progress bar as `rnn-parity report`; each record is written as soon as it exists.
+    run_jobs([Job(name, measured(measure)) for name, measure in jobs], records)
     write_report(records, out)
     print(terminal_table(made))
     kept = sorted(set(previous) - {r["variant"] for r in made})

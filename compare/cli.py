@@ -15,6 +15,7 @@ from shared.errors import RnnParityError
 # subcommand -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "report": ("compare.report_command", "run the whole study and write the report (main job)"),
+    "bench": ("compare.bench", "time each framework at its defaults and at its best"),
     "data": ("compare.data_command", "summarise the series, its split, scaling and windows"),
     "check": ("compare.check_command", "check Keras, torch and the numpy reference agree"),
     "port": ("compare.port", "port a model file between .keras, .ckpt, .pt and .npz"),

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from compare.records import as_float, read_records, write_json
+from compare.speed_report import speed_section, terminal_table
 
 METRICS = ("train_rmse_scaled", "test_rmse_scaled", "train_rmse_units", "test_rmse_units")
 
@@ -101,6 +102,10 @@ def summarise_study(records: list[dict]) -> dict[str, Any]:
             "framework_test": _framework_test(test_scores["keras"], test_scores["torch"]),
             "verdicts": verdicts,
             "diverged": diverged,
+            "description": next(
+                (r.get("preset_description", "") for runs in by_framework.values() for r in runs),
+                "",
+            ),
         }
     return presets
 
@@ -175,11 +180,11 @@ def _fmt(stat: dict[str, float], digits: int = 4) -> str:
     return f"{stat['mean']:.{digits}f}{sd}"
 
 
-def _study_section(name: str, preset: dict[str, Any], description: str) -> list[str]:
+def _study_section(name: str, preset: dict[str, Any]) -> list[str]:
     lines = [
         f"### Preset `{name}`",
         "",
-        description,
+        preset["description"],
         "",
         "| model | runs | train RMSE (scaled) | test RMSE (scaled) | train RMSE (sunspots) "
         "| test RMSE (sunspots) |",
@@ -377,7 +382,7 @@ def _headline(summary: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
-def render_markdown(summary: dict[str, Any], descriptions: dict[str, str]) -> str:
+def render_markdown(summary: dict[str, Any]) -> str:
     """The whole report as Markdown, from the summary alone."""
     meta = summary["meta"]
     lines = ["# rnn-parity report: Keras vs PyTorch Lightning on monthly sunspots", ""]
@@ -401,14 +406,13 @@ def render_markdown(summary: dict[str, Any], descriptions: dict[str, str]) -> st
             "",
         ]
         for name, preset in summary["study"].items():
-            lines += _study_section(name, preset, descriptions.get(name, ""))
+            lines += _study_section(name, preset)
     lines += _parity_section(summary["parity"])
+    lines += speed_section(summary["speed"])
     return "\n".join(lines) + "\n"
 
 
-def write_report(
-    records_folder: str | Path, out: str | Path, descriptions: dict[str, str] | None = None
-) -> dict[str, Any]:
+def write_report(records_folder: str | Path, out: str | Path) -> dict[str, Any]:
     """Read records, write report.md, report.json and the plots into `out`.
 
     Every file is written to a temporary name and moved into place, so a crash leaves the
@@ -418,15 +422,17 @@ def write_report(
         The summary (what report.json holds).
     """
     from compare.plots import draw_all
+    from compare.speed_report import draw_speed
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     records = read_records(records_folder)
     summary = summarise(records)
     draw_all(records, out)
+    draw_speed(records, out)
     write_json(out / "report.json", summary)
     markdown = out / ".report.md.partial"
-    markdown.write_text(render_markdown(summary, descriptions or {}))
+    markdown.write_text(render_markdown(summary))
     markdown.replace(out / "report.md")
     return summary
 
@@ -450,4 +456,6 @@ def terminal_summary(summary: dict[str, Any]) -> str:
                 f"parity    {row['layer_kind']:<6} {row['dtype']}: max weight diff after "
                 f"{row['epochs']} epochs {row['final_weight_max_abs_diff']:.2e}"
             )
+    if summary["speed"]:
+        lines.append(terminal_table(summary["speed"]))
     return "\n".join(lines)

@@ -1,9 +1,10 @@
 """`rnn-parity report`: the whole study, offline, on the built-in sunspots data.
 
-Runs every measurement (the RMSE study over seeds for each preset with its baselines, and the
-training-parity runs), writes each as a JSON record, then renders report.md, report.json and the
-PNG plots from those records alone. Records are first written to a staging folder, so a crash or
-Ctrl-C mid-study leaves the previous report and its records intact. `--quick` is a smoke run.
+Runs every measurement (forward agreement, the RMSE study over seeds for each preset with its
+baselines, the training-parity runs and a speed study), writes each as a JSON record, then
+renders report.md, report.json and the PNG plots from those records alone. Records are first
+written to a staging folder, so a crash or Ctrl-C mid-study leaves the previous report and its
+records intact. `--quick` is a smoke run.
 """
 
 from __future__ import annotations
@@ -44,6 +45,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--quick",
         action="store_true",
         help="smoke run: 2 seeds, 2 epochs, parity for SimpleRNN only",
+    )
+    parser.add_argument(
+        "--bench",
+        choices=("quick", "full", "none"),
+        default="quick",
+        help="speed study to include: quick (default, about a minute), full (several minutes; "
+        "same as `rnn-parity bench`) or none",
     )
 
 
@@ -121,6 +129,14 @@ def plan(args: argparse.Namespace) -> list[Job]:
                             ),
                         )
                     )
+    if args.bench != "none":
+        from compare.bench import bench_jobs
+
+        quick_bench = args.bench == "quick"
+        jobs += [
+            Job(name, measure)
+            for name, measure in bench_jobs(quick_bench, seeds=1 if quick_bench else 3)
+        ]
     return jobs
 
 
@@ -197,7 +213,7 @@ def _publish(staging: Path, records: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from compare import frameworks, study
+    from compare import frameworks
     from compare.report import terminal_summary, write_report
 
     out = Path(args.out)
@@ -209,8 +225,7 @@ def run(args: argparse.Namespace) -> int:
     write_record(staging, "meta", meta_record(args))
     run_jobs(plan(args), staging)
     _publish(staging, out / "records")
-    descriptions = {name: preset.description for name, preset in study.PRESETS.items()}
-    summary = write_report(out / "records", out, descriptions)
+    summary = write_report(out / "records", out)
     print(terminal_summary(summary))
     print(f"report written to {out / 'report.md'} in {time.perf_counter() - started:.0f} s")
     return 0

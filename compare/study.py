@@ -151,6 +151,7 @@ def training_record(
     return {
         "kind": "training_run",
         "preset": preset.name,
+        "preset_description": preset.description,
         "framework": framework,
         "seed": seed,
         "model_spec": preset.model.to_dict(),

@@ -24,6 +24,7 @@ def _run(framework: str, seed: int, test_rmse: float, diverged: bool = False) ->
         "preset": "tutorial",
         "framework": framework,
         "seed": seed,
+        "preset_description": "the tutorial exactly",
         "epoch_loss": [0.1, 0.05, float("nan") if diverged else 0.02],
         "seconds": 1.5,
         "diverged": diverged,
@@ -136,7 +137,7 @@ def test_summary_means_exclude_diverged_runs_and_name_them(records_folder):
 
 def test_report_files_and_honest_wording(records_folder, tmp_path):
     out = tmp_path / "out"
-    summary = report.write_report(records_folder, out, {"tutorial": "the tutorial exactly"})
+    summary = report.write_report(records_folder, out)
     text = (out / "report.md").read_text()
     assert "## Headline" in text and "the tutorial exactly" in text
     assert "**does not beat** persistence" in text

@@ -10,12 +10,19 @@ from compare.cli import main
 @pytest.mark.slow
 def test_quick_report_end_to_end(tmp_path, capsys):
     out = tmp_path / "reports"
-    assert main(["report", "--quick", "--preset", "tutorial", "--out", str(out)]) == 0
+    assert (
+        main(["report", "--quick", "--preset", "tutorial", "--bench", "none", "--out", str(out)])
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "tutorial  keras  test RMSE" in printed and "report written to" in printed
     text = (out / "report.md").read_text()
-    for heading in ("## Headline", "## Do they compute the same thing?",
-                    "### Preset `tutorial`", "## Training parity"):
+    for heading in (
+        "## Headline",
+        "## Do they compute the same thing?",
+        "### Preset `tutorial`",
+        "## Training parity",
+    ):
         assert heading in text
     summary = json.loads((out / "report.json").read_text())
     assert summary["study"]["tutorial"]["frameworks"]["keras"]["runs"] == 2
