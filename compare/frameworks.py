@@ -63,3 +63,13 @@ def both() -> tuple[ModuleType, ModuleType]:
     """(keras_impl, torch_impl), imported torch first."""
     torch_module = torch_impl()
     return keras_impl(), torch_module
+
+
+# Settings that change speed, never results: Keras runs this many train steps per compiled call
+# (tests/keras_impl/test_train.py::test_steps_per_execution_changes_nothing proves bit-identical
+# weights and losses). XLA (jit_compile) is left out: it rounds differently. The study and the
+# parity runs use these so the default report stays within a few minutes on 2 cores.
+SPEED_ONLY_FIT_OPTIONS: dict[str, dict[str, int]] = {
+    "keras": {"steps_per_execution": 64},
+    "torch": {},
+}

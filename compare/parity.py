@@ -25,7 +25,7 @@ import dataclasses
 
 import numpy as np
 
-from compare.frameworks import both
+from compare.frameworks import SPEED_ONLY_FIT_OPTIONS, both
 from shared.data import get_train_test, load_sunspots
 from shared.spec import DenseSpec, ModelSpec, OptimizerSpec, RecurrentLayerSpec, TrainSpec
 from shared.training import epoch_orders
@@ -95,8 +95,24 @@ def parity_record(kind: str, dtype: str, mode: str, epochs: int, seed: int = 0) 
     start = keras_impl.to_canonical(keras_model)
     torch_model = torch_impl.from_canonical(start)
     order = epoch_orders(len(X), epochs, seed) if shared_order else None
-    keras_history = keras_impl.fit(keras_model, X, Y, keras_spec, order, record_weights=True)
-    torch_history = torch_impl.fit(torch_model, X, Y, torch_spec, order, record_weights=True)
+    keras_history = keras_impl.fit(
+        keras_model,
+        X,
+        Y,
+        keras_spec,
+        order,
+        record_weights=True,
+        **SPEED_ONLY_FIT_OPTIONS["keras"],
+    )
+    torch_history = torch_impl.fit(
+        torch_model,
+        X,
+        Y,
+        torch_spec,
+        order,
+        record_weights=True,
+        **SPEED_ONLY_FIT_OPTIONS["torch"],
+    )
     weight_gap = [
         fold_single_bias(k).max_abs_diff(fold_single_bias(t))
         for k, t in zip(keras_history.epoch_weights, torch_history.epoch_weights, strict=True)

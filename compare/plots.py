@@ -9,7 +9,7 @@ written to a temporary name and moved into place.
 from __future__ import annotations
 
 import os
-from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -18,7 +18,7 @@ matplotlib.use("Agg")  # files only, no screen needed
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from compare.records import as_float  # noqa: E402
+from compare.records import as_float, group_study  # noqa: E402
 
 COLOURS = {"keras": "tab:red", "torch": "tab:blue"}
 
@@ -117,42 +117,49 @@ def rmse_bars(
     _save(figure, out / f"{preset}_rmse.png")
 
 
-def parity_divergence(records: list[dict], dtype: str, out: Path) -> None:
-    """Max weight difference per epoch, one line per layer kind and mode (log scale)."""
-    runs = [r for r in records if r["kind"] == "parity_run" and r["dtype"] == dtype]
-    if not runs:
-        return
-    figure, axis = plt.subplots(figsize=(9, 5))
-    styles = {"simple": "-", "lstm": "--", "gru": ":"}
-    for run in sorted(runs, key=lambda r: (r["layer_kind"], r["mode"])):
+def _gap_lines(axis: plt.Axes, runs: list[dict], label: Callable[[dict], str]) -> None:
+    """One line per run: its max weight gap after each epoch, on a log axis."""
+    for run in runs:
         gaps = np.asarray([as_float(v) for v in run["epoch_weight_max_abs_diff"]])
         # A gap of exactly 0 cannot be drawn on a log axis: show it at the axis floor.
         gaps = np.where(gaps > 0, gaps, 1e-18)
-        axis.plot(
-            range(1, len(gaps) + 1),
-            gaps,
-            styles.get(run["layer_kind"], "-"),
-            marker=".",
-            label=f"{run['layer_kind']}: {run['mode']}",
-        )
+        axis.plot(range(1, len(gaps) + 1), gaps, marker=".", label=label(run))
     axis.set_yscale("log")
-    axis.set_ylim(bottom=1e-18)
+    axis.set_ylim(1e-18, 1)
     axis.set_xlabel("epoch")
-    axis.set_ylabel("max |w_keras - w_torch|")
-    axis.set_title(f"Training parity, {dtype}: weight gap after each epoch")
-    axis.legend(fontsize=7, ncol=2)
+    axis.grid(True, which="major", alpha=0.3)
+    axis.legend(fontsize=7)
+
+
+def parity_divergence(records: list[dict], dtype: str, out: Path) -> None:
+    """Left: SimpleRNN with every gap removed and each put back alone. Right: every kind,
+    parity mode against every default kept. Max weight difference per epoch, log scale."""
+    runs = [r for r in records if r["kind"] == "parity_run" and r["dtype"] == dtype]
+    if not runs:
+        return
+    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8), sharey=True)
+    simple = sorted(
+        (r for r in runs if r["layer_kind"] == "simple"),
+        key=lambda r: (r["mode"] != "parity", r["mode"] == "users", r["mode"]),
+    )
+    _gap_lines(left, simple, lambda r: r["mode"].replace("gap:", "gap: "))
+    left.set_title("SimpleRNN: each difference put back alone")
+    left.set_ylabel("max |w_keras - w_torch|")
+    kinds = sorted(
+        (r for r in runs if r["mode"] in ("parity", "users")),
+        key=lambda r: (r["mode"], r["layer_kind"]),
+    )
+    _gap_lines(right, kinds, lambda r: f"{r['layer_kind']}: {r['mode']}")
+    right.set_title("Every layer kind: parity vs every default kept")
+    figure.suptitle(
+        f"Training parity, {dtype}: weight gap after each epoch (same start, same batches)"
+    )
     _save(figure, out / f"parity_{dtype}.png")
 
 
 def draw_all(records: list[dict], out: Path) -> None:
     """Every figure the records allow."""
-    runs: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
-    baselines: dict[str, dict[str, dict]] = defaultdict(dict)
-    for record in records:
-        if record["kind"] == "training_run":
-            runs[record["preset"]][record["framework"]].append(record)
-        elif record["kind"] == "baseline":
-            baselines[record["preset"]][record["name"]] = record
+    runs, baselines = group_study(records)
     for preset, by_framework in runs.items():
         actual_vs_predicted(preset, by_framework, out, units=False)
         actual_vs_predicted(preset, by_framework, out, units=True)

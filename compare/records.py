@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -73,3 +74,17 @@ def read_records(folder: str | os.PathLike) -> list[dict[str, Any]]:
 def as_float(value: Any) -> float:
     """A record's number back as a float ("nan"/"inf" strings included)."""
     return float(value)
+
+
+def group_study(
+    records: list[dict],
+) -> tuple[dict[str, dict[str, list[dict]]], dict[str, dict[str, dict]]]:
+    """The study's records by preset: (training runs per framework, baselines by name)."""
+    runs: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    baselines: dict[str, dict[str, dict]] = defaultdict(dict)
+    for record in records:
+        if record["kind"] == "training_run":
+            runs[record["preset"]][record["framework"]].append(record)
+        elif record["kind"] == "baseline":
+            baselines[record["preset"]][record["name"]] = record
+    return runs, baselines

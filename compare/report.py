@@ -9,13 +9,12 @@ loss) are counted and named, and kept out of every mean and plot.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from compare.records import as_float, read_records, write_json
+from compare.records import as_float, group_study, read_records, write_json
 from compare.speed_report import speed_section, terminal_table
 
 METRICS = ("train_rmse_scaled", "test_rmse_scaled", "train_rmse_units", "test_rmse_units")
@@ -55,13 +54,7 @@ def _framework_test(keras: list[float], torch: list[float]) -> dict[str, Any]:
 
 def summarise_study(records: list[dict]) -> dict[str, Any]:
     """Per preset: each framework's RMSE mean and spread, baselines, the test, the verdicts."""
-    runs: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
-    baselines: dict[str, dict[str, dict]] = defaultdict(dict)
-    for record in records:
-        if record["kind"] == "training_run":
-            runs[record["preset"]][record["framework"]].append(record)
-        elif record["kind"] == "baseline":
-            baselines[record["preset"]][record["name"]] = record
+    runs, baselines = group_study(records)
     presets = {}
     known_order = ["tutorial", "sliding"]
     ordered = sorted(runs, key=lambda p: (known_order.index(p) if p in known_order else 99, p))

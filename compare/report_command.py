@@ -39,7 +39,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="override each preset's epochs (default: the preset's, 20)",
     )
-    parser.add_argument("--parity-epochs", type=int, default=20)
+    parser.add_argument(
+        "--parity-epochs",
+        type=int,
+        default=20,
+        help="epochs of the parity and users runs (default 20, the tutorial's)",
+    )
+    parser.add_argument(
+        "--gap-epochs",
+        type=int,
+        default=5,
+        help="epochs of each one-gap-at-a-time run (default 5: the gaps reach "
+        "their size within a few epochs)",
+    )
     parser.add_argument("--no-parity", action="store_true", help="skip the training-parity runs")
     parser.add_argument(
         "--quick",
@@ -115,6 +127,7 @@ def plan(args: argparse.Namespace) -> list[Job]:
                 )
     if not args.no_parity:
         parity_epochs = 2 if args.quick else args.parity_epochs
+        gap_epochs = 2 if args.quick else args.gap_epochs
         kinds = ("simple",) if args.quick else parity.KINDS
         modes = ("parity", "users") if args.quick else parity.MODES
         for dtype in ("float32", "float64"):
@@ -125,7 +138,7 @@ def plan(args: argparse.Namespace) -> list[Job]:
                         Job(
                             f"parity-{kind}-{dtype}-{mode.replace(':', '-')}",
                             lambda k=kind, d=dtype, m=mode: parity.parity_record(
-                                k, d, m, parity_epochs
+                                k, d, m, gap_epochs if m.startswith("gap:") else parity_epochs
                             ),
                         )
                     )

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from compare.baselines import linear_ar, persistence, rmse
-from compare.frameworks import both
+from compare.frameworks import SPEED_ONLY_FIT_OPTIONS, both
 from shared.data import get_train_test, inverse_scale, load_sunspots
 from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec, TrainSpec, tutorial_spec
 from shared.windows import get_XY, sliding_windows
@@ -137,7 +137,9 @@ def training_record(
     impl = keras_impl if framework == "keras" else torch_impl
     train_spec = dataclasses.replace(preset.train, seed=seed, epochs=epochs or preset.train.epochs)
     model = impl.build_model(preset.model, seed=seed)
-    history = impl.fit(model, data.X_train, data.Y_train, train_spec)
+    history = impl.fit(
+        model, data.X_train, data.Y_train, train_spec, **SPEED_ONLY_FIT_OPTIONS[framework]
+    )
     train_pred = impl.predict(model, data.X_train)
     test_pred = impl.predict(model, data.X_test)
     diverged = history.diverged or not (

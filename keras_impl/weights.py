@@ -22,7 +22,7 @@ import numpy as np
 
 from keras_impl.model import build_model, normalized, spec_of
 from shared.errors import WeightFormatError
-from shared.spec import ModelSpec, RecurrentLayerSpec
+from shared.spec import ModelSpec, RecurrentLayerSpec, first_difference
 from shared.weights import CanonicalWeights, DirectionWeights
 
 # Canonical gate names in the order Keras lays out their column blocks.
@@ -117,25 +117,6 @@ def _direction_to_keras(
     return kernel, recurrent, bias
 
 
-def _first_difference(model_spec: ModelSpec, weights_spec: ModelSpec) -> str:
-    """A short account of where two specs part, for error messages."""
-    for name in ("time_steps", "features", "dtype", "head"):
-        mine, theirs = getattr(model_spec, name), getattr(weights_spec, name)
-        if mine != theirs:
-            return f"{name}: model {mine}, weights {theirs}"
-    if len(model_spec.layers) != len(weights_spec.layers):
-        return (
-            f"model has {len(model_spec.layers)} recurrent layer(s), weights "
-            f"{len(weights_spec.layers)}"
-        )
-    for index, (mine, theirs) in enumerate(
-        zip(model_spec.layers, weights_spec.layers, strict=True)
-    ):
-        if mine != theirs:
-            return f"layer {index}: model {mine}, weights {theirs}"
-    return "specs differ"
-
-
 def _planned_assignments(
     model: keras.Model, weights: CanonicalWeights
 ) -> list[tuple[keras.Variable, np.ndarray]]:
@@ -188,7 +169,7 @@ def set_canonical(model: keras.Model, weights: CanonicalWeights) -> None:
     if normalized(model_spec) != normalized(weights.spec):
         raise WeightFormatError(
             "the weights are for another architecture than the model: "
-            + _first_difference(model_spec, weights.spec)
+            + str(first_difference(model_spec, weights.spec))
         )
     for variable, array in _planned_assignments(model, weights):
         variable.assign(array)

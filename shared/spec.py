@@ -204,6 +204,32 @@ class ModelSpec:
         return cls.from_dict(data)
 
 
+def first_difference(model_spec: ModelSpec, weights_spec: object) -> str | None:
+    """Where the spec weights were made for parts from a model's spec (None when equal).
+
+    Used by both impls' `set_canonical` so a misfit names the field or layer at fault.
+    """
+    if model_spec == weights_spec:
+        return None
+    if not isinstance(weights_spec, ModelSpec):
+        return f"weights carry no ModelSpec (got {type(weights_spec).__name__})"
+    for name in ("time_steps", "features", "dtype", "head"):
+        mine, theirs = getattr(model_spec, name), getattr(weights_spec, name)
+        if mine != theirs:
+            return f"{name}: model {mine}, weights {theirs}"
+    if len(model_spec.layers) != len(weights_spec.layers):
+        return (
+            f"model has {len(model_spec.layers)} recurrent layer(s), weights "
+            f"{len(weights_spec.layers)}"
+        )
+    for index, (mine, theirs) in enumerate(
+        zip(model_spec.layers, weights_spec.layers, strict=True)
+    ):
+        if mine != theirs:
+            return f"layer {index}: model {mine}, weights {theirs}"
+    return "specs differ"
+
+
 def tutorial_spec(dtype: str = "float32") -> ModelSpec:
     """The tutorial's forecaster: SimpleRNN(3, tanh) on (12, 1) windows, then Dense(1, tanh)."""
     return ModelSpec(

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from shared.errors import WeightFormatError
-from shared.spec import ModelSpec
+from shared.spec import first_difference
 from shared.weights import CanonicalWeights, DirectionWeights
 from torch_impl.model import RNNModel, build_model
 
@@ -66,31 +66,6 @@ def to_canonical(model: RNNModel) -> CanonicalWeights:
     return CanonicalWeights(spec, layers, W_y, _to_numpy(head.bias)).validate()
 
 
-def _spec_mismatch(model_spec: ModelSpec, weights_spec: ModelSpec) -> str | None:
-    """Describe the first difference between two specs, or None if they are equal."""
-    if model_spec == weights_spec:
-        return None
-    if not isinstance(weights_spec, ModelSpec):
-        return f"weights carry no ModelSpec (got {type(weights_spec).__name__})"
-    if len(model_spec.layers) != len(weights_spec.layers):
-        return (
-            f"weights are for {len(weights_spec.layers)} recurrent layer(s), the model has "
-            f"{len(model_spec.layers)}"
-        )
-    for index, (mine, theirs) in enumerate(
-        zip(model_spec.layers, weights_spec.layers, strict=True)
-    ):
-        if mine != theirs:
-            return f"layer {index}: weights are for {theirs}, the model is {mine}"
-    for name in ("time_steps", "features", "head", "dtype"):
-        if getattr(model_spec, name) != getattr(weights_spec, name):
-            return (
-                f"{name}: weights say {getattr(weights_spec, name)!r}, the model has "
-                f"{getattr(model_spec, name)!r}"
-            )
-    return "specs differ"
-
-
 def _torch_tensors(
     model: RNNModel, weights: CanonicalWeights
 ) -> list[tuple[nn.Parameter, torch.Tensor]]:
@@ -128,7 +103,7 @@ def set_canonical(model: RNNModel, weights: CanonicalWeights) -> None:
         raise WeightFormatError(f"expected CanonicalWeights, got {type(weights).__name__}")
     # Check the arrays against the *model's* spec, so a message names what the model expects.
     CanonicalWeights(model.spec, weights.layers, weights.W_y, weights.b_y).validate()
-    mismatch = _spec_mismatch(model.spec, weights.spec)
+    mismatch = first_difference(model.spec, weights.spec)
     if mismatch is not None:
         raise WeightFormatError(f"weights do not fit the model: {mismatch}")
     pairs = _torch_tensors(model, weights)
