@@ -22,7 +22,7 @@ What is timed, and how:
   steps: timing single steps at microsecond scale would mostly measure the clock;
 * prediction: each impl's public `predict` on the 46 test windows and on one window, after two
   warm-up calls;
-* memory: `ru_maxrss` after the tutorial-config measurements, and again at the end;
+* memory: peak RSS (VmHWM) after the tutorial-config measurements, and again at the end;
 * equal work: the tutorial preset trained in full (20 epochs, batch 1) per seed, test RMSE;
 * scaling sweep: samples per second on synthetic windows, one axis varied at a time.
 
@@ -239,7 +239,19 @@ def _time_calls(call: Callable[[], object], repeats: int, warmup: int = 2) -> li
 
 
 def _peak_rss_mb() -> float:
-    """This process's peak resident memory so far (Linux reports ru_maxrss in KiB)."""
+    """This process's own peak resident memory so far, in MiB.
+
+    Linux's ru_maxrss survives fork and exec: a worker started by a parent holding 1.3 GB
+    (`rnn-parity report`, with both frameworks loaded) reported 1337 MB for every variant. The
+    kernel's VmHWM belongs to the new program image, so it is read first; ru_maxrss (KiB on
+    Linux) is the fallback where /proc is missing.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # "VmHWM:   123456 kB"
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
