@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from compare.records import as_float, group_study, read_records, write_json
-from compare.speed_report import speed_section, terminal_table
+from compare.speed_report import goal_verdicts, speed_section, terminal_table
 
 METRICS = ("train_rmse_scaled", "test_rmse_scaled", "train_rmse_units", "test_rmse_units")
 
@@ -313,6 +313,17 @@ def _agreement_section(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _beats_text(framework: str, verdicts: dict[str, str]) -> str:
+    """E.g. "keras beats persistence, not linear ar"."""
+    beats = [b.replace("_", " ") for b, word in verdicts.items() if word == "beats"]
+    loses = [b.replace("_", " ") for b, word in verdicts.items() if word != "beats"]
+    if not loses:
+        return f"{framework} beats every baseline"
+    if not beats:
+        return f"{framework} beats no baseline"
+    return f"{framework} beats {', '.join(beats)}, not {', '.join(loses)}"
+
+
 def _headline(summary: dict[str, Any]) -> list[str]:
     """The few numbers a colleague wants first, each pointing to its section."""
     lines = ["## Headline", ""]
@@ -361,17 +372,16 @@ def _headline(summary: dict[str, Any]) -> list[str]:
             f"{b.replace('_', ' ')} {n['test_rmse_units']:.1f}"
             for b, n in preset["baselines"].items()
         )
-        beaten = [f for f, v in preset["verdicts"].items() if all(w == "beats" for w in v.values())]
-        verdict = (
-            f"{' and '.join(beaten)} beat{'s' if len(beaten) == 1 else ''} both baselines"
-            if beaten
-            else "neither framework's RNN beats both baselines"
+        verdict = "; ".join(
+            _beats_text(framework, words) for framework, words in preset["verdicts"].items()
         )
         p_value = preset["framework_test"]["p_value"]
         lines.append(
             f"- **Forecast, preset `{name}`:** test RMSE in sunspots {', '.join(parts)}"
             f" (p = {p_value:.2f}); baselines {baselines}: {verdict}."
         )
+    for verdict in goal_verdicts(summary["speed"]):
+        lines.append(f"- **Speed goal, {verdict['status']}:** {verdict['detail']}.")
     return lines + [""]
 
 

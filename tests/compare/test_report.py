@@ -141,6 +141,7 @@ def test_report_files_and_honest_wording(records_folder, tmp_path):
     text = (out / "report.md").read_text()
     assert "## Headline" in text and "the tutorial exactly" in text
     assert "**does not beat** persistence" in text
+    assert "keras beats linear ar, not persistence" in text  # the headline says it per framework
     assert "Diverged runs (NaN or infinite loss)" in text and "torch seed 2" in text
     assert "| simple | float64 | parity | 2 | 2.00e-16 |" in text
     for image in (
