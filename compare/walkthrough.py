@@ -167,8 +167,9 @@ SIDE_BY_SIDE_STEPS = [
     (
         "Prediction",
         "predict",
-        "Keras's predict batches and returns numpy; torch needs eval mode and no_grad, "
-        "then .numpy().",
+        "Keras calls the model on the numpy array (training=False) and converts the result; "
+        "torch needs eval mode and no_grad around the call and a numpy -> tensor -> numpy "
+        "round trip.",
     ),
     (
         "Weights",
