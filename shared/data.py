@@ -209,20 +209,31 @@ def get_train_test(
     return scaled[:split].copy(), scaled[split:].copy(), scaler
 
 
-def _as_1d(series: Any, what: str) -> np.ndarray:
-    """The series as a 1-D numeric numpy array with finite values and at least 2 of them."""
+def finite_values(series: Any, what: str = "series") -> np.ndarray:
+    """The series as a 1-D numeric numpy array of finite values (dtype kept).
+
+    Raises:
+        DataError: naming `what` and the problem: not 1-D, not numeric, or the position of the
+            first NaN or infinite value.
+    """
     values = series.to_numpy() if isinstance(series, pd.Series | pd.Index) else np.asarray(series)
     if values.ndim != 1:
         raise DataError(f"{what} must be 1-D, got shape {values.shape}")
     if values.dtype.kind not in "fiu":
         raise DataError(f"{what} must hold numbers, got dtype {values.dtype}")
-    if len(values) < 2:
-        raise DataError(f"{what} needs at least 2 values to split, got {len(values)}")
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
         raise DataError(
             f"{what} holds {bad.size} NaN or infinite value(s), the first at position {int(bad[0])}"
         )
+    return values
+
+
+def _as_1d(series: Any, what: str) -> np.ndarray:
+    """The series as a 1-D numeric numpy array with finite values and at least 2 of them."""
+    values = finite_values(series, what)
+    if len(values) < 2:
+        raise DataError(f"{what} needs at least 2 values to split, got {len(values)}")
     return values
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shared.data import finite_values
 from shared.errors import DataError
 
 
@@ -42,7 +43,7 @@ def get_XY(  # noqa: N802 - the tutorial's name
         DataError: bad time_steps, a series that is not 1-D, numeric and finite, or one too
             short for a single window.
     """
-    values = _as_series(series)  # (n,)
+    values = finite_values(series)  # (n,)
     _check_positive_int(time_steps, "time_steps")
     _check_long_enough(values, time_steps)
     Y_ind = np.arange(time_steps, len(values), time_steps)  # (samples,) target positions
@@ -75,7 +76,7 @@ def sliding_windows(
         DataError: bad time_steps or stride, a series that is not 1-D, numeric and finite, or
             one too short for a single window.
     """
-    values = _as_series(series)  # (n,)
+    values = finite_values(series)  # (n,)
     _check_positive_int(time_steps, "time_steps")
     _check_positive_int(stride, "stride")
     _check_long_enough(values, time_steps)
@@ -83,21 +84,6 @@ def sliding_windows(
     X = values[starts[:, None] + np.arange(time_steps)]  # (samples, time_steps)
     Y = values[starts + time_steps]  # (samples,)
     return X[:, :, None], Y[:, None]
-
-
-def _as_series(series: Any) -> np.ndarray:
-    """The series as a 1-D numeric numpy array of finite values (dtype kept)."""
-    values = series.to_numpy() if isinstance(series, pd.Series | pd.Index) else np.asarray(series)
-    if values.ndim != 1:
-        raise DataError(f"series must be 1-D, got shape {values.shape}")
-    if values.dtype.kind not in "fiu":
-        raise DataError(f"series must hold numbers, got dtype {values.dtype}")
-    bad = np.flatnonzero(~np.isfinite(values))
-    if bad.size:
-        raise DataError(
-            f"series holds {bad.size} NaN or infinite value(s), the first at position {int(bad[0])}"
-        )
-    return values
 
 
 def _check_positive_int(value: Any, name: str) -> None:
