@@ -14,7 +14,7 @@ import pandas as pd
 
 from shared.data import SCALINGS, get_train_test, load_csv, load_sunspots
 from shared.errors import DataError
-from shared.windows import get_XY, sliding_windows
+from shared.windows import make_windows
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -99,9 +99,7 @@ def _windows(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The part's windows; a DataError says which part could not be windowed."""
     try:
-        if stride is None:
-            return get_XY(values, time_steps)
-        return sliding_windows(values, time_steps, stride)
+        return make_windows(values, time_steps, stride)
     except DataError as error:
         raise DataError(f"{part} part: {error}") from error
 

@@ -26,11 +26,10 @@ import dataclasses
 import numpy as np
 
 from compare.frameworks import SPEED_ONLY_FIT_OPTIONS, both
-from shared.data import get_train_test, load_sunspots
+from compare.study import PRESETS, prepare
 from shared.spec import DenseSpec, ModelSpec, OptimizerSpec, RecurrentLayerSpec, TrainSpec
 from shared.training import epoch_orders
 from shared.weights import fold_single_bias
-from shared.windows import get_XY
 
 GAPS = {
     "double_bias": "torch trains bias_ih and bias_hh; Keras has one bias",
@@ -74,12 +73,6 @@ def recipes(mode: str, epochs: int, seed: int) -> tuple[TrainSpec, TrainSpec, bo
     return keras_spec, torch_spec, shared_order
 
 
-def tutorial_windows(dtype: str) -> tuple[np.ndarray, np.ndarray]:
-    """The tutorial's training windows: (187, 12, 1) and (187, 1)."""
-    train, _, _ = get_train_test(load_sunspots(), 0.8, "all", dtype=dtype)
-    return get_XY(train, 12)
-
-
 def parity_record(kind: str, dtype: str, mode: str, epochs: int, seed: int = 0) -> dict:
     """Train both frameworks from one start; record losses and weight gaps per epoch.
 
@@ -89,7 +82,8 @@ def parity_record(kind: str, dtype: str, mode: str, epochs: int, seed: int = 0) 
     """
     keras_impl, torch_impl = both()
     spec = parity_spec(kind, dtype)
-    X, Y = tutorial_windows(dtype)
+    tutorial = prepare(PRESETS["tutorial"], dtype)  # the tutorial's 187 training windows
+    X, Y = tutorial.X_train, tutorial.Y_train
     keras_spec, torch_spec, shared_order = recipes(mode, epochs, seed)
     keras_model = keras_impl.build_model(spec, seed=seed)
     start = keras_impl.to_canonical(keras_model)

@@ -109,12 +109,13 @@ def plan(args: argparse.Namespace) -> list[Job]:
     for name in presets:
         preset = study.PRESETS[name]
         data = _lazy(lambda preset=preset: study.prepare(preset))
-        jobs.append(
+        jobs += [
             Job(
-                f"baselines-{name}",
-                lambda preset=preset, data=data: _baselines(study, preset, data()),
+                f"baseline-{name}-{baseline}",
+                lambda p=preset, d=data, b=baseline: study.baseline_record(p, d(), b),
             )
-        )
+            for baseline in study.BASELINES
+        ]
         for seed in range(seeds):
             for framework in study.FRAMEWORKS:
                 jobs.append(
@@ -188,14 +189,8 @@ def _lazy(make: Callable[[], object]) -> Callable[[], object]:
     return get
 
 
-def _baselines(study_module: object, preset: object, data: object) -> dict:
-    """All baselines of a preset in one record file (they are cheap and read together)."""
-    records = study_module.baseline_records(preset, data)
-    return {"kind": "baseline_set", "records": records}
-
-
 def run_jobs(jobs: list[Job], staging: Path) -> None:
-    """Run each job under a progress bar, writing its record(s) into `staging`."""
+    """Run each job under a progress bar, writing its record into `staging`."""
     from tqdm import tqdm
 
     with tqdm(
@@ -207,12 +202,7 @@ def run_jobs(jobs: list[Job], staging: Path) -> None:
     ) as bar:
         for job in bar:
             bar.set_postfix_str(job.name)
-            record = job.measure()
-            if record["kind"] == "baseline_set":
-                for index, baseline in enumerate(record["records"]):
-                    write_record(staging, f"{job.name}-{index}", baseline)
-            else:
-                write_record(staging, job.name, record)
+            write_record(staging, job.name, job.measure())
 
 
 def _publish(staging: Path, records: Path) -> None:

@@ -28,7 +28,7 @@ from compare.baselines import linear_ar, persistence, rmse
 from compare.frameworks import SPEED_ONLY_FIT_OPTIONS, both
 from shared.data import get_train_test, inverse_scale, load_sunspots
 from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec, TrainSpec, tutorial_spec
-from shared.windows import get_XY, sliding_windows
+from shared.windows import make_windows
 
 FRAMEWORKS = ("keras", "torch")
 
@@ -85,12 +85,8 @@ def prepare(preset: Preset, dtype: str = "float32") -> StudyData:
     """Load sunspots, split, scale and window them as the preset says."""
     train, test, scaler = get_train_test(load_sunspots(), 0.8, preset.scaling, dtype=dtype)
     steps = preset.model.time_steps
-    if preset.stride is None:
-        X_train, Y_train = get_XY(train, steps)
-        X_test, Y_test = get_XY(test, steps)
-    else:
-        X_train, Y_train = sliding_windows(train, steps, preset.stride)
-        X_test, Y_test = sliding_windows(test, steps, preset.stride)
+    X_train, Y_train = make_windows(train, steps, preset.stride)
+    X_test, Y_test = make_windows(test, steps, preset.stride)
     return StudyData(X_train, Y_train, X_test, Y_test, scaler, len(train))
 
 
@@ -108,21 +104,27 @@ def _errors(data: StudyData, train_pred: np.ndarray, test_pred: np.ndarray) -> d
     }
 
 
-def baseline_records(preset: Preset, data: StudyData) -> list[dict]:
-    """Persistence and linear AR on the preset's windows, as `baseline` records."""
-    candidates: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+BASELINES = ("persistence", "linear_ar")
+
+
+def baseline_record(preset: Preset, data: StudyData, name: str) -> dict:
+    """One baseline (persistence or linear AR) on the preset's windows, as a `baseline` record."""
+    predictors: dict[str, Callable[[np.ndarray], np.ndarray]] = {
         "persistence": persistence,
         "linear_ar": lambda X: linear_ar(data.X_train, data.Y_train, X),
     }
-    return [
-        {
-            "kind": "baseline",
-            "preset": preset.name,
-            "name": name,
-            **_errors(data, predict(data.X_train), predict(data.X_test)),
-        }
-        for name, predict in candidates.items()
-    ]
+    predict = predictors[name]
+    return {
+        "kind": "baseline",
+        "preset": preset.name,
+        "name": name,
+        **_errors(data, predict(data.X_train), predict(data.X_test)),
+    }
+
+
+def baseline_records(preset: Preset, data: StudyData) -> list[dict]:
+    """Every baseline on the preset's windows."""
+    return [baseline_record(preset, data, name) for name in BASELINES]
 
 
 def training_record(

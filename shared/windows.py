@@ -100,3 +100,16 @@ def _check_long_enough(values: np.ndarray, time_steps: int) -> None:
             f"time_steps={time_steps}: it needs at least {time_steps + 1} "
             f"({time_steps} inputs and 1 target)"
         )
+
+
+def make_windows(
+    series: pd.Series | np.ndarray, time_steps: int, stride: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The tutorial's non-overlapping `get_XY` when stride is None, else `sliding_windows`.
+
+    The one place that turns a "stride or none" choice (a preset, a command-line flag) into
+    windows, so every caller means the same thing by it.
+    """
+    if stride is None:
+        return get_XY(series, time_steps)
+    return sliding_windows(series, time_steps, stride)

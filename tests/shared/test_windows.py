@@ -158,3 +158,15 @@ def test_bad_inputs(function, series, time_steps, message):
 def test_bad_stride(stride):
     with pytest.raises(DataError, match="stride must be an integer >= 1"):
         sliding_windows(np.arange(10.0), 3, stride)
+
+
+def test_make_windows_picks_the_tutorial_or_sliding_windows():
+    from shared.windows import make_windows
+
+    series = np.arange(40, dtype=np.float64)
+    for got, expected in (
+        (make_windows(series, 5), get_XY(series, 5)),
+        (make_windows(series, 5, 2), sliding_windows(series, 5, 2)),
+    ):
+        np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_array_equal(got[1], expected[1])
