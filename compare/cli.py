@@ -14,12 +14,18 @@ from shared.errors import RnnParityError
 
 # subcommand -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "report": ("compare.report_command", "run the whole study and write the report (main job)"),
-    "bench": ("compare.bench", "time each framework at its defaults and at its best"),
-    "data": ("compare.data_command", "summarise the series, its split, scaling and windows"),
-    "check": ("compare.check_command", "check Keras, torch and the numpy reference agree"),
-    "port": ("compare.port", "port a model file between .keras, .ckpt, .pt and .npz"),
-    "walkthrough": ("compare.walkthrough", "the tutorial's hand computation across frameworks"),
+    "report": ("compare.report.command", "run the whole study and write the report (main job)"),
+    "bench": (
+        "compare.report.bench_command",
+        "time each framework at its defaults and at its best",
+    ),
+    "data": ("compare.learn.data_command", "summarise the series, its split, scaling and windows"),
+    "check": ("compare.port.check_command", "check Keras, torch and the numpy reference agree"),
+    "port": ("compare.port.command", "port a model file between .keras, .ckpt, .pt and .npz"),
+    "walkthrough": (
+        "compare.learn.walkthrough",
+        "the tutorial's hand computation across frameworks",
+    ),
 }
 
 

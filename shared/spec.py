@@ -28,7 +28,7 @@ DTYPES = ("float32", "float64")
 OPTIMIZERS = ("adam", "sgd")
 LOSSES = ("mse", "mae")
 # "native": each framework's own Adam. "keras": epsilon added to sqrt(v) as Keras does.
-# "torch": epsilon added to sqrt(v_hat) as torch does. See compare.parity for why it matters.
+# "torch": epsilon added to sqrt(v_hat) as torch does. See compare.study.parity for why it matters.
 EPSILON_STYLES = ("native", "keras", "torch")
 
 

@@ -1,9 +1,9 @@
-"""One variant of the speed study, measured in a fresh process: `python -m compare.bench_worker`.
+"""One variant of the speed study, measured in a fresh process: `python -m compare.bench.worker`.
 
 Why a process per variant: a framework's import time can only be measured where it has not been
 imported yet; thread pools, XLA caches, Lightning state and the memory peak of one variant must
 not leak into the next; Keras reads its backend (KERAS_BACKEND) once, at import; and TensorFlow
-and torch are best not loaded into one process at all. `compare.bench` starts this module once
+and torch are best not loaded into one process at all. `compare.bench.plan` starts this module once
 per variant with the thread settings in its environment, passes a `WorkerConfig` as JSON and
 reads the raw measurements back from a result file (stdout is left to the frameworks' chatter).
 
@@ -36,224 +36,14 @@ import argparse
 import dataclasses
 import json
 import math
-import resource
 import statistics
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SWEEP_AXES = ("batch", "units", "time_steps")
-# Untimed epochs before the timed ones (see the module docstring for why two).
-WARMUP_EPOCHS = 2
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One way of training (or running) the tutorial's model that the speed study times.
-
-    framework: "keras", "torch" or "numpy".
-    trainer: "keras" (keras_impl.fit), "lightning" (torch_impl.fit), "plain"
-        (torch_impl.fit_plain) or "none" (inference only).
-    backend: Keras's backend (KERAS_BACKEND) for Keras variants, else "".
-    device: "cpu" or "cuda".
-    options: keyword options for the fit function; speed settings only. For Keras,
-        steps_per_execution "epoch" means one compiled call per epoch.
-    reference: the variant whose test RMSEs this one's must match (its framework's default).
-    """
-
-    name: str
-    framework: str
-    trainer: str
-    description: str
-    backend: str = ""
-    device: str = "cpu"
-    options: dict[str, Any] = field(default_factory=dict)
-    reference: str | None = None
-
-
-_CPU_VARIANTS = (
-    Variant(
-        "keras_fit",
-        "keras",
-        "keras",
-        "Keras as the tutorial runs it: model.fit, batch 1, compile defaults (TensorFlow)",
-        backend="tensorflow",
-    ),
-    Variant(
-        "keras_tuned",
-        "keras",
-        "keras",
-        "Keras at its best measured setting: one compiled call per epoch "
-        "(steps_per_execution = steps per epoch) with XLA (jit_compile=True)",
-        backend="tensorflow",
-        options={"steps_per_execution": "epoch", "jit_compile": True},
-        reference="keras_fit",
-    ),
-    Variant(
-        "keras_torch_backend",
-        "keras",
-        "keras",
-        "the same keras_impl model and fit on Keras's torch backend (KERAS_BACKEND=torch); "
-        "its seeded initial weights and shuffles come from torch's generator, so its runs are "
-        "not paired seed for seed with keras_fit's",
-        backend="torch",
-        reference="keras_fit",
-    ),
-    Variant(
-        "lightning_default",
-        "torch",
-        "lightning",
-        "torch_impl.fit as a user calls it: a Lightning Trainer (logger, checkpointing, "
-        "model summary and progress bar already off)",
-        reference=None,
-    ),
-    Variant(
-        "lightning_tuned",
-        "torch",
-        "lightning",
-        "torch_impl.fit with Trainer(barebones=True): Lightning's own speed mode",
-        options={"barebones": True},
-        reference="lightning_default",
-    ),
-    Variant(
-        "torch_plain",
-        "torch",
-        "plain",
-        "torch_impl.fit_plain: the same steps in a plain PyTorch loop, no Lightning",
-        reference="lightning_default",
-    ),
-    Variant(
-        "numpy_reference",
-        "numpy",
-        "none",
-        "shared.reference.predict: the numpy forward pass (inference only, no training)",
-    ),
-)
-
-
-def _cuda_twin(variant: Variant) -> Variant:
-    """The same variant on the GPU; its RMSEs are judged against the CPU reference's."""
-    return dataclasses.replace(
-        variant,
-        name=f"{variant.name}_cuda",
-        device="cuda",
-        description=f"{variant.description}; on the GPU",
-        reference=variant.reference or variant.name,
-    )
-
-
-# Torch-based variants (Keras's torch backend included) get a GPU twin when torch sees a GPU.
-CUDA_CAPABLE = ("keras_torch_backend", "lightning_default", "lightning_tuned", "torch_plain")
-VARIANTS: dict[str, Variant] = {v.name: v for v in _CPU_VARIANTS}
-VARIANTS.update({f"{n}_cuda": _cuda_twin(VARIANTS[n]) for n in CUDA_CAPABLE})
-CPU_VARIANTS = tuple(v.name for v in _CPU_VARIANTS)
-
-
-@dataclass(frozen=True)
-class WorkerConfig:
-    """How much to measure; identical for every variant of one bench run.
-
-    threads: intra-op threads for every framework (also set in the environment by the parent).
-    repeats: timed epochs of the tutorial config, after WARMUP_EPOCHS discarded ones.
-    predict_repeats: timed calls of each prediction latency.
-    seeds: equal-work seeds (0 .. seeds-1); 0 skips the equal-work runs.
-    equal_work_epochs: epochs of each equal-work run; None keeps the tutorial preset's 20.
-    sweep: axis -> values; axes are "batch", "units", "time_steps" (others stay at the
-        tutorial's batch 1, 3 units, 12 time steps).
-    sweep_epochs: timed epochs per sweep point, after WARMUP_EPOCHS discarded ones.
-    sweep_min_samples, sweep_min_steps: each sweep point trains on
-        max(sweep_min_samples, sweep_min_steps * batch) synthetic windows, so a batch of 256
-        still makes several steps per epoch.
-    """
-
-    threads: int = 1
-    repeats: int = 10
-    predict_repeats: int = 30
-    seeds: int = 3
-    equal_work_epochs: int | None = None
-    sweep: dict[str, list[int]] = field(
-        default_factory=lambda: {
-            "batch": [1, 4, 16, 64, 256],
-            "units": [3, 16, 64, 256],
-            "time_steps": [12, 24, 48, 96],
-        }
-    )
-    sweep_epochs: int = 2
-    sweep_min_samples: int = 128
-    sweep_min_steps: int = 8
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> WorkerConfig:
-        data = json.loads(text)
-        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown worker config key(s): {unknown}")
-        return cls(**data)
-
-
-# ---------------------------------------------------------------- statistics (pure, no numpy)
-
-
-def spread(values: list[float]) -> dict[str, float]:
-    """Median, interquartile range and (max - min) / median of repeated timings.
-
-    Quartiles are `statistics.quantiles(method="inclusive")` (numpy's default linear rule);
-    with one value the IQR and the relative spread are 0.
-    """
-    median = statistics.median(values)
-    if len(values) > 1:
-        q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
-    else:
-        q1 = q3 = values[0]
-    return {
-        "median": median,
-        "iqr": q3 - q1,
-        "spread_rel": (max(values) - min(values)) / median if median > 0 else math.nan,
-    }
-
-
-def timed_epochs(clock: list[float], warmup: int = WARMUP_EPOCHS) -> list[float]:
-    """Seconds of each epoch after the first `warmup` ones, from the epoch-end marks.
-
-    Epoch k (counting from 0) lasts clock[k] - clock[k - 1]; epoch 0 has no start mark.
-    """
-    return [clock[k] - clock[k - 1] for k in range(max(warmup, 1), len(clock))]
-
-
-def _time_calls(call: Callable[[], object], repeats: int, warmup: int = 2) -> list[float]:
-    """Wall seconds of `repeats` calls, after `warmup` untimed ones."""
-    for _ in range(warmup):
-        call()
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        seconds.append(time.perf_counter() - start)
-    return seconds
-
-
-def _peak_rss_mb() -> float:
-    """This process's own peak resident memory so far, in MiB.
-
-    Linux's ru_maxrss survives fork and exec: a worker started by a parent holding 1.3 GB
-    (`rnn-parity report`, with both frameworks loaded) reported 1337 MB for every variant. The
-    kernel's VmHWM belongs to the new program image, so it is read first; ru_maxrss (KiB on
-    Linux) is the fallback where /proc is missing.
-    """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024  # "VmHWM:   123456 kB"
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
+from compare.bench.timing import peak_rss_mb, spread, time_calls, timed_epochs
+from compare.bench.variants import SWEEP_AXES, VARIANTS, WARMUP_EPOCHS, Variant, WorkerConfig
 
 # ---------------------------------------------------------------- one framework, one interface
 
@@ -327,13 +117,13 @@ def _import_framework(variant: Variant, threads: int) -> tuple[Any, float, dict[
 
 def _tutorial_timing(runner: Runner, data: Any, config: WorkerConfig) -> dict[str, Any]:
     """Build times, per-step training times and prediction latencies on the tutorial config."""
-    from compare.study import PRESETS
+    from compare.study.presets import PRESETS
 
     preset = PRESETS["tutorial"]
     start = time.perf_counter()
     model = runner.build(preset.model, seed=0)
     result: dict[str, Any] = {"build_s": time.perf_counter() - start}
-    warm = _time_calls(lambda: runner.build(preset.model, seed=0), repeats=3, warmup=0)
+    warm = time_calls(lambda: runner.build(preset.model, seed=0), repeats=3, warmup=0)
     result["build_warm_s"] = statistics.median(warm)
     if runner.variant.trainer != "none":
         clock: list[float] = []
@@ -351,8 +141,8 @@ def _tutorial_timing(runner: Runner, data: Any, config: WorkerConfig) -> dict[st
             step_time_spread_rel=stats["spread_rel"],
             samples_per_s=train_spec.batch_size / stats["median"],
         )
-    batch = _time_calls(lambda: runner.predict(model, data.X_test), config.predict_repeats)
-    one = _time_calls(lambda: runner.predict(model, data.X_test[:1]), config.predict_repeats)
+    batch = time_calls(lambda: runner.predict(model, data.X_test), config.predict_repeats)
+    one = time_calls(lambda: runner.predict(model, data.X_test[:1]), config.predict_repeats)
     batch_stats, one_stats = spread(batch), spread(one)
     result.update(
         predict_batch_size=len(data.X_test),
@@ -365,14 +155,14 @@ def _tutorial_timing(runner: Runner, data: Any, config: WorkerConfig) -> dict[st
 
 
 def _equal_work(runner: Runner, data: Any, config: WorkerConfig) -> dict[str, Any]:
-    """Train the tutorial preset in full per seed; test RMSE as compare.study computes it.
+    """Train the tutorial preset in full per seed; test RMSE as compare.study.presets computes it.
 
     A diverged run (NaN or infinite loss or prediction) gets RMSE NaN, never a number.
     """
     import numpy as np
 
-    from compare.baselines import rmse
-    from compare.study import PRESETS
+    from compare.study.baselines import rmse
+    from compare.study.presets import PRESETS
     from shared.data import inverse_scale
 
     preset = PRESETS["tutorial"]
@@ -452,19 +242,19 @@ def _sweep(runner: Runner, config: WorkerConfig) -> dict[str, list[dict[str, Any
 def measure(variant: Variant, config: WorkerConfig) -> dict[str, Any]:
     """Every measurement of one variant, in this (fresh) process; see the module docstring."""
     impl, import_s, facts = _import_framework(variant, config.threads)
-    from compare.study import PRESETS, prepare
+    from compare.study.presets import PRESETS, prepare
 
     runner = Runner(variant, impl)
     data = prepare(PRESETS["tutorial"])  # 187 train windows (12, 1), 46 test windows
     result: dict[str, Any] = {"import_s": import_s, **facts}
     result.update(_tutorial_timing(runner, data, config))
-    result["peak_rss_mb"] = _peak_rss_mb()
+    result["peak_rss_mb"] = peak_rss_mb()
     if variant.trainer != "none":
         result["equal_work"] = _equal_work(runner, data, config) if config.seeds else None
         result["sweep"] = _sweep(runner, config)
     else:
         result["equal_work"], result["sweep"] = None, {}
-    result["peak_rss_mb_end"] = _peak_rss_mb()
+    result["peak_rss_mb_end"] = peak_rss_mb()
     return result
 
 
@@ -478,7 +268,7 @@ def probe() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Measure one speed-study variant.")
-    parser.add_argument("--variant", help="a name from compare.bench_worker.VARIANTS")
+    parser.add_argument("--variant", help="a name from compare.bench.worker.VARIANTS")
     parser.add_argument("--config", default="{}", help="a WorkerConfig as JSON")
     parser.add_argument("--result", type=Path, required=True, help="where to write the JSON")
     parser.add_argument("--probe", action="store_true", help="report GPU availability only")

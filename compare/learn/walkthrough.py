@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from compare.agreement import probe_weights
 from compare.frameworks import both
+from compare.port.agreement import probe_weights
 from shared.weights import CanonicalWeights
 
 DEMO_INPUT = np.array([[[1.0], [2.0], [3.0]]])  # (batch 1, time 3, features 1)

@@ -69,8 +69,8 @@ def spec_from_flags(args: argparse.Namespace) -> ModelSpec:
 
 
 def run(args: argparse.Namespace) -> int:
-    from compare.agreement import measure, random_inputs, sunspot_inputs
-    from compare.port import load_weights
+    from compare.port.agreement import measure, random_inputs, sunspot_inputs
+    from compare.port.files import load_weights
     from shared.weights import random_weights
 
     if args.model:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compare.agreement import TOLERANCES, Difference, difference, random_inputs
 from compare.frameworks import both, keras_impl, torch_impl
+from compare.port.agreement import TOLERANCES, Difference, difference, random_inputs
 from shared.errors import ModelFileError, WeightFormatError
 from shared.reference import predict as reference_predict
 from shared.weights import CanonicalWeights, fold_single_bias, load_npz, save_npz
@@ -194,14 +194,3 @@ def port_file(source: str | Path, destination: str | Path, seed: int = 0) -> Por
         fold_single_bias(written).max_abs_diff(fold_single_bias(weights)),
         agreement,
     )
-
-
-def add_arguments(parser: Any) -> None:
-    parser.add_argument("source", help="model file: .keras, .ckpt, .pt or .npz")
-    parser.add_argument("destination", help="file to write; its extension picks the format")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random check inputs")
-
-
-def run(args: Any) -> int:
-    print(port_file(args.source, args.destination, seed=args.seed).summary())
-    return 0

@@ -14,19 +14,10 @@ import platform
 import shutil
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+from compare.jobs import Job, lazy, publish, run_jobs
 from compare.records import write_record
-
-
-@dataclass
-class Job:
-    """One measurement: a name (also its record's file name) and how to make its record."""
-
-    name: str
-    measure: Callable[[], dict]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,7 +85,8 @@ def meta_record(args: argparse.Namespace) -> dict:
 
 def plan(args: argparse.Namespace) -> list[Job]:
     """Every measurement the options ask for, in the order they run."""
-    from compare import parity, study
+    from compare.study import parity
+    from compare.study import presets as study
 
     seeds = 2 if args.quick else args.seeds
     epochs = 2 if args.quick else args.epochs
@@ -108,7 +100,7 @@ def plan(args: argparse.Namespace) -> list[Job]:
     ]
     for name in presets:
         preset = study.PRESETS[name]
-        data = _lazy(lambda preset=preset: study.prepare(preset))
+        data = lazy(lambda preset=preset: study.prepare(preset))
         jobs += [
             Job(
                 f"baseline-{name}-{baseline}",
@@ -144,7 +136,7 @@ def plan(args: argparse.Namespace) -> list[Job]:
                         )
                     )
     if args.bench != "none":
-        from compare.bench import bench_jobs
+        from compare.bench.plan import bench_jobs
 
         quick_bench = args.bench == "quick"
         jobs += [
@@ -165,7 +157,7 @@ AGREEMENT_KINDS = (
 
 def _agreement(kind: str, reset_after: bool, dtype: str) -> dict:
     """Forward agreement on real sunspot windows, random non-constant weights (seed 0)."""
-    from compare.agreement import measure, sunspot_inputs
+    from compare.port.agreement import measure, sunspot_inputs
     from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec
     from shared.weights import random_weights
 
@@ -177,47 +169,9 @@ def _agreement(kind: str, reset_after: bool, dtype: str) -> dict:
     return {"kind": "agreement_run", **report.to_dict()}
 
 
-def _lazy(make: Callable[[], object]) -> Callable[[], object]:
-    """Compute once, on first call (data for a preset is loaded only if a job needs it)."""
-    cache: list[object] = []
-
-    def get() -> object:
-        if not cache:
-            cache.append(make())
-        return cache[0]
-
-    return get
-
-
-def run_jobs(jobs: list[Job], staging: Path) -> None:
-    """Run each job under a progress bar, writing its record into `staging`."""
-    from tqdm import tqdm
-
-    with tqdm(
-        jobs,
-        desc="measuring",
-        unit="run",
-        file=sys.stderr,
-        bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}] {postfix}",
-    ) as bar:
-        for job in bar:
-            bar.set_postfix_str(job.name)
-            write_record(staging, job.name, job.measure())
-
-
-def _publish(staging: Path, records: Path) -> None:
-    """Swap the new records folder in for the old one (the old one is removed after)."""
-    old = records.with_name(records.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if records.exists():
-        records.rename(old)
-    staging.rename(records)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def run(args: argparse.Namespace) -> int:
     from compare import frameworks
-    from compare.report import terminal_summary, write_report
+    from compare.report.render import terminal_summary, write_report
 
     out = Path(args.out)
     staging = out / ".records.staging"
@@ -227,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     write_record(staging, "meta", meta_record(args))
     run_jobs(plan(args), staging)
-    _publish(staging, out / "records")
+    publish(staging, out / "records")
     summary = write_report(out / "records", out)
     print(terminal_summary(summary))
     print(f"report written to {out / 'report.md'} in {time.perf_counter() - started:.0f} s")

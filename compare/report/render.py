@@ -2,8 +2,8 @@
 
 Nothing here trains or times anything. `summarise` turns records into numbers (means, spreads,
 tests, verdicts), which go to report.json; `render_markdown` turns those numbers into prose and
-tables; `compare.plots` draws the figures from the records. Runs that diverged (NaN or infinite
-loss) are counted and named, and kept out of every mean and plot.
+tables; `compare.report.plots` draws the figures from the records. Runs that diverged (NaN or
+infinite loss) are counted and named, and kept out of every mean and plot.
 """
 
 from __future__ import annotations
@@ -12,158 +12,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from compare.records import as_float, group_study, read_records, write_json
-from compare.speed_report import goal_verdicts, speed_section, terminal_table
-
-METRICS = ("train_rmse_scaled", "test_rmse_scaled", "train_rmse_units", "test_rmse_units")
-
-
-def _mean_sd(values: list[float]) -> dict[str, float]:
-    array = np.asarray(values, dtype=np.float64)
-    return {
-        "mean": float(array.mean()) if array.size else math.nan,
-        "sd": float(array.std(ddof=1)) if array.size > 1 else math.nan,
-        "n": int(array.size),
-    }
-
-
-def _framework_test(keras: list[float], torch: list[float]) -> dict[str, Any]:
-    """Welch's t-test (unequal variances) on the two frameworks' test RMSEs, with Mann-Whitney U.
-
-    With a handful of seeds neither test has much power; the report says so beside the p-value.
-    """
-    from scipy import stats
-
-    if len(keras) < 2 or len(torch) < 2:
-        return {
-            "test": "Welch's t-test",
-            "p_value": math.nan,
-            "note": "needs at least 2 finished runs per framework",
-        }
-    welch = stats.ttest_ind(keras, torch, equal_var=False)
-    mann_whitney = stats.mannwhitneyu(keras, torch, alternative="two-sided")
-    return {
-        "test": "Welch's t-test (two-sided, unequal variances)",
-        "t": float(welch.statistic),
-        "p_value": float(welch.pvalue),
-        "mann_whitney_p_value": float(mann_whitney.pvalue),
-    }
-
-
-def summarise_study(records: list[dict]) -> dict[str, Any]:
-    """Per preset: each framework's RMSE mean and spread, baselines, the test, the verdicts."""
-    runs, baselines = group_study(records)
-    presets = {}
-    known_order = ["tutorial", "sliding"]
-    ordered = sorted(runs, key=lambda p: (known_order.index(p) if p in known_order else 99, p))
-    for preset in ordered:
-        by_framework = runs[preset]
-        frameworks, diverged = {}, []
-        for framework, framework_runs in sorted(by_framework.items()):
-            finished = [r for r in framework_runs if not r["diverged"]]
-            diverged += [f"{framework} seed {r['seed']}" for r in framework_runs if r["diverged"]]
-            frameworks[framework] = {
-                metric: _mean_sd([as_float(r[metric]) for r in finished]) for metric in METRICS
-            }
-            frameworks[framework]["runs"] = len(framework_runs)
-            frameworks[framework]["mean_seconds"] = float(
-                np.mean([r["seconds"] for r in framework_runs])
-            )
-        test_scores = {
-            f: [
-                as_float(r["test_rmse_scaled"])
-                for r in by_framework.get(f, [])
-                if not r["diverged"]
-            ]
-            for f in ("keras", "torch")
-        }
-        preset_baselines = {
-            name: {m: as_float(b[m]) for m in METRICS} for name, b in baselines[preset].items()
-        }
-        verdicts = {}
-        for framework, numbers in frameworks.items():
-            rnn = numbers["test_rmse_units"]["mean"]
-            verdicts[framework] = {
-                name: ("beats" if rnn < b["test_rmse_units"] else "does not beat")
-                for name, b in preset_baselines.items()
-            }
-        presets[preset] = {
-            "frameworks": frameworks,
-            "baselines": preset_baselines,
-            "framework_test": _framework_test(test_scores["keras"], test_scores["torch"]),
-            "verdicts": verdicts,
-            "diverged": diverged,
-            "description": next(
-                (r.get("preset_description", "") for runs in by_framework.values() for r in runs),
-                "",
-            ),
-        }
-    return presets
-
-
-def summarise_parity(records: list[dict]) -> list[dict[str, Any]]:
-    """One row per parity run: final and worst weight gap, final loss gap."""
-    rows = []
-    for record in records:
-        if record["kind"] != "parity_run":
-            continue
-        weights = [as_float(v) for v in record["epoch_weight_max_abs_diff"]]
-        losses = [as_float(v) for v in record["epoch_loss_abs_diff"]]
-        rows.append(
-            {
-                "layer_kind": record["layer_kind"],
-                "dtype": record["dtype"],
-                "mode": record["mode"],
-                "epochs": record["epochs"],
-                "diverged": record["diverged"],
-                "final_weight_max_abs_diff": weights[-1],
-                "worst_weight_max_abs_diff": max(weights),
-                "final_loss_abs_diff": losses[-1],
-            }
-        )
-    order = {"parity": 0, "users": 99}
-    return sorted(
-        rows, key=lambda r: (r["layer_kind"], r["dtype"], order.get(r["mode"], 1), r["mode"])
-    )
-
-
-def summarise_agreement(records: list[dict]) -> list[dict[str, Any]]:
-    """One row per agreement run: the worst output and hidden-state difference per pair."""
-    rows = []
-    for record in records:
-        if record["kind"] != "agreement_run":
-            continue
-        layer = record["spec"]["layers"][0]
-        label = layer["kind"]
-        if layer["kind"] == "gru":
-            label += f" (reset_after={layer['reset_after']})"
-        row = {
-            "layer": label,
-            "dtype": record["spec"]["dtype"],
-            "inputs": record["inputs"],
-            "ok": record["ok"],
-            "tolerance": record["rows"][0]["tolerance"],
-        }
-        for pair in ("keras vs reference", "torch vs reference", "keras vs torch"):
-            diffs = [r for r in record["rows"] if r["pair"] == pair]
-            row[f"{pair} outputs"] = max(r["max_abs"] for r in diffs if r["quantity"] == "outputs")
-            row[f"{pair} hidden"] = max(r["max_abs"] for r in diffs if r["quantity"] != "outputs")
-        rows.append(row)
-    return sorted(rows, key=lambda r: (r["dtype"], r["layer"]))
-
-
-def summarise(records: list[dict]) -> dict[str, Any]:
-    """Everything report.json holds."""
-    meta = next((r for r in records if r["kind"] == "meta"), {})
-    return {
-        "meta": meta,
-        "agreement": summarise_agreement(records),
-        "study": summarise_study(records),
-        "parity": summarise_parity(records),
-        "speed": [r for r in records if r["kind"] == "bench_run"],
-    }
+from compare.records import read_records, write_json
+from compare.report.speed import goal_verdicts, speed_section, terminal_table
+from compare.report.summary import summarise
 
 
 def _fmt(stat: dict[str, float], digits: int = 4) -> str:
@@ -241,8 +92,6 @@ def _study_section(name: str, preset: dict[str, Any]) -> list[str]:
 def _parity_section(rows: list[dict[str, Any]]) -> list[str]:
     if not rows:
         return []
-    from compare.parity import GAPS
-
     lines = [
         "## Training parity: same start, same batches",
         "",
@@ -260,7 +109,7 @@ def _parity_section(rows: list[dict[str, Any]]) -> list[str]:
     for row in rows:
         mode = row["mode"]
         if mode.startswith("gap:"):
-            mode = f"gap: {GAPS[mode[4:]]}"
+            mode = f"gap: {row['mode_description'] or mode[4:]}"
         flag = " (diverged)" if row["diverged"] else ""
         lines.append(
             f"| {row['layer_kind']} | {row['dtype']} | {mode}{flag} | {row['epochs']} | "
@@ -424,8 +273,8 @@ def write_report(records_folder: str | Path, out: str | Path) -> dict[str, Any]:
     Returns:
         The summary (what report.json holds).
     """
-    from compare.plots import draw_all
-    from compare.speed_report import draw_speed
+    from compare.report.plots import draw_all
+    from compare.report.speed_plots import draw_speed
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

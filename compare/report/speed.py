@@ -10,109 +10,27 @@ missing is shown as "n/a" and left out of charts, never treated as zero.
 
 from __future__ import annotations
 
-import math
-import os
-from pathlib import Path
-from typing import Any
-
-from compare.bench_worker import SWEEP_AXES, VARIANTS
+from compare.report.speed_records import (
+    CHART_TUTORIAL,
+    SWEEP_AXES,
+    SWEEP_TITLES,
+    bench_records,
+    fmt,
+    fmt_percent,
+    fmt_ratio,
+    fmt_seconds,
+    has_sweep,
+    number,
+    ratio,
+    step_time,
+    sweep_chart_name,
+    sweep_points,
+    yes_no,
+)
 
 KERAS_GOAL_SPEEDUP = 4.0  # keras_tuned at least this many times faster per step than keras_fit
 LIGHTNING_GOAL_RATIO = 1.2  # Lightning per-step time at most this many times torch_plain's
 SPREAD_GOAL = 0.05  # (max - min) / median of each per-step median at most this
-SWEEP_TITLES = {"batch": "batch size", "units": "recurrent units", "time_steps": "time steps"}
-CHART_TUTORIAL = "speed_tutorial.png"
-
-
-def sweep_chart_name(axis: str) -> str:
-    """The PNG file of one sweep axis: speed_sweep_batch.png, _units.png, _time_steps.png."""
-    return f"speed_sweep_{axis}.png"
-
-
-# ---------------------------------------------------------------- reading records
-
-
-def number(record: dict | None, *keys: str) -> float | None:
-    """A finite number at record[keys[0]][keys[1]]..., or None (missing, "nan", not numeric)."""
-    value: Any = record
-    for key in keys:
-        if not isinstance(value, dict) or key not in value:
-            return None
-        value = value[key]
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
-
-
-def bench_records(records: list[dict]) -> dict[str, dict]:
-    """The bench_run records by variant, in the study's order (unknown variants last)."""
-    found = {r["variant"]: r for r in records if r.get("kind") == "bench_run" and r.get("variant")}
-    order = list(VARIANTS)
-
-    def rank(name: str) -> tuple[int, str]:
-        return (order.index(name) if name in order else len(order), name)
-
-    return {name: found[name] for name in sorted(found, key=rank)}
-
-
-def _finite_floats(values: Any) -> list[float]:
-    """The finite numbers of a record's list ("nan" strings and junk left out)."""
-    found = [number({"value": value}, "value") for value in values or []]
-    return [value for value in found if value is not None]
-
-
-def _step(record: dict | None) -> float | None:
-    return number(record, "step_time_median_s")
-
-
-def _ratio(value: float | None, base: float | None) -> float | None:
-    return value / base if value is not None and base else None
-
-
-def _sweep_points(record: dict, axis: str) -> list[tuple[float, float]]:
-    """(value, samples/s) pairs of one axis, finite ones only, sorted by value."""
-    points = (record.get("sweep") or {}).get(axis) or []
-    pairs = [(number(p, "value"), number(p, "samples_per_s")) for p in points]
-    return sorted((v, s) for v, s in pairs if v is not None and s is not None)
-
-
-def _has_sweep(records: dict[str, dict], axis: str) -> bool:
-    return any(_sweep_points(record, axis) for record in records.values())
-
-
-# ---------------------------------------------------------------- formatting
-
-
-def fmt_seconds(seconds: float | None) -> str:
-    """3 significant digits in µs, ms or s; "n/a" for None."""
-    if seconds is None:
-        return "n/a"
-    for unit, scale in (("µs", 1e-6), ("ms", 1e-3)):
-        if abs(seconds) < 1000 * scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds:.3g} s"
-
-
-def _fmt(value: float | None, pattern: str) -> str:
-    return "n/a" if value is None else format(value, pattern)
-
-
-def _fmt_ratio(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}×"
-
-
-def _fmt_percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}%"
-
-
-def _yes_no(value: Any) -> str:
-    return {True: "yes", False: "**no**"}.get(value, "not judged")
-
-
 # ---------------------------------------------------------------- the goals
 
 
@@ -126,7 +44,7 @@ def _keras_goal(by_variant: dict[str, dict]) -> dict[str, str]:
         "with equal RMSE"
     )
     default, tuned = by_variant.get("keras_fit"), by_variant.get("keras_tuned")
-    speedup = _ratio(_step(default), _step(tuned))
+    speedup = ratio(step_time(default), step_time(tuned))
     if speedup is None:
         return _verdict(goal, "not measured", "keras_fit or keras_tuned has no per-step time")
     equal = (tuned.get("equal_work") or {}).get("within_spread")
@@ -152,13 +70,13 @@ def _lightning_goals(by_variant: dict[str, dict]) -> list[dict[str, str]]:
     goal = f"Lightning per-step time <= {LIGHTNING_GOAL_RATIO:g}x torch_plain"
     verdicts = []
     for suffix in ("", "_cuda"):
-        floor = _step(by_variant.get(f"torch_plain{suffix}"))
+        floor = step_time(by_variant.get(f"torch_plain{suffix}"))
         for name in (f"lightning_default{suffix}", f"lightning_tuned{suffix}"):
-            ratio = _ratio(_step(by_variant.get(name)), floor)
-            if ratio is None:
+            lightning_ratio = ratio(step_time(by_variant.get(name)), floor)
+            if lightning_ratio is None:
                 continue
-            margin = LIGHTNING_GOAL_RATIO - ratio
-            detail = f"{name} takes {ratio:.2f}x torch_plain{suffix}'s per-step time " + (
+            margin = LIGHTNING_GOAL_RATIO - lightning_ratio
+            detail = f"{name} takes {lightning_ratio:.2f}x torch_plain{suffix}'s per-step time " + (
                 f"(goal met with {margin:.2f}x to spare)"
                 if margin >= 0
                 else f"(goal missed by {-margin:.2f}x)"
@@ -226,15 +144,14 @@ def _intro(by_variant: dict[str, dict]) -> list[str]:
 def _variant_list(by_variant: dict[str, dict]) -> list[str]:
     lines = []
     for name, record in by_variant.items():
-        known = VARIANTS[name].description if name in VARIANTS else "n/a"
-        description = record.get("description") or known
+        description = record.get("description") or "n/a"
         lines.append(f"- `{name}` ({record.get('device', '?')}): {description}")
     return [*lines, ""]
 
 
 def _training_table(by_variant: dict[str, dict]) -> list[str]:
-    keras_step = _step(by_variant.get("keras_fit"))
-    plain_step = _step(by_variant.get("torch_plain"))
+    keras_step = step_time(by_variant.get("keras_fit"))
+    plain_step = step_time(by_variant.get("torch_plain"))
     lines = [
         "### Training, tutorial config (batch 1)",
         "",
@@ -243,15 +160,15 @@ def _training_table(by_variant: dict[str, dict]) -> list[str]:
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, record in by_variant.items():
-        step = _step(record)
+        step = step_time(record)
         if step is None:
             continue
         lines.append(
             f"| {name} | {record.get('device', '?')} | {fmt_seconds(step)} | "
             f"{fmt_seconds(number(record, 'step_time_iqr_s'))} | "
-            f"{_fmt_percent(number(record, 'step_time_spread_rel'))} | "
-            f"{_fmt(number(record, 'samples_per_s'), ',.0f')} | "
-            f"{_fmt_ratio(_ratio(step, keras_step))} | {_fmt_ratio(_ratio(step, plain_step))} |"
+            f"{fmt_percent(number(record, 'step_time_spread_rel'))} | "
+            f"{fmt(number(record, 'samples_per_s'), ',.0f')} | "
+            f"{fmt_ratio(ratio(step, keras_step))} | {fmt_ratio(ratio(step, plain_step))} |"
         )
     return [*lines, ""]
 
@@ -277,8 +194,8 @@ def _startup_table(by_variant: dict[str, dict]) -> list[str]:
             f"{fmt_seconds(number(record, 'build_warm_s'))} | "
             f"{fmt_seconds(number(record, 'predict_batch_median_s'))} | "
             f"{fmt_seconds(number(record, 'predict_one_median_s'))} | "
-            f"{_fmt(number(record, 'peak_rss_mb'), '.0f')} MB | "
-            f"{_fmt(number(record, 'peak_rss_mb_end'), '.0f')} MB |"
+            f"{fmt(number(record, 'peak_rss_mb'), '.0f')} MB | "
+            f"{fmt(number(record, 'peak_rss_mb_end'), '.0f')} MB |"
         )
     return [*lines, ""]
 
@@ -308,31 +225,31 @@ def _equal_work_table(by_variant: dict[str, dict]) -> list[str]:
         lines.append(
             f"| {name} | {len(seeds)} × {work.get('epochs', '?')} | {rmse} | "
             f"{reference or '(default)'} | "
-            f"{_yes_no(work.get('identical_to_reference')) if reference else '-'} | "
-            f"{_fmt(number(work, 'max_abs_diff_to_reference'), '.2e')} | "
-            f"{_yes_no(work.get('within_spread')) if reference else '-'} |"
+            f"{yes_no(work.get('identical_to_reference')) if reference else '-'} | "
+            f"{fmt(number(work, 'max_abs_diff_to_reference'), '.2e')} | "
+            f"{yes_no(work.get('within_spread')) if reference else '-'} |"
         )
     return [*lines, ""]
 
 
 def _sweep_table(by_variant: dict[str, dict], axis: str) -> list[str]:
     values = sorted(
-        {value for record in by_variant.values() for value, _ in _sweep_points(record, axis)}
+        {value for record in by_variant.values() for value, _ in sweep_points(record, axis)}
     )
     lines = [
         f"| variant | {' | '.join(f'{value:g}' for value in values)} |",
         "|---|" + "---|" * len(values),
     ]
     for name, record in by_variant.items():
-        found = dict(_sweep_points(record, axis))
+        found = dict(sweep_points(record, axis))
         if found:
-            cells = [_fmt(found.get(value), ",.0f") for value in values]
+            cells = [fmt(found.get(value), ",.0f") for value in values]
             lines.append(f"| {name} | {' | '.join(cells)} |")
     return lines
 
 
 def _sweep_section(by_variant: dict[str, dict]) -> list[str]:
-    axes = [axis for axis in SWEEP_AXES if _has_sweep(by_variant, axis)]
+    axes = [axis for axis in SWEEP_AXES if has_sweep(by_variant, axis)]
     if not axes:
         return []
     config = next(iter(by_variant.values())).get("config") or {}
@@ -372,7 +289,7 @@ def speed_section(records: list[dict]) -> list[str]:
     if not by_variant:
         return []
     lines = [*_intro(by_variant), *_variant_list(by_variant), *_training_table(by_variant)]
-    if any(_step(record) is not None for record in by_variant.values()):
+    if any(step_time(record) is not None for record in by_variant.values()):
         lines += [f"![per-step training time, tutorial config]({CHART_TUTORIAL})", ""]
     lines += _startup_table(by_variant)
     lines += _equal_work_table(by_variant)
@@ -384,23 +301,23 @@ def speed_section(records: list[dict]) -> list[str]:
 def terminal_table(records: list[dict]) -> str:
     """A few aligned lines for the end of `rnn-parity bench`."""
     by_variant = bench_records(records)
-    keras_step = _step(by_variant.get("keras_fit"))
-    plain_step = _step(by_variant.get("torch_plain"))
+    keras_step = step_time(by_variant.get("keras_fit"))
+    plain_step = step_time(by_variant.get("torch_plain"))
     header = (
         f"{'variant':<26}{'step':>10}{'spread':>8}{'÷keras':>8}{'÷plain':>8}"
         f"{'pred 46':>10}{'import':>9}  test RMSE (equal work)"
     )
     lines = [header]
     for name, record in by_variant.items():
-        step = _step(record)
+        step = step_time(record)
         work = record.get("equal_work") or {}
         mean = number(work, "mean")
         equal = work.get("within_spread")
         verdict = {True: "within spread", False: "OUTSIDE spread"}.get(equal, "")
         lines.append(
             f"{name:<26}{fmt_seconds(step):>10}"
-            f"{_fmt_percent(number(record, 'step_time_spread_rel')):>8}"
-            f"{_fmt_ratio(_ratio(step, keras_step)):>8}{_fmt_ratio(_ratio(step, plain_step)):>8}"
+            f"{fmt_percent(number(record, 'step_time_spread_rel')):>8}"
+            f"{fmt_ratio(ratio(step, keras_step)):>8}{fmt_ratio(ratio(step, plain_step)):>8}"
             f"{fmt_seconds(number(record, 'predict_batch_median_s')):>10}"
             f"{fmt_seconds(number(record, 'import_s')):>9}  "
             + ("n/a" if mean is None else f"{mean:.5f} {verdict}").rstrip()
@@ -408,111 +325,3 @@ def terminal_table(records: list[dict]) -> str:
     for verdict in goal_verdicts(records):
         lines.append(f"goal: {verdict['goal']}: {verdict['status']} ({verdict['detail']})")
     return "\n".join(lines)
-
-
-# ---------------------------------------------------------------- charts
-
-
-def _colour(name: str) -> str:
-    """Keras variants in warm colours, torch in cool ones, numpy grey."""
-    colours = {
-        "keras_fit": "tab:red",
-        "keras_tuned": "tab:orange",
-        "keras_torch_backend": "tab:brown",
-        "lightning_default": "tab:blue",
-        "lightning_tuned": "tab:cyan",
-        "torch_plain": "tab:green",
-        "numpy_reference": "tab:gray",
-    }
-    return colours.get(name.removesuffix("_cuda"), "tab:purple")
-
-
-def _save(figure: Any, path: Path) -> None:
-    """Write a figure atomically: a temporary name in the same folder, then os.replace."""
-    import matplotlib.pyplot as plt
-
-    temporary = path.with_name(f".{path.stem}.partial.png")
-    try:
-        figure.savefig(temporary, dpi=110, bbox_inches="tight")
-        os.replace(temporary, path)
-    finally:
-        plt.close(figure)
-        temporary.unlink(missing_ok=True)
-
-
-def _draw_tutorial(by_variant: dict[str, dict], path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    rows = [(name, r) for name, r in by_variant.items() if _step(r) is not None]
-    names = [name for name, _ in rows]
-    medians = [_step(r) * 1e6 for _, r in rows]  # µs
-    lows, highs = [], []
-    for (_, record), median in zip(rows, medians, strict=True):
-        times = [t * 1e6 for t in _finite_floats(record.get("step_times_s"))]
-        lows.append(median - min(times) if times else 0.0)
-        highs.append(max(times) - median if times else 0.0)
-    figure, axis = plt.subplots(figsize=(8, 0.5 * len(rows) + 1.5))
-    axis.barh(
-        names,
-        medians,
-        xerr=[lows, highs],
-        color=[_colour(n) for n in names],
-        capsize=3,
-    )
-    axis.invert_yaxis()  # first variant on top
-    if max(medians) / min(medians) > 20:
-        axis.set_xscale("log")
-    for index, (median, high) in enumerate(zip(medians, highs, strict=True)):
-        # right of the whisker, so the label never sits on it
-        axis.annotate(
-            f"  {fmt_seconds(median / 1e6)}", (median + high, index), va="center", fontsize=8
-        )
-    axis.margins(x=0.15)  # room for the rightmost label
-    axis.set_xlabel("training time per step, µs (median; whiskers: min to max epoch)")
-    axis.set_title("Tutorial config: SimpleRNN(3) + Dense(1), batch 1, 187 steps per epoch")
-    _save(figure, path)
-
-
-def _draw_sweep(by_variant: dict[str, dict], axis_name: str, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(7, 4.5))
-    ticks: set[float] = set()
-    for name, record in by_variant.items():
-        points = _sweep_points(record, axis_name)
-        if points:
-            values, rates = zip(*points, strict=True)
-            ticks.update(values)
-            style = "--" if name.endswith("_cuda") else "-"
-            axis.plot(values, rates, style, marker="o", label=name, color=_colour(name))
-    axis.set_xscale("log", base=2)
-    axis.set_xticks(sorted(ticks), [f"{tick:g}" for tick in sorted(ticks)])  # the swept values
-    axis.xaxis.set_minor_locator(plt.NullLocator())
-    axis.set_yscale("log")
-    axis.set_xlabel(SWEEP_TITLES.get(axis_name, axis_name))
-    axis.set_ylabel("training samples per second")
-    axis.set_title(f"Samples per second by {SWEEP_TITLES.get(axis_name, axis_name)}")
-    axis.grid(True, which="both", alpha=0.3)
-    axis.legend(fontsize=8)
-    _save(figure, path)
-
-
-def draw_speed(records: list[dict], out: Path) -> None:
-    """Draw the speed charts into `out`: speed_tutorial.png and speed_sweep_AXIS.png.
-
-    A chart with nothing to show (no per-step times, an axis nobody swept) is not drawn, and
-    `speed_section` then does not link it.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, no screen needed
-    by_variant = bench_records(records)
-    if not by_variant:
-        return
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    if any(_step(record) is not None for record in by_variant.values()):
-        _draw_tutorial(by_variant, out / CHART_TUTORIAL)
-    for axis in SWEEP_AXES:
-        if _has_sweep(by_variant, axis):
-            _draw_sweep(by_variant, axis, out / sweep_chart_name(axis))

@@ -26,7 +26,7 @@ import dataclasses
 import numpy as np
 
 from compare.frameworks import SPEED_ONLY_FIT_OPTIONS, both
-from compare.study import PRESETS, prepare
+from compare.study.presets import PRESETS, prepare
 from shared.spec import DenseSpec, ModelSpec, OptimizerSpec, RecurrentLayerSpec, TrainSpec
 from shared.training import epoch_orders
 from shared.weights import fold_single_bias
@@ -120,6 +120,8 @@ def parity_record(kind: str, dtype: str, mode: str, epochs: int, seed: int = 0) 
         "layer_kind": kind,
         "dtype": dtype,
         "mode": mode,
+        # what the mode puts back, in words: the report reads it from here, not from GAPS
+        "mode_description": GAPS.get(mode.removeprefix("gap:"), ""),
         "epochs": epochs,
         "seed": seed,
         "keras_train_spec": keras_spec.to_dict(),

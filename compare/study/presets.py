@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compare.baselines import linear_ar, persistence, rmse
 from compare.frameworks import SPEED_ONLY_FIT_OPTIONS, both
+from compare.study.baselines import linear_ar, persistence, rmse
 from shared.data import get_train_test, inverse_scale, load_sunspots
 from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec, TrainSpec, tutorial_spec
 from shared.windows import make_windows

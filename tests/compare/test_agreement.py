@@ -1,6 +1,6 @@
 """The forward-agreement measurement must report every quantity it promises, and be able to fail.
 
-`compare.agreement.measure` is the project's evidence that Keras, torch and the numpy reference
+`compare.port.agreement.measure` is the project's evidence that Keras, torch and the numpy reference
 compute the same thing. A check that always says "ok" proves nothing, so besides the all-ok runs
 on every kind these tests show that its probes read exact hidden states, that its arithmetic is
 right on hand-made arrays, and that a deliberately wrong model (GRU gates r and z swapped) is
@@ -14,8 +14,8 @@ import math
 import numpy as np
 import pytest
 
-from compare import agreement
-from compare.agreement import (
+from compare.port import agreement
+from compare.port.agreement import (
     PAIRS,
     TOLERANCES,
     difference,

@@ -14,9 +14,14 @@ import math
 import numpy as np
 import pytest
 
-from compare import bench, speed_report
-from compare.bench import BenchError, judge_equal_work, run_worker, worker_env
-from compare.bench_worker import VARIANTS, WorkerConfig, spread, timed_epochs
+from compare.bench import plan as bench
+from compare.bench.equal_work import judge_equal_work
+from compare.bench.process import BenchError, run_worker, worker_env
+from compare.bench.timing import spread, timed_epochs
+from compare.bench.variants import VARIANTS, WorkerConfig
+from compare.report import bench_command
+from compare.report import speed as speed_report
+from compare.report.speed_plots import draw_speed
 
 # ---------------------------------------------------------------- fixture records
 
@@ -216,7 +221,7 @@ def test_empty_and_partial_records():
 
 
 def test_draw_speed_writes_the_pngs(tmp_path):
-    speed_report.draw_speed(_fixture(), tmp_path)
+    draw_speed(_fixture(), tmp_path)
     names = sorted(path.name for path in tmp_path.iterdir())
     assert names == ["speed_sweep_batch.png", "speed_sweep_units.png", "speed_tutorial.png"]
     for name in names:
@@ -224,9 +229,9 @@ def test_draw_speed_writes_the_pngs(tmp_path):
 
 
 def test_draw_speed_with_nothing_to_draw(tmp_path):
-    speed_report.draw_speed([], tmp_path / "none")
+    draw_speed([], tmp_path / "none")
     assert not (tmp_path / "none").exists()
-    speed_report.draw_speed([{"kind": "bench_run", "variant": "x"}], tmp_path)
+    draw_speed([{"kind": "bench_run", "variant": "x"}], tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -334,9 +339,9 @@ def test_a_crashing_worker_shows_its_traceback():
 @pytest.mark.slow
 def test_bench_command_writes_records_and_report(tmp_path, capsys):
     parser = argparse.ArgumentParser()
-    bench.add_arguments(parser)
+    bench_command.add_arguments(parser)
     args = parser.parse_args(["--out", str(tmp_path), "--quick", "--variants", "numpy_reference"])
-    assert bench.run(args) == 0
+    assert bench_command.run(args) == 0
     assert (tmp_path / "records" / "bench-numpy_reference.json").is_file()
     assert (tmp_path / "report.md").is_file()
     assert "numpy_reference" in capsys.readouterr().out

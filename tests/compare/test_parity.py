@@ -9,7 +9,7 @@ nothing.
 import numpy as np
 import pytest
 
-from compare.parity import GAPS, MODES, parity_record, recipes
+from compare.study.parity import GAPS, MODES, parity_record, recipes
 
 
 def test_parity_recipe_removes_every_gap():

@@ -1,6 +1,6 @@
 """Porting models between Keras and torch, in memory and file to file, must change nothing.
 
-`compare.port` is what a user trusts to carry a trained model across frameworks. These tests
+`compare.port.files` is what a user trusts to carry a trained model across frameworks. These tests
 prove that a ported model computes what its source computes (and what the numpy reference
 computes) for every recurrent kind, structure and dtype, that Keras -> torch -> Keras gives back
 the very same Keras weights, that every ordered pair of file formats round-trips, and that every
@@ -18,8 +18,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compare import port
 from compare.cli import main
+from compare.port import files as port
 from shared.errors import ModelFileError
 from shared.reference import predict as reference_predict
 from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec

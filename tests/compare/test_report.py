@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from compare import report
 from compare.records import read_records, write_record
+from compare.report import render as report
 from shared.errors import RnnParityError
 
 

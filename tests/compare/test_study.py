@@ -5,8 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from compare.baselines import linear_ar, persistence, rmse
-from compare.study import PRESETS, Preset, baseline_records, prepare, training_record
+from compare.study.baselines import linear_ar, persistence, rmse
+from compare.study.presets import PRESETS, Preset, baseline_records, prepare, training_record
 from shared.spec import DenseSpec, ModelSpec, OptimizerSpec, RecurrentLayerSpec, TrainSpec
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from compare.cli import main
-from compare.walkthrough import DEMO_INPUT, compute, hand_computation, render
+from compare.learn.walkthrough import DEMO_INPUT, compute, hand_computation, render
 from shared.reference import forward
 from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec
 from shared.weights import random_weights

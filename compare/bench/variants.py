@@ -1,0 +1,165 @@
+"""The speed study's catalogue: every variant it times, and how much each worker measures.
+
+A variant is one way of training (or running) the tutorial's model: a framework, a trainer,
+speed-only options and the reference variant whose results it must reproduce. The catalogue is
+plain data (standard library only) so the parent process can plan runs without importing a
+framework; the worker (`compare.bench.worker`) looks its variant up here by name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+SWEEP_AXES = ("batch", "units", "time_steps")
+# Untimed epochs before the timed ones (see the module docstring for why two).
+WARMUP_EPOCHS = 2
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of training (or running) the tutorial's model that the speed study times.
+
+    framework: "keras", "torch" or "numpy".
+    trainer: "keras" (keras_impl.fit), "lightning" (torch_impl.fit), "plain"
+        (torch_impl.fit_plain) or "none" (inference only).
+    backend: Keras's backend (KERAS_BACKEND) for Keras variants, else "".
+    device: "cpu" or "cuda".
+    options: keyword options for the fit function; speed settings only. For Keras,
+        steps_per_execution "epoch" means one compiled call per epoch.
+    reference: the variant whose test RMSEs this one's must match (its framework's default).
+    """
+
+    name: str
+    framework: str
+    trainer: str
+    description: str
+    backend: str = ""
+    device: str = "cpu"
+    options: dict[str, Any] = field(default_factory=dict)
+    reference: str | None = None
+
+
+_CPU_VARIANTS = (
+    Variant(
+        "keras_fit",
+        "keras",
+        "keras",
+        "Keras as the tutorial runs it: model.fit, batch 1, compile defaults (TensorFlow)",
+        backend="tensorflow",
+    ),
+    Variant(
+        "keras_tuned",
+        "keras",
+        "keras",
+        "Keras at its best measured setting: one compiled call per epoch "
+        "(steps_per_execution = steps per epoch) with XLA (jit_compile=True)",
+        backend="tensorflow",
+        options={"steps_per_execution": "epoch", "jit_compile": True},
+        reference="keras_fit",
+    ),
+    Variant(
+        "keras_torch_backend",
+        "keras",
+        "keras",
+        "the same keras_impl model and fit on Keras's torch backend (KERAS_BACKEND=torch); "
+        "its seeded initial weights and shuffles come from torch's generator, so its runs are "
+        "not paired seed for seed with keras_fit's",
+        backend="torch",
+        reference="keras_fit",
+    ),
+    Variant(
+        "lightning_default",
+        "torch",
+        "lightning",
+        "torch_impl.fit as a user calls it: a Lightning Trainer (logger, checkpointing, "
+        "model summary and progress bar already off)",
+        reference=None,
+    ),
+    Variant(
+        "lightning_tuned",
+        "torch",
+        "lightning",
+        "torch_impl.fit with Trainer(barebones=True): Lightning's own speed mode",
+        options={"barebones": True},
+        reference="lightning_default",
+    ),
+    Variant(
+        "torch_plain",
+        "torch",
+        "plain",
+        "torch_impl.fit_plain: the same steps in a plain PyTorch loop, no Lightning",
+        reference="lightning_default",
+    ),
+    Variant(
+        "numpy_reference",
+        "numpy",
+        "none",
+        "shared.reference.predict: the numpy forward pass (inference only, no training)",
+    ),
+)
+
+
+def _cuda_twin(variant: Variant) -> Variant:
+    """The same variant on the GPU; its RMSEs are judged against the CPU reference's."""
+    return dataclasses.replace(
+        variant,
+        name=f"{variant.name}_cuda",
+        device="cuda",
+        description=f"{variant.description}; on the GPU",
+        reference=variant.reference or variant.name,
+    )
+
+
+# Torch-based variants (Keras's torch backend included) get a GPU twin when torch sees a GPU.
+CUDA_CAPABLE = ("keras_torch_backend", "lightning_default", "lightning_tuned", "torch_plain")
+VARIANTS: dict[str, Variant] = {v.name: v for v in _CPU_VARIANTS}
+VARIANTS.update({f"{n}_cuda": _cuda_twin(VARIANTS[n]) for n in CUDA_CAPABLE})
+CPU_VARIANTS = tuple(v.name for v in _CPU_VARIANTS)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """How much to measure; identical for every variant of one bench run.
+
+    threads: intra-op threads for every framework (also set in the environment by the parent).
+    repeats: timed epochs of the tutorial config, after WARMUP_EPOCHS discarded ones.
+    predict_repeats: timed calls of each prediction latency.
+    seeds: equal-work seeds (0 .. seeds-1); 0 skips the equal-work runs.
+    equal_work_epochs: epochs of each equal-work run; None keeps the tutorial preset's 20.
+    sweep: axis -> values; axes are "batch", "units", "time_steps" (others stay at the
+        tutorial's batch 1, 3 units, 12 time steps).
+    sweep_epochs: timed epochs per sweep point, after WARMUP_EPOCHS discarded ones.
+    sweep_min_samples, sweep_min_steps: each sweep point trains on
+        max(sweep_min_samples, sweep_min_steps * batch) synthetic windows, so a batch of 256
+        still makes several steps per epoch.
+    """
+
+    threads: int = 1
+    repeats: int = 10
+    predict_repeats: int = 30
+    seeds: int = 3
+    equal_work_epochs: int | None = None
+    sweep: dict[str, list[int]] = field(
+        default_factory=lambda: {
+            "batch": [1, 4, 16, 64, 256],
+            "units": [3, 16, 64, 256],
+            "time_steps": [12, 24, 48, 96],
+        }
+    )
+    sweep_epochs: int = 2
+    sweep_min_samples: int = 128
+    sweep_min_steps: int = 8
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> WorkerConfig:
+        data = json.loads(text)
+        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown worker config key(s): {unknown}")
+        return cls(**data)

@@ -1,0 +1,91 @@
+"""`rnn-parity bench`: run the speed study alone, then re-render the report with its records.
+
+The speed study itself (variants, worker processes, equal-work verdicts) lives in
+`compare.bench`; this command plans its jobs, runs them with the shared job runner into
+OUT/records (keeping earlier records of variants not re-run) and re-renders OUT/report.md. It
+sits in the report room because it ends in the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from compare.bench.plan import bench_jobs
+from compare.bench.variants import VARIANTS
+from compare.jobs import Job, run_jobs
+from compare.records import read_records
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="reports", help="output folder (default reports/)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 3 timed epochs, 1 seed of 2 epochs, a 2-point sweep per axis",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads for every framework (default 1)"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="timed epochs (default 10, quick 3)"
+    )
+    parser.add_argument(
+        "--seeds", type=int, default=None, help="equal-work seeds (default 3, quick 1)"
+    )
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=list(VARIANTS),
+        metavar="NAME",
+        help=f"run only these (default: all CPU variants, GPU twins if any): {', '.join(VARIANTS)}",
+    )
+
+
+def _previous_records(folder: Path) -> dict[str, dict]:
+    """Bench records already in `folder`, by variant (references for a partial re-run)."""
+    if not folder.is_dir():
+        return {}
+    return {r["variant"]: r for r in read_records(folder) if r["kind"] == "bench_run"}
+
+
+def run(args: argparse.Namespace) -> int:
+    from compare.report.render import write_report
+    from compare.report.speed import terminal_table
+
+    out = Path(args.out)
+    records = out / "records"
+    seeds = args.seeds if args.seeds is not None else (1 if args.quick else 3)
+    previous = _previous_records(records)
+    jobs = bench_jobs(
+        args.quick,
+        seeds,
+        threads=args.threads,
+        repeats=args.repeats,
+        variants=args.variants,
+        previous=previous,
+    )
+    started = time.perf_counter()
+    made: list[dict] = []
+
+    def measured(measure: Callable[[], dict]) -> Callable[[], dict]:
+        def keep() -> dict:
+            made.append(measure())
+            return made[-1]
+
+        return keep
+
+    # The same progress bar as `rnn-parity report`; each record is written as soon as it exists.
+    run_jobs([Job(name, measured(measure)) for name, measure in jobs], records)
+    write_report(records, out)
+    print(terminal_table(made))
+    kept = sorted(set(previous) - {r["variant"] for r in made})
+    if kept:
+        print(f"earlier bench records kept in {records}: {', '.join(kept)}")
+    print(
+        f"{len(made)} variant(s) measured in {time.perf_counter() - started:.0f} s; "
+        f"records in {records}, report {out / 'report.md'}"
+    )
+    return 0

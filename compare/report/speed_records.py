@@ -1,0 +1,99 @@
+"""Reading `bench_run` records for the speed section and charts: numbers, order, formats.
+
+Records may be partial (a variant without training, a sweep left out, a field missing): every
+reader here returns None (printed as "n/a") for what is missing, never zero.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+# The sweep axes, in the order the report shows them, and the charts' file names.
+SWEEP_TITLES = {"batch": "batch size", "units": "recurrent units", "time_steps": "time steps"}
+SWEEP_AXES = tuple(SWEEP_TITLES)
+CHART_TUTORIAL = "speed_tutorial.png"
+
+
+def sweep_chart_name(axis: str) -> str:
+    """The PNG file of one sweep axis: speed_sweep_batch.png, _units.png, _time_steps.png."""
+    return f"speed_sweep_{axis}.png"
+
+
+def number(record: dict | None, *keys: str) -> float | None:
+    """A finite number at record[keys[0]][keys[1]]..., or None (missing, "nan", not numeric)."""
+    value: Any = record
+    for key in keys:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def bench_records(records: list[dict]) -> dict[str, dict]:
+    """The bench_run records by variant, in the study's order (unknown variants last)."""
+    found = {r["variant"]: r for r in records if r.get("kind") == "bench_run" and r.get("variant")}
+
+    def rank(name: str) -> tuple[float, str]:
+        # each record carries its variant's place in the study's catalogue ("rank")
+        place = number(found[name], "rank")
+        return (math.inf if place is None else place, name)
+
+    return {name: found[name] for name in sorted(found, key=rank)}
+
+
+def finite_floats(values: Any) -> list[float]:
+    """The finite numbers of a record's list ("nan" strings and junk left out)."""
+    found = [number({"value": value}, "value") for value in values or []]
+    return [value for value in found if value is not None]
+
+
+def step_time(record: dict | None) -> float | None:
+    return number(record, "step_time_median_s")
+
+
+def ratio(value: float | None, base: float | None) -> float | None:
+    return value / base if value is not None and base else None
+
+
+def sweep_points(record: dict, axis: str) -> list[tuple[float, float]]:
+    """(value, samples/s) pairs of one axis, finite ones only, sorted by value."""
+    points = (record.get("sweep") or {}).get(axis) or []
+    pairs = [(number(p, "value"), number(p, "samples_per_s")) for p in points]
+    return sorted((v, s) for v, s in pairs if v is not None and s is not None)
+
+
+def has_sweep(records: dict[str, dict], axis: str) -> bool:
+    return any(sweep_points(record, axis) for record in records.values())
+
+
+def fmt_seconds(seconds: float | None) -> str:
+    """3 significant digits in µs, ms or s; "n/a" for None."""
+    if seconds is None:
+        return "n/a"
+    for unit, scale in (("µs", 1e-6), ("ms", 1e-3)):
+        if abs(seconds) < 1000 * scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds:.3g} s"
+
+
+def fmt(value: float | None, pattern: str) -> str:
+    return "n/a" if value is None else format(value, pattern)
+
+
+def fmt_ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}×"
+
+
+def fmt_percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def yes_no(value: Any) -> str:
+    return {True: "yes", False: "**no**"}.get(value, "not judged")
