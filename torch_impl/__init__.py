@@ -8,10 +8,20 @@ either implementation knowing about the other. It never imports Keras or TensorF
 from torch_impl.io import load_model, save_model
 from torch_impl.model import build_model, create_rnn, spec_of
 from torch_impl.train import fit, fit_plain, predict
+from torch_impl.user_models import (
+    Inferred,
+    canonical_from_state_dict,
+    read_canonical,
+    read_state_dict,
+)
+from torch_impl.user_modules import canonical_from_module
 from torch_impl.weights import from_canonical, native_weights, set_canonical, to_canonical
 
 __all__ = [
+    "Inferred",
     "build_model",
+    "canonical_from_module",
+    "canonical_from_state_dict",
     "create_rnn",
     "fit",
     "fit_plain",
@@ -19,6 +29,8 @@ __all__ = [
     "load_model",
     "native_weights",
     "predict",
+    "read_canonical",
+    "read_state_dict",
     "save_model",
     "set_canonical",
     "spec_of",

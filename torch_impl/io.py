@@ -1,4 +1,4 @@
-"""Save and load torch models safely: a Lightning `.ckpt` or a plain `.pt`, spec included.
+"""Save and load torch models safely: a Lightning `.ckpt`, a `.pt`/`.pth` or `.safetensors`.
 
 A model file is only useful if it rebuilds the same network, and only safe if loading it runs
 no code. Both formats therefore hold just tensors and plain JSON-able data (the `ModelSpec`),
@@ -8,7 +8,12 @@ becomes a `ModelFileError` naming the file and the reason.
 
     .ckpt  {"state_dict", "hyper_parameters": {"spec": {...}}, "pytorch-lightning_version"}
            (also loadable with RNNModel.load_from_checkpoint)
-    .pt    {"spec_json": str, "state_dict"}
+    .pt    {"spec_json": str, "state_dict"}   (.pth is the same file under PyTorch's other name)
+    .safetensors  the state_dict's tensors, the spec as metadata {"spec_json": str}
+
+`read_file` also reads files rnn-parity did not write (a user's plain state dict, their own
+Lightning checkpoint, their .safetensors) and hands back their state_dict with no spec, for
+`torch_impl.user_models` to infer one.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from shared.errors import ModelFileError, SpecError
 from shared.spec import ModelSpec
 from torch_impl.model import RNNModel, build_model, torch_dtype
 
-SUFFIXES = (".ckpt", ".pt")
+SUFFIXES = (".ckpt", ".pt", ".pth", ".safetensors")
 # torch names the class or function it refused: "Unsupported global: GLOBAL __main__.Foo"
 _UNSAFE_GLOBAL = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
 _UNPICKLER_DETAIL = re.compile(r"WeightsUnpickler error:\s*([^\n]+)")
@@ -46,30 +51,56 @@ def _payload(model: RNNModel, suffix: str) -> dict[str, Any]:
 
 
 def save_model(model: RNNModel, path: str | os.PathLike) -> Path:
-    """Write `model` to `path` (.ckpt or .pt, by extension), atomically.
+    """Write `model` to `path` (.ckpt, .pt, .pth or .safetensors, by extension), atomically.
 
     Returns:
         The path written.
 
     Raises:
-        ModelFileError: for an extension other than .ckpt or .pt.
+        ModelFileError: for any other extension, or a destination folder that does not exist.
     """
     path = Path(path)
     if path.suffix not in SUFFIXES:
         raise ModelFileError(
-            f"{path}: model files end in {' or '.join(SUFFIXES)}, "
+            f"{path}: model files end in .ckpt or .pt (or .pth, .safetensors), "
             f"not {path.suffix or '(no extension)'!r}"
         )
-    payload = _payload(model, path.suffix)
+    if not path.parent.is_dir():
+        raise ModelFileError(f"{path}: folder {path.parent} does not exist")
     # Write beside the target and rename: a crash never leaves a half-written model file.
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".partial")
     os.close(handle)
     try:
-        torch.save(payload, temporary)
+        if path.suffix == ".safetensors":
+            _save_safetensors(model, temporary)
+        else:
+            torch.save(_payload(model, path.suffix), temporary)
         os.replace(temporary, path)
     finally:
         Path(temporary).unlink(missing_ok=True)
     return path
+
+
+def _save_safetensors(model: RNNModel, path: str) -> None:
+    from safetensors.torch import save_file
+
+    state = {name: t.detach().cpu().contiguous() for name, t in model.state_dict().items()}
+    save_file(state, path, metadata={"spec_json": model.spec.to_json()})
+
+
+def _read_safetensors(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """Tensors and metadata of a .safetensors file (a format that holds no code at all)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            state = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+    except Exception as error:  # noqa: BLE001 - any reader failure means an unusable file
+        raise ModelFileError(
+            f"{path}: not a readable .safetensors file, truncated or corrupt ({_first_line(error)})"
+        ) from None
+    return state, metadata
 
 
 def _first_line(error: BaseException) -> str:
@@ -101,28 +132,65 @@ def _read(path: Path) -> Any:
         ) from None
 
 
-def _spec_and_state(path: Path, content: Any) -> tuple[ModelSpec, dict[str, Any]]:
-    """Find the spec and state_dict in either file layout."""
-    if not isinstance(content, dict):
-        raise ModelFileError(
-            f"{path}: expected a dict with a spec and a state_dict, got {type(content).__name__}"
-        )
+def _spec_in(path: Path, content: dict[str, Any]) -> ModelSpec | None:
+    """The rnn-parity spec a file's content carries, or None (a user's own file)."""
     try:
         if "spec_json" in content:
-            spec = ModelSpec.from_json(str(content["spec_json"]))
-        elif isinstance(content.get("hyper_parameters"), dict) and (
-            "spec" in content["hyper_parameters"]
-        ):
-            spec = ModelSpec.from_dict(content["hyper_parameters"]["spec"])
-        else:
-            raise ModelFileError(
-                f"{path}: holds no model spec ('spec_json' or 'hyper_parameters'['spec'])"
-            )
+            return ModelSpec.from_json(str(content["spec_json"]))
+        hyper = content.get("hyper_parameters")
+        if isinstance(hyper, dict) and "spec" in hyper:
+            return ModelSpec.from_dict(hyper["spec"])
     except SpecError as error:
         raise ModelFileError(f"{path}: bad model spec: {error}") from None
+    return None
+
+
+def _is_state_dict(content: dict[str, Any]) -> bool:
+    return bool(content) and all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in content.items()
+    )
+
+
+def read_file(path: str | os.PathLike) -> tuple[ModelSpec | None, dict[str, Any]]:
+    """The spec (None if the file holds none) and the state_dict of any torch weight file.
+
+    Reads `.safetensors` with the safetensors package and everything else with
+    `torch.load(..., weights_only=True)`. A torch file may hold a plain state dict
+    (`torch.save(model.state_dict(), path)`) or a dict with a "state_dict" entry (any Lightning
+    checkpoint, rnn-parity's own files).
+
+    Raises:
+        ModelFileError: naming the file and the reason (missing, unreadable, unsafe pickle,
+            bad spec, nothing that looks like a state dict).
+    """
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        if not path.is_file():
+            raise ModelFileError(f"{path}: no such model file")
+        state, metadata = _read_safetensors(path)
+        return _spec_in(path, metadata), state
+    content = _read(path)
+    if not isinstance(content, dict):
+        raise ModelFileError(
+            f"{path}: expected a dict (a state_dict or one holding it), "
+            f"got {type(content).__name__}"
+        )
+    spec = _spec_in(path, content)
+    if _is_state_dict(content):
+        return spec, content
     state = content.get("state_dict")
     if not isinstance(state, dict):
-        raise ModelFileError(f"{path}: holds no state_dict")
+        raise ModelFileError(f"{path}: holds no state_dict (keys: {sorted(map(str, content))[:6]})")
+    return spec, state
+
+
+def _spec_and_state(path: Path) -> tuple[ModelSpec, dict[str, Any]]:
+    """The spec and state_dict of a file rnn-parity wrote; a file without a spec is refused."""
+    spec, state = read_file(path)
+    if spec is None:
+        raise ModelFileError(
+            f"{path}: holds no model spec ('spec_json' or 'hyper_parameters'['spec'])"
+        )
     return spec, state
 
 
@@ -150,14 +218,14 @@ def _check_state(path: Path, model: RNNModel, state: dict[str, Any]) -> None:
 
 
 def load_model(path: str | os.PathLike) -> RNNModel:
-    """Rebuild a model saved by `save_model` (.ckpt or .pt), loading with weights_only=True.
+    """Rebuild a model saved by `save_model`, loading with weights_only=True (or safetensors).
 
     Raises:
         ModelFileError: naming the file and the reason (missing, unreadable or truncated,
             unsafe pickle, no or bad spec, state_dict keys or shapes that do not fit).
     """
     path = Path(path)
-    spec, state = _spec_and_state(path, _read(path))
+    spec, state = _spec_and_state(path)
     model = build_model(spec)
     _check_state(path, model, state)
     model.load_state_dict(state, strict=True)
