@@ -15,14 +15,21 @@ from pathlib import Path
 
 import keras
 
+from keras_impl.legacy import LEGACY_SUFFIXES, load_legacy_h5
 from keras_impl.model import default_compile, spec_of
 from shared.errors import ModelFileError
 
 
 def _keras_path(path: str | os.PathLike) -> Path:
     path = Path(path)
+    if path.suffix.lower() in LEGACY_SUFFIXES:
+        raise ModelFileError(
+            f"{path}: legacy HDF5 ({path.suffix}) is read, never written; write .keras instead"
+        )
     if path.suffix != ".keras":
         raise ModelFileError(f"{path}: Keras model files must end in .keras")
+    if not path.parent.is_dir():
+        raise ModelFileError(f"{path}: folder {path.parent} does not exist")
     return path
 
 
@@ -57,13 +64,14 @@ def _first_line(error: BaseException) -> str:
 
 
 def load_model(path: str | os.PathLike) -> keras.Model:
-    """Load a `.keras` model file safely and check it is within the specs.
+    """Load a `.keras` model file (or a legacy whole-model `.h5`) safely, within the specs.
 
-    The file is loaded with `safe_mode=True` and `compile=False`, then compiled like
+    A `.h5` file's config is checked by `keras_impl.legacy` before Keras reads it. The file is
+    loaded with `safe_mode=True` and `compile=False`, then compiled like
     `build_model` compiles (Adam with Keras defaults, MSE); optimizer state is not restored.
 
     Args:
-        path: a `.keras` file.
+        path: a `.keras` file, or a whole-model `.h5` / `.hdf5` (Keras 2 style).
 
     Returns:
         The model, compiled.
@@ -74,6 +82,8 @@ def load_model(path: str | os.PathLike) -> keras.Model:
             the specs (naming the layer).
     """
     path = Path(path)
+    if path.suffix.lower() in LEGACY_SUFFIXES:
+        return _checked(path, load_legacy_h5(path))
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
     if not zipfile.is_zipfile(path):
@@ -92,6 +102,11 @@ def load_model(path: str | os.PathLike) -> keras.Model:
         model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # anything Keras raises on a bad file is this file's fault
         raise ModelFileError(f"{path}: Keras cannot load it ({_first_line(error)})") from None
+    return _checked(path, model)
+
+
+def _checked(path: Path, model: object) -> keras.Model:
+    """`model` once `spec_of` accepts it, compiled as `build_model` compiles."""
     if not isinstance(model, keras.Model):
         raise ModelFileError(f"{path}: holds a {type(model).__name__}, not a model")
     try:

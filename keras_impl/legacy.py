@@ -1,0 +1,144 @@
+"""Legacy whole-model HDF5 files (`.h5`, as Keras 2 saved them): checked first, then loaded.
+
+Readers of the tutorial (2021-22, Keras 2) hold `model.save("model.h5")` files. Keras 3 still
+loads them, but its legacy HDF5 path has no `safe_mode`: a Lambda layer in the file would be
+rebuilt from marshalled Python bytecode, i.e. run code. So the file's `model_config` JSON is read
+with h5py and checked *before* Keras sees it: only the model classes Sequential / Functional
+(Keras 2's "Model") and the layers InputLayer, SimpleRNN, LSTM, GRU, Bidirectional and Dense may
+appear, and no serialized function anywhere. Everything else is a `ModelFileError` naming the
+file and the layer. What loads is then held to `spec_of` like any other Keras model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from shared.errors import ModelFileError
+
+LEGACY_SUFFIXES = (".h5", ".hdf5")
+MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
+LAYER_CLASSES = frozenset({"InputLayer", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Dense"})
+# class names under which Keras serializes Python code (Lambda layers, custom functions)
+_CODE_CLASSES = frozenset({"Lambda", "__lambda__", "function", "__function__"})
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else '(no message)'}"
+
+
+def model_config(path: str | os.PathLike) -> dict[str, Any]:
+    """The `model_config` JSON stored in a whole-model HDF5 file.
+
+    Raises:
+        ModelFileError: missing file, not HDF5, or an HDF5 file without a model config
+            (weights only, e.g. from `save_weights`).
+    """
+    import h5py
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: no such model file")
+    if not h5py.is_hdf5(path):
+        raise ModelFileError(f"{path}: not an HDF5 file, truncated or corrupt")
+    try:
+        with h5py.File(path, "r") as handle:
+            raw = handle.attrs.get("model_config")
+    except Exception as error:  # noqa: BLE001 - any reader failure means an unusable file
+        raise ModelFileError(f"{path}: unreadable HDF5 file ({_first_line(error)})") from None
+    if raw is None:
+        raise ModelFileError(
+            f"{path}: holds no model_config (weights only, as save_weights writes them); "
+            "a whole-model .h5 from model.save is needed"
+        )
+    try:
+        config = json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelFileError(f"{path}: model_config is not JSON ({_first_line(error)})") from None
+    if not isinstance(config, dict):
+        raise ModelFileError(f"{path}: model_config is not a JSON object")
+    return config
+
+
+def _code_inside(value: Any) -> str | None:
+    """The class name of the first serialized function anywhere in a JSON value, else None."""
+    if isinstance(value, dict):
+        if value.get("class_name") in _CODE_CLASSES:
+            return str(value["class_name"])
+        children = value.values()
+    elif isinstance(value, list):
+        children = value
+    else:
+        return None
+    for child in children:
+        found = _code_inside(child)
+        if found:
+            return found
+    return None
+
+
+def _check_layer(path: Path, layer: Any) -> None:
+    if not isinstance(layer, dict):
+        raise ModelFileError(f"{path}: model_config holds a layer that is not a JSON object")
+    class_name = layer.get("class_name")
+    config = layer.get("config") or {}
+    name = config.get("name", layer.get("name", "?"))
+    if class_name not in LAYER_CLASSES:
+        raise ModelFileError(
+            f"{path}: layer {name!r} ({class_name}) is not allowed in a legacy .h5 (only "
+            f"{', '.join(sorted(LAYER_CLASSES))}); refused before loading, since Keras's HDF5 "
+            "loader has no safe_mode"
+        )
+    if class_name == "Bidirectional":
+        for part in ("layer", "backward_layer"):
+            if config.get(part) is not None:
+                _check_layer(path, config[part])
+
+
+def check_config(path: str | os.PathLike, config: dict[str, Any]) -> None:
+    """Refuse any model class, layer or serialized function outside the allowed set.
+
+    Raises:
+        ModelFileError: naming the file and the offending layer or class.
+    """
+    path = Path(path)
+    class_name = config.get("class_name")
+    if class_name not in MODEL_CLASSES:
+        raise ModelFileError(
+            f"{path}: model class {class_name!r} is not allowed in a legacy .h5 (only "
+            f"{', '.join(sorted(MODEL_CLASSES))})"
+        )
+    inner = config.get("config")
+    layers = inner.get("layers") if isinstance(inner, dict) else None
+    if not isinstance(layers, list):
+        raise ModelFileError(f"{path}: model_config lists no layers")
+    for layer in layers:
+        _check_layer(path, layer)
+    code = _code_inside(config)
+    if code:
+        raise ModelFileError(
+            f"{path}: model_config holds serialized Python code ({code}); refused before loading"
+        )
+
+
+def load_legacy_h5(path: str | os.PathLike) -> Any:
+    """Load a whole-model `.h5` (Sequential or Functional) after checking its config.
+
+    Returns:
+        What Keras loaded, uncompiled (keras_impl.io checks it is a model within the specs).
+
+    Raises:
+        ModelFileError: naming the file and the reason.
+    """
+    path = Path(path)
+    check_config(path, model_config(path))
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as error:  # anything Keras raises on a bad file is this file's fault
+        raise ModelFileError(f"{path}: Keras cannot load it ({_first_line(error)})") from None
+    return model
