@@ -14,7 +14,9 @@
 
 What every room shares sits at the top: `cli` (the command line), `frameworks` (lazy imports,
 torch first), `jobs` (the Job type and its runner) and `records` (the JSON records, the only
-thing the report reads). Dependencies point one way, report -> bench -> study -> port -> the
+thing the report reads). `testing` is public API for users' own test suites
+(`assert_same_outputs`), a thin name for what `port/testing.py` implements; like `cli`, nothing
+in compare imports it. Dependencies point one way, report -> bench -> study -> port -> the
 shared modules, with learn beside study; pyproject.toml declares this as import-linter
 contracts and tests/test_layers.py checks them, so a wrong-way import fails CI.
 

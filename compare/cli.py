@@ -21,7 +21,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     ),
     "data": ("compare.learn.data_command", "summarise the series, its split, scaling and windows"),
     "check": ("compare.port.check_command", "check Keras, torch and the numpy reference agree"),
-    "port": ("compare.port.command", "port a model file between .keras, .ckpt, .pt and .npz"),
+    "port": (
+        "compare.port.command",
+        "port a model file (.keras, .h5, .ckpt, .pt, .safetensors, .npz)",
+    ),
     "walkthrough": (
         "compare.learn.walkthrough",
         "the tutorial's hand computation across frameworks",

@@ -14,7 +14,7 @@ from torch_impl.user_models import (
     read_canonical,
     read_state_dict,
 )
-from torch_impl.user_modules import canonical_from_module
+from torch_impl.user_modules import canonical_from_module, module_outputs
 from torch_impl.weights import from_canonical, native_weights, set_canonical, to_canonical
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "fit_plain",
     "from_canonical",
     "load_model",
+    "module_outputs",
     "native_weights",
     "predict",
     "read_canonical",

@@ -10,6 +10,8 @@ port could not carry it. The weights themselves go through `canonical_from_state
 
 from __future__ import annotations
 
+import numpy as np
+import torch
 from torch import nn
 
 from shared.errors import ModelFileError
@@ -110,3 +112,27 @@ def canonical_from_module(
     )
     inferred.assumptions.extend(notes)
     return inferred
+
+
+def module_outputs(module: nn.Module, X: np.ndarray) -> np.ndarray:
+    """Any user module's outputs for numpy inputs X, in eval mode and without gradients.
+
+    X is cast to the dtype of the module's parameters; a tuple output (e.g. `(y, h_n)`) gives
+    its first element. The module's training flag is restored afterwards.
+
+    Returns:
+        The outputs as a numpy array in the module's dtype.
+    """
+    parameter = next(module.parameters(), None)
+    dtype = parameter.dtype if parameter is not None else torch.float32
+    inputs = torch.from_numpy(np.ascontiguousarray(X)).to(dtype)
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            outputs = module(inputs)
+    finally:
+        module.train(was_training)
+    if isinstance(outputs, tuple | list):
+        outputs = outputs[0]
+    return outputs.detach().cpu().numpy()

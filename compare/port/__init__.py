@@ -3,7 +3,10 @@
 Everything goes through the canonical weight format of `shared.weights`: each impl translates
 its own layout, this room never names a framework's parameters. `agreement` measures outputs
 and every hidden state against the numpy reference; `files` ports file to file and verifies
-before anything lands; `command` and `check_command` are the CLI's `port` and `check`.
+before anything lands; `user_files` reads what users have (their own torch state dicts,
+Lightning checkpoints, .safetensors, nn.Modules, legacy Keras .h5); `testing` holds the
+assertion behind `compare.testing`; `command` and `check_command` are the CLI's `port` and
+`check`.
 """
 
 from compare.port.files import (
@@ -17,15 +20,19 @@ from compare.port.files import (
     save_weights,
     torch_to_keras,
 )
+from compare.port.user_files import Assumptions, read_source, torch_module_to_keras
 
 __all__ = [
     "FORMATS",
+    "Assumptions",
     "PortResult",
     "file_format",
     "keras_to_torch",
     "load_weights",
     "port_file",
     "predict_file",
+    "read_source",
     "save_weights",
+    "torch_module_to_keras",
     "torch_to_keras",
 ]

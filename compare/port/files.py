@@ -3,24 +3,32 @@
 Every copy goes through the canonical format, as
 `torch_impl.from_canonical(keras_impl.to_canonical(model))` and back. This module never names a
 framework's parameters; each impl owns its own layout. Files are told apart by extension
-(`.keras`, Lightning `.ckpt`, torch state dict `.pt`, canonical `.npz`); a port is verified after
-writing (the destination is read back and run against the numpy reference) and the destination
-is removed again if anything fails, so a failed port leaves no file behind.
+(`.keras` and legacy `.h5`, Lightning `.ckpt`, torch `.pt`/`.pth`, `.safetensors`, canonical
+`.npz`; see `compare.port.user_files` for files without an rnn-parity spec); a port is verified
+after writing (the destination is read back and run against the numpy reference) and the
+destination is removed again if anything fails, so a failed port leaves no file behind.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from compare.frameworks import both, keras_impl, torch_impl
 from compare.port.agreement import TOLERANCES, Difference, difference, random_inputs
-from shared.errors import ModelFileError, WeightFormatError
+from compare.port.user_files import (
+    FORMATS,
+    Assumptions,
+    check_destination,
+    file_format,
+    read_source,
+)
+from shared.errors import ModelFileError
 from shared.reference import predict as reference_predict
-from shared.weights import CanonicalWeights, fold_single_bias, load_npz, save_npz
+from shared.weights import CanonicalWeights, fold_single_bias, save_npz
 
-FORMATS = {".keras": "keras", ".ckpt": "torch", ".pt": "torch", ".npz": "canonical"}
+__all__ = ["FORMATS", "file_format"]  # re-exported: callers name them through this module
 
 
 def keras_to_torch(model: Any) -> Any:
@@ -35,48 +43,27 @@ def torch_to_keras(module: Any) -> Any:
     return keras.from_canonical(torch.to_canonical(module))
 
 
-def file_format(path: str | Path) -> str:
-    """'keras', 'torch' or 'canonical', from the file's extension.
-
-    Raises:
-        ModelFileError: for any other extension, listing the known ones.
-    """
-    suffix = Path(path).suffix.lower()
-    if suffix not in FORMATS:
-        raise ModelFileError(
-            f"{path}: unknown extension {suffix or '(none)'!r}; use one of {', '.join(FORMATS)}"
-        )
-    return FORMATS[suffix]
-
-
 def _impl(framework: str) -> Any:
     return keras_impl() if framework == "keras" else torch_impl()
 
 
-def _load_npz(path: str | Path) -> CanonicalWeights:
-    """`load_npz`, its errors reported as ModelFileError like every other model file's."""
-    try:
-        return load_npz(path)
-    except WeightFormatError as error:  # the message already names the file and the reason
-        raise ModelFileError(str(error)) from None
-
-
-def load_weights(path: str | Path) -> CanonicalWeights:
+def load_weights(path: str | Path, assumptions: Assumptions | None = None) -> CanonicalWeights:
     """Read any supported model file into canonical weights (framework files loaded safely).
+
+    Args:
+        path: the model file.
+        assumptions: for a torch state dict without an rnn-parity spec, what it cannot say.
 
     Raises:
         ModelFileError: unknown extension, or a file that is missing, unreadable, unsafe or
             outside the specs (canonical .npz files included).
     """
-    framework = file_format(path)
-    if framework == "canonical":
-        return _load_npz(path)
-    impl = _impl(framework)
-    return impl.to_canonical(impl.load_model(path))
+    return read_source(path, assumptions).weights
 
 
 def save_weights(weights: CanonicalWeights, path: str | Path) -> Path:
     """Write canonical weights as the format `path`'s extension names (atomically)."""
+    check_destination(path)
     framework = file_format(path)
     if framework == "canonical":
         return save_npz(weights, path)
@@ -84,13 +71,18 @@ def save_weights(weights: CanonicalWeights, path: str | Path) -> Path:
     return impl.save_model(impl.from_canonical(weights), path)
 
 
-def predict_file(path: str | Path, inputs: Any) -> Any:
-    """Outputs of the model stored at `path` (the reference runs canonical `.npz` files)."""
+def predict_file(path: str | Path, inputs: Any, assumptions: Assumptions | None = None) -> Any:
+    """Outputs of the model stored at `path` (the reference runs canonical `.npz` files; torch
+    runs torch files, rnn-parity's own or a user's state dict read under `assumptions`)."""
     framework = file_format(path)
+    if framework == "keras":
+        impl = keras_impl()
+        return impl.predict(impl.load_model(path), inputs)
+    weights = read_source(path, assumptions).weights
     if framework == "canonical":
-        return reference_predict(_load_npz(path), inputs)
-    impl = _impl(framework)
-    return impl.predict(impl.load_model(path), inputs)
+        return reference_predict(weights, inputs)
+    impl = torch_impl()
+    return impl.predict(impl.from_canonical(weights), inputs)
 
 
 @dataclass
@@ -102,6 +94,8 @@ class PortResult:
     weights: CanonicalWeights
     weights_max_abs_diff: float
     agreement: list[Difference]
+    mapping: list[str] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """Lines for the terminal: the mapping (layers, gates, shapes) and the agreement."""
@@ -110,6 +104,12 @@ class PortResult:
             f"ported {self.source} ({file_format(self.source)}) -> {self.destination} "
             f"({file_format(self.destination)}), {spec.dtype}"
         ]
+        if self.mapping:
+            lines.append("  keys read (the file holds no rnn-parity spec):")
+            lines.extend(f"    {line}" for line in self.mapping)
+        if self.assumptions:
+            lines.append("  assumptions:")
+            lines.extend(f"    {line}" for line in self.assumptions)
         for index, layer in enumerate(spec.layers):
             directions = self.weights.layers[index]
             for direction in layer.directions:
@@ -137,8 +137,16 @@ class PortResult:
         return "\n".join(lines)
 
 
-def port_file(source: str | Path, destination: str | Path, seed: int = 0) -> PortResult:
+def port_file(
+    source: str | Path,
+    destination: str | Path,
+    seed: int = 0,
+    assumptions: Assumptions | None = None,
+) -> PortResult:
     """Port the model in `source` to `destination`, then verify the written file.
+
+    A torch source without an rnn-parity spec (a user's state dict, Lightning checkpoint or
+    .safetensors) has its spec inferred; `assumptions` says what the keys cannot.
 
     The destination is read back and run on random inputs beside the source and the numpy
     reference; if any output differs by more than the dtype's tolerance, or anything fails
@@ -150,12 +158,13 @@ def port_file(source: str | Path, destination: str | Path, seed: int = 0) -> Por
     """
     source, destination = Path(source), Path(destination)
     file_format(source)
-    file_format(destination)
+    check_destination(destination)
     if source.resolve() == destination.resolve():
         raise ModelFileError(f"{source}: source and destination are the same file")
     if not source.is_file():
         raise ModelFileError(f"{source}: no such file")
-    weights = load_weights(source)
+    read = read_source(source, assumptions)
+    weights = read.weights
     # Write and verify under a temporary name beside the destination, then move it into place:
     # a failed port neither leaves a file behind nor destroys a file already at `destination`.
     candidate = destination.with_name(f".{destination.stem}.porting{destination.suffix}")
@@ -167,7 +176,11 @@ def port_file(source: str | Path, destination: str | Path, seed: int = 0) -> Por
         tolerance = TOLERANCES[weights.spec.dtype]
         agreement = [
             difference(
-                "outputs", "source vs reference", predict_file(source, inputs), expected, tolerance
+                "outputs",
+                "source vs reference",
+                predict_file(source, inputs, assumptions),
+                expected,
+                tolerance,
             ),
             difference(
                 "outputs",
@@ -193,4 +206,6 @@ def port_file(source: str | Path, destination: str | Path, seed: int = 0) -> Por
         weights,
         fold_single_bias(written).max_abs_diff(fold_single_bias(weights)),
         agreement,
+        read.mapping,
+        read.assumptions,
     )
