@@ -158,9 +158,10 @@ def port_file(
     """
     source, destination = Path(source), Path(destination)
     file_format(source)
-    check_destination(destination)
+    file_format(destination)
     if source.resolve() == destination.resolve():
         raise ModelFileError(f"{source}: source and destination are the same file")
+    check_destination(destination)
     if not source.is_file():
         raise ModelFileError(f"{source}: no such file")
     read = read_source(source, assumptions)

@@ -246,9 +246,9 @@ def _refused(source, destination, *words: str) -> str:
 
 
 def test_unknown_source_extension(tmp_path):
-    source = tmp_path / "model.h5"
+    source = tmp_path / "model.onnx"
     source.write_bytes(b"whatever")
-    _refused(source, tmp_path / "out.keras", "model.h5", "unknown extension '.h5'", ".keras")
+    _refused(source, tmp_path / "out.keras", "model.onnx", "unknown extension '.onnx'", ".keras")
     bare = tmp_path / "model"
     bare.write_bytes(b"whatever")
     _refused(bare, tmp_path / "out.npz", "unknown extension '(none)'")
@@ -337,14 +337,14 @@ def test_failed_verification_writes_nothing_and_keeps_an_old_file(
 
 def test_cli_bad_extension_is_one_line_exit_2(tmp_path, capsys, small_weights):
     source = save_npz(small_weights, tmp_path / "model.npz")
-    assert main(["port", str(source), str(tmp_path / "out.h5")]) == 2
+    assert main(["port", str(source), str(tmp_path / "out.onnx")]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("rnn-parity port: error: ")
-    assert "out.h5" in lines[0] and "unknown extension '.h5'" in lines[0]
-    assert not (tmp_path / "out.h5").exists()
+    assert "out.onnx" in lines[0] and "unknown extension '.onnx'" in lines[0]
+    assert not (tmp_path / "out.onnx").exists()
 
 
 @pytest.mark.slow

@@ -30,6 +30,8 @@ def test_round_trip_gives_identical_predictions(tmp_path, dtype):
 def test_save_refuses_other_suffixes(tmp_path):
     model = keras_impl.create_rnn(3, 1, (12, 1), ["tanh", "tanh"])
     with pytest.raises(ModelFileError, match=r"must end in \.keras"):
+        keras_impl.save_model(model, tmp_path / "model.tf")
+    with pytest.raises(ModelFileError, match=r"legacy HDF5 \(\.h5\) is read, never written"):
         keras_impl.save_model(model, tmp_path / "model.h5")
 
 

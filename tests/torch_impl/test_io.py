@@ -26,7 +26,7 @@ class _Payload:
         self.value = 1
 
 
-@pytest.mark.parametrize("suffix", [".ckpt", ".pt"])
+@pytest.mark.parametrize("suffix", [".ckpt", ".pt", ".pth", ".safetensors"])
 def test_round_trip_gives_identical_predictions(model, suffix, tmp_path, inputs):
     path = save_model(model, tmp_path / f"model{suffix}")
     assert path == tmp_path / f"model{suffix}"
@@ -49,6 +49,12 @@ def test_ckpt_is_a_lightning_checkpoint(model, tmp_path, inputs):
 def test_save_refuses_other_extensions(model, tmp_path):
     with pytest.raises(ModelFileError, match=r"\.ckpt or \.pt"):
         save_model(model, tmp_path / "model.h5")
+
+
+def test_save_refuses_a_missing_folder(model, tmp_path):
+    with pytest.raises(ModelFileError, match="folder .*no/such does not exist"):
+        save_model(model, tmp_path / "no" / "such" / "model.safetensors")
+    assert list(tmp_path.iterdir()) == []
 
 
 def _expect_error(path, *words: str) -> str:
