@@ -319,8 +319,8 @@ def test_failed_verification_writes_nothing_and_keeps_an_old_file(
     destination.write_bytes(b"an older file the user still has")
     real = port.predict_file
 
-    def wrong_for_written_file(path, inputs):
-        outputs = real(path, inputs)
+    def wrong_for_written_file(path, inputs, *assumptions):
+        outputs = real(path, inputs, *assumptions)
         return outputs + 0.5 if path.suffix == ".pt" else outputs
 
     monkeypatch.setattr(port, "predict_file", wrong_for_written_file)
