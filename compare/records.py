@@ -17,7 +17,17 @@ from typing import Any
 
 from shared.errors import RnnParityError
 
-RECORD_KINDS = ("meta", "agreement_run", "training_run", "baseline", "parity_run", "bench_run")
+# failed_job: a job that raised; the job runner (compare.jobs) writes it with the error's first
+# line, so a run goes on and the report names what is missing instead of stopping.
+RECORD_KINDS = (
+    "meta",
+    "agreement_run",
+    "training_run",
+    "baseline",
+    "parity_run",
+    "bench_run",
+    "failed_job",
+)
 
 
 def _json_safe(value: Any) -> Any:
@@ -29,6 +39,11 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_json_safe(item) for item in value]
     return value
+
+
+def json_round_trip(payload: Any) -> Any:
+    """`payload` as it reads back from its JSON file: one form whether fresh or from a cache."""
+    return json.loads(json.dumps(_json_safe(payload), sort_keys=True))
 
 
 def write_json(path: str | os.PathLike, payload: Any) -> Path:
