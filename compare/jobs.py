@@ -277,10 +277,7 @@ def run_jobs(
     try:
         if workers > 1 and shared:
             _run_pool(shared, min(workers, len(shared)), finish)
-        elif shared:
-            from compare.frameworks import both
-
-            both()  # torch first, TensorFlow's start-up lines held back, before any job
+        else:  # jobs import what they use themselves, through compare.frameworks
             for job in shared:
                 finish(job, *_call(job.function, job.kwargs))
         for job in pending:
