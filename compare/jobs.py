@@ -21,29 +21,23 @@ import importlib
 import json
 import multiprocessing
 import os
-import platform
 import shutil
 import sys
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from compare.records import RECORD_KINDS, json_round_trip, write_json, write_record
-
-CACHE_FORMAT = 1  # bump when a cached file's layout changes
-# Every package whose version can change a record, and the project itself.
-VERSIONED_PACKAGES = (
-    "numpy",
-    "scikit-learn",
-    "tensorflow",
-    "keras",
-    "torch",
-    "lightning",
-    "rnn-parity",
+from compare.records import (
+    CACHE_FORMAT,
+    RECORD_KINDS,
+    json_round_trip,
+    read_cached,
+    versions,
+    write_json,
+    write_record,
 )
 
 
@@ -103,20 +97,6 @@ class Job:
         json.dumps([self.kwargs, self.key])  # a TypeError here names what is not JSON-able
 
 
-@cache
-def versions() -> dict[str, str]:
-    """Installed versions of VERSIONED_PACKAGES ("not installed" where missing)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {"python": platform.python_version()}
-    for package in VERSIONED_PACKAGES:
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "not installed"
-    return found
-
-
 def cache_key(job: Job) -> tuple[str, dict[str, Any]] | None:
     """(hash, what was hashed) for `job`, or None when it cannot be cached.
 
@@ -139,16 +119,9 @@ def cache_key(job: Job) -> tuple[str, dict[str, Any]] | None:
 
 
 def cached(job: Job, folder: Path | None) -> dict[str, Any] | None:
-    """The record `job` left in the cache `folder`, or None (unreadable files count as none)."""
+    """The record `job` left in the cache `folder`, or None."""
     key = cache_key(job) if folder is not None else None
-    path = folder / f"{key[0]}.json" if key else None
-    if path is None or not path.is_file():
-        return None
-    try:
-        record = json.loads(path.read_text())["record"]
-    except (json.JSONDecodeError, KeyError, TypeError):
-        return None
-    return record if isinstance(record, dict) and record.get("kind") in RECORD_KINDS else None
+    return read_cached(folder / f"{key[0]}.json") if key else None
 
 
 def _first_line(error: BaseException) -> str:

@@ -20,8 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from compare.jobs import run_jobs, versions
-from compare.records import write_json
+from compare.jobs import run_jobs
+from compare.records import versions, write_json
 from compare.study import experiment
 
 

@@ -34,7 +34,10 @@ def test_quick_report_end_to_end(tmp_path, capsys):
     assert not (out / ".records.staging").exists()
     # the same command again: every record from the cache, the same report numbers
     first = (out / "records" / "run-tutorial-torch-seed1.json").read_text()
-    assert main(["report", "--quick", "--preset", "tutorial", "--bench", "none", "--out", str(out)])
+    assert (
+        main(["report", "--quick", "--preset", "tutorial", "--bench", "none", "--out", str(out)])
+        == 0
+    )
     assert "0 job(s) run" in capsys.readouterr().out
     assert (out / "records" / "run-tutorial-torch-seed1.json").read_text() == first
 
