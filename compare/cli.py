@@ -15,6 +15,10 @@ from shared.errors import RnnParityError
 # subcommand -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "report": ("compare.report.command", "run the whole study and write the report (main job)"),
+    "experiment": (
+        "compare.report.experiment_command",
+        "train a grid of units, time steps and layers in both frameworks",
+    ),
     "bench": (
         "compare.report.bench_command",
         "time each framework at its defaults and at its best",

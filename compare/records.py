@@ -3,7 +3,9 @@
 Every measurement (a training run, a baseline, a parity run, a speed run) is one JSON record
 written atomically into a records folder, one file per run. Measuring and reporting stay
 separate: the report is rendered from these files alone, so it can be re-rendered, diffed, and
-tested on small fixture records without training anything.
+tested on small fixture records without training anything. The job runner (compare.jobs)
+keeps a copy of each record in a cache; what its key hashes and how a cached file is read back
+live here too, next to the records themselves.
 """
 
 from __future__ import annotations
@@ -11,13 +13,25 @@ from __future__ import annotations
 import json
 import math
 import os
+import platform
 from collections import defaultdict
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from shared.errors import RnnParityError
 
-RECORD_KINDS = ("meta", "agreement_run", "training_run", "baseline", "parity_run", "bench_run")
+# failed_job: a job that raised; the job runner (compare.jobs) writes it with the error's first
+# line, so a run goes on and the report names what is missing instead of stopping.
+RECORD_KINDS = (
+    "meta",
+    "agreement_run",
+    "training_run",
+    "baseline",
+    "parity_run",
+    "bench_run",
+    "failed_job",
+)
 
 
 def _json_safe(value: Any) -> Any:
@@ -29,6 +43,11 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_json_safe(item) for item in value]
     return value
+
+
+def json_round_trip(payload: Any) -> Any:
+    """`payload` as it reads back from its JSON file: one form whether fresh or from a cache."""
+    return json.loads(json.dumps(_json_safe(payload), sort_keys=True))
 
 
 def write_json(path: str | os.PathLike, payload: Any) -> Path:
@@ -88,3 +107,44 @@ def group_study(
         elif record["kind"] == "baseline":
             baselines[record["preset"]][record["name"]] = record
     return runs, baselines
+
+
+# ---------------------------------------------------------------- the job runner's cache
+
+CACHE_FORMAT = 1  # bump when a cached file's layout changes
+# Every package whose version can change a record, and the project itself.
+VERSIONED_PACKAGES = (
+    "numpy",
+    "scikit-learn",
+    "tensorflow",
+    "keras",
+    "torch",
+    "lightning",
+    "rnn-parity",
+)
+
+
+@cache
+def versions() -> dict[str, str]:
+    """Installed versions of VERSIONED_PACKAGES ("not installed" where missing)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version()}
+    for package in VERSIONED_PACKAGES:
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def read_cached(path: Path) -> dict[str, Any] | None:
+    """The record in a cache file (see compare.jobs), or None: missing or unreadable files
+    count as none, so a damaged cache costs a re-run, never a wrong record."""
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())["record"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return None
+    return record if isinstance(record, dict) and record.get("kind") in RECORD_KINDS else None

@@ -53,6 +53,11 @@ PLANTED = [
     ("compare/port/files.py", "import compare.report.render", "compare's rooms point one way"),
     ("compare/study/presets.py", "import compare.bench.plan", "compare's rooms point one way"),
     ("compare/report/summary.py", "import compare.study.parity", "renderers read records only"),
+    (
+        "compare/report/experiment_render.py",
+        "import compare.study.experiment",
+        "renderers read records only",
+    ),
     ("compare/bench/timing.py", "import compare.bench.worker", "no import cycles"),
 ]
 

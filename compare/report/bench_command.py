@@ -78,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
         return keep
 
     # The same progress bar as `rnn-parity report`; each record is written as soon as it exists.
-    run_jobs([Job(name, measured(measure)) for name, measure in jobs], records)
+    # Timing jobs are exclusive (one at a time, here) and not cached: this command re-measures.
+    run_jobs([Job(name, measured(measure), exclusive=True) for name, measure in jobs], records)
     write_report(records, out)
     print(terminal_table(made))
     kept = sorted(set(previous) - {r["variant"] for r in made})

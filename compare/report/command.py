@@ -10,14 +10,16 @@ records intact. `--quick` is a smoke run.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import shutil
 import sys
 import time
 from pathlib import Path
 
-from compare.jobs import Job, lazy, publish, run_jobs
+from compare.jobs import Job, cached, publish, run_jobs
 from compare.records import write_record
+from shared.errors import RnnParityError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,6 +58,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="speed study to include: quick (default, about a minute), full (several minutes; "
         "same as `rnn-parity bench`) or none",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes (default: the number of cores); 1 runs every job in this "
+        "process. Timing jobs always run alone. Results do not depend on it",
+    )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="ignore cached records in OUT/.cache and measure everything again",
+    )
 
 
 def _versions() -> dict[str, str]:
@@ -76,15 +90,19 @@ def meta_record(args: argparse.Namespace) -> dict:
         "created": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "command": "rnn-parity " + " ".join(sys.argv[1:]),
         "machine": f"{platform.machine()}, {platform.system()}, "
-        f"{__import__('os').cpu_count()} CPU cores, Python "
+        f"{os.cpu_count()} CPU cores, Python "
         f"{platform.python_version()}",
         "versions": _versions(),
         "quick": args.quick,
+        "jobs": args.jobs,
     }
 
 
-def plan(args: argparse.Namespace) -> list[Job]:
-    """Every measurement the options ask for, in the order they run."""
+def plan(args: argparse.Namespace, cache: Path | None = None) -> list[Job]:
+    """Every measurement the options ask for, in the order they run (timing jobs last).
+
+    `cache` supplies earlier bench records as references for a partly cached speed study.
+    """
     from compare.study import parity
     from compare.study import presets as study
 
@@ -93,31 +111,32 @@ def plan(args: argparse.Namespace) -> list[Job]:
     presets = ["tutorial", "sliding"] if args.preset == "all" else [args.preset]
     jobs: list[Job] = [
         Job(
-            f"agreement-{label}-{dtype}", lambda k=kind, r=reset_after, d=dtype: _agreement(k, r, d)
+            f"agreement-{label}-{dtype}",
+            agreement_job,
+            {"kind": kind, "reset_after": reset_after, "dtype": dtype},
         )
         for dtype in ("float32", "float64")
         for label, kind, reset_after in AGREEMENT_KINDS
     ]
     for name in presets:
-        preset = study.PRESETS[name]
-        data = lazy(lambda preset=preset: study.prepare(preset))
+        described = study.PRESETS[name].to_dict()
         jobs += [
             Job(
                 f"baseline-{name}-{baseline}",
-                lambda p=preset, d=data, b=baseline: study.baseline_record(p, d(), b),
+                study.baseline_job,
+                {"preset": described, "baseline": baseline},
             )
             for baseline in study.BASELINES
         ]
-        for seed in range(seeds):
-            for framework in study.FRAMEWORKS:
-                jobs.append(
-                    Job(
-                        f"run-{name}-{framework}-seed{seed}",
-                        lambda f=framework, p=preset, d=data, s=seed: study.training_record(
-                            f, p, d(), s, epochs
-                        ),
-                    )
-                )
+        jobs += [
+            Job(
+                f"run-{name}-{framework}-seed{seed}",
+                study.training_job,
+                {"framework": framework, "preset": described, "seed": seed, "epochs": epochs},
+            )
+            for seed in range(seeds)
+            for framework in study.FRAMEWORKS
+        ]
     if not args.no_parity:
         parity_epochs = 2 if args.quick else args.parity_epochs
         gap_epochs = 2 if args.quick else args.gap_epochs
@@ -130,20 +149,55 @@ def plan(args: argparse.Namespace) -> list[Job]:
                     jobs.append(
                         Job(
                             f"parity-{kind}-{dtype}-{mode.replace(':', '-')}",
-                            lambda k=kind, d=dtype, m=mode: parity.parity_record(
-                                k, d, m, gap_epochs if m.startswith("gap:") else parity_epochs
-                            ),
+                            parity.parity_record,
+                            {
+                                "kind": kind,
+                                "dtype": dtype,
+                                "mode": mode,
+                                "epochs": gap_epochs if mode.startswith("gap:") else parity_epochs,
+                            },
                         )
                     )
     if args.bench != "none":
-        from compare.bench.plan import bench_jobs
-
-        quick_bench = args.bench == "quick"
-        jobs += [
-            Job(name, measure)
-            for name, measure in bench_jobs(quick_bench, seeds=1 if quick_bench else 3)
-        ]
+        jobs += _bench_jobs(args.bench == "quick", cache, args.fresh)
     return jobs
+
+
+def _bench_jobs(quick: bool, cache: Path | None, fresh: bool) -> list[Job]:
+    """The speed study as exclusive jobs (run alone, after the rest), cached per machine.
+
+    A timing belongs to its machine, so the cache key names the machine beside the sizes.
+    Cached references are handed to `bench_jobs`, so a tuned variant run now is judged
+    against its default variant's cached record.
+    """
+    from compare.bench.plan import bench_jobs
+
+    seeds = 1 if quick else 3
+
+    def key(name: str) -> dict:
+        return {
+            "bench": name,
+            "quick": quick,
+            "seeds": seeds,
+            "threads": 1,
+            "machine": f"{platform.machine()} {platform.processor()} {os.cpu_count()} cores",
+        }
+
+    names = [name for name, _ in bench_jobs(quick, seeds)]
+    previous = {}
+    for name in names if not fresh else ():
+        record = cached(Job(name, _no_measure, exclusive=True, key=key(name)), cache)
+        if record is not None and record["kind"] == "bench_run":
+            previous[record["variant"]] = record
+    return [
+        Job(name, measure, exclusive=True, key=key(name))
+        for name, measure in bench_jobs(quick, seeds, previous=previous)
+    ]
+
+
+def _no_measure() -> dict:
+    """Stands in for a bench job's measurement when only its cache key is needed."""
+    raise AssertionError("only looked up in the cache, never run")
 
 
 # Forward agreement rows of the report: every layer kind, as the tutorial's model shape.
@@ -155,7 +209,7 @@ AGREEMENT_KINDS = (
 )
 
 
-def _agreement(kind: str, reset_after: bool, dtype: str) -> dict:
+def agreement_job(kind: str, reset_after: bool, dtype: str) -> dict:
     """Forward agreement on real sunspot windows, random non-constant weights (seed 0)."""
     from compare.port.agreement import measure, sunspot_inputs
     from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec
@@ -170,19 +224,24 @@ def _agreement(kind: str, reset_after: bool, dtype: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from compare import frameworks
     from compare.report.render import terminal_summary, write_report
 
+    if args.jobs < 1:
+        raise RnnParityError(f"--jobs must be an integer >= 1, got {args.jobs}")
     out = Path(args.out)
     staging = out / ".records.staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    frameworks.both()  # import both now (torch first), before the progress bar starts
     started = time.perf_counter()
     write_record(staging, "meta", meta_record(args))
-    run_jobs(plan(args), staging)
+    cache = out / ".cache"
+    done = run_jobs(plan(args, cache), staging, workers=args.jobs, cache=cache, fresh=args.fresh)
     publish(staging, out / "records")
     summary = write_report(out / "records", out)
     print(terminal_summary(summary))
+    print(
+        f"{done.ran} job(s) run, {done.reused} reused from {cache}"
+        + (f", {len(done.failed)} failed: {', '.join(done.failed)}" if done.failed else "")
+    )
     print(f"report written to {out / 'report.md'} in {time.perf_counter() - started:.0f} s")
     return 0

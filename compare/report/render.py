@@ -8,11 +8,13 @@ infinite loss) are counted and named, and kept out of every mean and plot.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
 
 from compare.records import read_records, write_json
+from compare.report.experiment_render import experiment_section, summarise_experiment
 from compare.report.speed import goal_verdicts, speed_section, terminal_table
 from compare.report.summary import summarise
 
@@ -247,6 +249,9 @@ def render_markdown(summary: dict[str, Any]) -> str:
             "",
         ]
     lines += _headline(summary)
+    if summary.get("failed"):  # jobs that raised: named, so nothing missing goes unnoticed
+        lines += ["## Jobs that failed", ""]
+        lines += [f"- `{job['name']}`: {job['error']}" for job in summary["failed"]] + [""]
     lines += _agreement_section(summary["agreement"])
     if summary["study"]:
         lines += [
@@ -261,6 +266,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
             lines += _study_section(name, preset)
     lines += _parity_section(summary["parity"])
     lines += speed_section(summary["speed"])
+    lines += experiment_section(summary.get("experiment"))
     return "\n".join(lines) + "\n"
 
 
@@ -280,6 +286,9 @@ def write_report(records_folder: str | Path, out: str | Path) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     records = read_records(records_folder)
     summary = summarise(records)
+    if (out / "experiment.json").is_file():  # `rnn-parity experiment` has run: its section too
+        experiment = json.loads((out / "experiment.json").read_text())
+        summary["experiment"] = summarise_experiment(experiment)
     draw_all(records, out)
     draw_speed(records, out)
     write_json(out / "report.json", summary)

@@ -161,4 +161,7 @@ def summarise(records: list[dict]) -> dict[str, Any]:
         "study": summarise_study(records),
         "parity": summarise_parity(records),
         "speed": [r for r in records if r["kind"] == "bench_run"],
+        "failed": [
+            {"name": r["name"], "error": r["error"]} for r in records if r["kind"] == "failed_job"
+        ],
     }

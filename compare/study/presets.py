@@ -19,6 +19,7 @@ on the very same windows. The report reads only these records.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,6 +44,28 @@ class Preset:
     stride: int | None  # None: the tutorial's non-overlapping get_XY
     model: ModelSpec
     train: TrainSpec
+
+    def to_dict(self) -> dict:
+        """JSON-able form: how a job hands a preset to a worker process (and to the cache key)."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "scaling": self.scaling,
+            "stride": self.stride,
+            "model": self.model.to_dict(),
+            "train": self.train.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Preset:
+        return cls(
+            data["name"],
+            data["description"],
+            data["scaling"],
+            data["stride"],
+            ModelSpec.from_dict(data["model"]),
+            TrainSpec.from_dict(data["train"]),
+        )
 
 
 PRESETS = {
@@ -83,10 +106,15 @@ class StudyData:
 
 def prepare(preset: Preset, dtype: str = "float32") -> StudyData:
     """Load sunspots, split, scale and window them as the preset says."""
-    train, test, scaler = get_train_test(load_sunspots(), 0.8, preset.scaling, dtype=dtype)
-    steps = preset.model.time_steps
-    X_train, Y_train = make_windows(train, steps, preset.stride)
-    X_test, Y_test = make_windows(test, steps, preset.stride)
+    return _prepared(preset.scaling, preset.stride, preset.model.time_steps, dtype)
+
+
+@functools.lru_cache(maxsize=16)
+def _prepared(scaling: str, stride: int | None, steps: int, dtype: str) -> StudyData:
+    """The windows of one data recipe, made once per process (a worker runs many jobs)."""
+    train, test, scaler = get_train_test(load_sunspots(), 0.8, scaling, dtype=dtype)
+    X_train, Y_train = make_windows(train, steps, stride)
+    X_test, Y_test = make_windows(test, steps, stride)
     return StudyData(X_train, Y_train, X_test, Y_test, scaler, len(train))
 
 
@@ -175,3 +203,30 @@ def training_record(
         .tolist(),
         "n_train_windows": len(data.Y_train),
     }
+
+
+# ---------------------------------------------------------------- jobs (see compare.jobs)
+
+
+def training_job(
+    framework: str, preset: dict, seed: int, epochs: int | None = None, series: bool = True
+) -> dict:
+    """`training_record` from JSON-able arguments, so a worker process can run it.
+
+    Args:
+        preset: `Preset.to_dict()`; the whole recipe, so it is part of the job's cache key.
+        series: keep the actual and predicted series (the report's plots); False drops them
+            (the experiment's hundreds of runs need only the RMSEs).
+    """
+    described = Preset.from_dict(preset)
+    record = training_record(framework, described, prepare(described), seed, epochs)
+    if not series:
+        for key in ("actual_scaled", "predicted_scaled", "actual_units", "predicted_units"):
+            del record[key]
+    return record
+
+
+def baseline_job(preset: dict, baseline: str) -> dict:
+    """`baseline_record` from JSON-able arguments (`Preset.to_dict()` and a BASELINES name)."""
+    described = Preset.from_dict(preset)
+    return baseline_record(described, prepare(described), baseline)

@@ -32,6 +32,44 @@ def test_quick_report_end_to_end(tmp_path, capsys):
     names = {path.name for path in (out / "records").iterdir()}
     assert "meta.json" in names and "run-tutorial-torch-seed1.json" in names
     assert not (out / ".records.staging").exists()
+    # the same command again: every record from the cache, the same report numbers
+    first = (out / "records" / "run-tutorial-torch-seed1.json").read_text()
+    assert (
+        main(["report", "--quick", "--preset", "tutorial", "--bench", "none", "--out", str(out)])
+        == 0
+    )
+    assert "0 job(s) run" in capsys.readouterr().out
+    assert (out / "records" / "run-tutorial-torch-seed1.json").read_text() == first
+
+
+def test_the_report_plan_is_data_and_its_timing_jobs_run_alone(monkeypatch):
+    import argparse
+
+    from compare.bench import plan as bench_plan
+    from compare.jobs import function_path
+    from compare.report.command import plan
+
+    monkeypatch.setattr(bench_plan, "cuda_available", lambda: False)
+    args = argparse.Namespace(
+        quick=False,
+        seeds=2,
+        epochs=None,
+        preset="all",
+        no_parity=False,
+        parity_epochs=3,
+        gap_epochs=2,
+        bench="quick",
+        fresh=False,
+    )
+    jobs = plan(args)
+    shared = [job for job in jobs if not job.exclusive]
+    assert all(function_path(job.function) for job in shared)  # can run in a worker process
+    timing = [job for job in jobs if job.exclusive]
+    assert [job.name for job in timing] == [f"bench-{v}" for v in bench_plan.CPU_VARIANTS]
+    assert jobs[-len(timing) :] == timing and all(job.key["quick"] for job in timing)
+    names = [job.name for job in shared]
+    assert "run-sliding-keras-seed1" in names and "parity-simple-float64-gap-double_bias" in names
+    assert len(names) == len(set(names))
 
 
 def test_report_refuses_a_bad_option(capsys):
