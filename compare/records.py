@@ -17,7 +17,15 @@ from typing import Any
 
 from shared.errors import RnnParityError
 
-RECORD_KINDS = ("meta", "agreement_run", "training_run", "baseline", "parity_run", "bench_run")
+RECORD_KINDS = (
+    "meta",
+    "agreement_run",
+    "training_run",
+    "baseline",
+    "parity_run",
+    "bench_run",
+    "bench_rounds",
+)
 
 
 def _json_safe(value: Any) -> Any:
