@@ -493,3 +493,26 @@ def test_keras_epoch_clock_changes_nothing():
     assert len(clock) == 2 and clock[0] < clock[1]
     assert clocked.step_loss == plain.step_loss
     assert impl.to_canonical(clocked_model).bitwise_equal(impl.to_canonical(plain_model))
+
+
+# ---------------------------------------------------------------- GPU planning, report.json
+
+
+def test_a_gpu_extends_the_sweep_and_adds_the_cuda_twins(monkeypatch):
+    monkeypatch.setattr(bench, "cuda_available", lambda: True)
+    names = [name for name, _ in bench.bench_jobs(False, 3)]
+    assert "bench-torch_tuned_cuda" in names and "bench-lightning_tuned_cuda" in names
+    sweep = bench.worker_config(False, 3, gpu=True).sweep
+    assert max(sweep["units"]) == 1024 and max(sweep["time_steps"]) == 384
+    assert max(sweep["batch"]) == 4096
+    assert max(bench.worker_config(False, 3).sweep["units"]) == 256  # no GPU: the CPU sweep
+
+
+def test_report_json_speed_holds_runs_and_ratios():
+    from compare.report.summary import summarise
+
+    speed = summarise([*_fixture(), _rounds(ROUND_STEPS)])["speed"]
+    assert [run["variant"] for run in speed["runs"]][:2] == ["keras_fit", "keras_tuned"]
+    for entry in speed["ratios"]:
+        assert set(entry) == {"variant", "reference", "ratio", "ci95", "rounds"}
+        assert len(entry["ci95"]) == 2 and entry["rounds"] == 5
