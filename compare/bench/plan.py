@@ -47,7 +47,7 @@ from shared.errors import RnnParityError
 
 # Defaults of a full run and of a quick one: (rounds, timed epochs per round's process).
 # See the README's speed section for how long each takes on 2 cores.
-FULL_ROUNDS, FULL_EPOCHS_PER_ROUND = 5, 5
+FULL_ROUNDS, FULL_EPOCHS_PER_ROUND = 4, 5
 QUICK_ROUNDS, QUICK_EPOCHS_PER_ROUND = 2, 2
 
 
@@ -172,7 +172,7 @@ def bench_jobs(
         quick: small sizes (see `worker_config`; QUICK_ROUNDS rounds).
         seeds: equal-work seeds per training variant.
         threads: one thread count for every framework.
-        epochs_per_round: timed epochs in each round's process (default 5, quick 2).
+        epochs_per_round: timed epochs in each round's process (default FULL_EPOCHS_PER_ROUND).
         rounds: rounds of the timing study (default FULL_ROUNDS, quick QUICK_ROUNDS).
         seed: seeds the rounds' random orders and the bootstrap.
         variants: a subset of VARIANTS; default all CPU variants, plus GPU twins if a GPU is
