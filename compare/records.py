@@ -31,6 +31,7 @@ RECORD_KINDS = (
     "parity_run",
     "bench_run",
     "failed_job",
+    "bench_rounds",
 )
 
 

@@ -10,6 +10,7 @@ bit-identical.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import tempfile
@@ -245,15 +246,50 @@ class _EpochClock(lightning.Callback):
 
 
 class _RecordWeights(lightning.Callback):
-    """Keeps the canonical weights after every training epoch."""
+    """Keeps the model's canonical weights after every training epoch."""
 
-    def __init__(self) -> None:
+    def __init__(self, model: RNNModel) -> None:
+        self.model = model  # the trained model, also when Lightning runs a wrapper around it
         self.weights: list[CanonicalWeights] = []
 
     def on_train_epoch_end(
         self, trainer: lightning.Trainer, pl_module: lightning.LightningModule
     ) -> None:
-        self.weights.append(to_canonical(pl_module))
+        self.weights.append(to_canonical(self.model))
+
+
+class _SeveralSteps(lightning.LightningModule):
+    """Runs several optimizer steps of the wrapped model per Lightning `training_step`.
+
+    Keras's `steps_per_execution` for Lightning: the loader hands over `steps` batches at once
+    (one batch of steps x batch_size consecutive samples of the epoch's order) and this module
+    splits it back into the same batches and steps through them with manual optimization, in
+    `fit_plain`'s order (zero grads, loss, backward, step). Lightning's per-call overhead is
+    paid once per group of steps; the arithmetic is the default path's, step for step.
+    """
+
+    def __init__(self, model: RNNModel, batch_size: int) -> None:
+        super().__init__()
+        self.inner = model
+        self.batch_size = batch_size
+        self.automatic_optimization = False
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return self.inner.configure_optimizers()
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        optimizer = self.optimizers(use_pl_optimizer=False)
+        inputs, targets = batch  # (steps * batch, time, features), (steps * batch, units)
+        size = self.batch_size
+        for start in range(0, inputs.shape[0], size):
+            optimizer.zero_grad(set_to_none=True)
+            part = (inputs[start : start + size], targets[start : start + size])
+            loss = self.inner.training_step(part, batch_idx)
+            # fit's Trainer always runs default precision ("32-true") on one device, where
+            # manual_backward is loss.backward() plus per-call hook dispatch (measured ~0.5 ms
+            # per step at this size): the same arithmetic without the dispatch
+            loss.backward()
+            optimizer.step()
 
 
 def fit(
@@ -267,6 +303,7 @@ def fit(
     progress: bool = False,
     device: str = "cpu",
     barebones: bool = False,
+    steps_per_execution: int = 1,
     epoch_clock: list[float] | None = None,
 ) -> FitHistory:
     """Train `model` in place with a Lightning Trainer, as `train_spec` says.
@@ -285,6 +322,9 @@ def fit(
         barebones: Lightning's `Trainer(barebones=True)`, every feature that may cost speed
             off; speed only, same results (tests/compare/test_bench.py holds them
             bit-identical). Needs progress=False.
+        steps_per_execution: optimizer steps per Lightning `training_step`, as Keras's
+            option of that name (`_SeveralSteps`, manual optimization); speed only, the
+            same batches and steps (tests/compare/test_bench.py holds them bit-identical).
         epoch_clock: when given, `perf_counter()` is appended to it at each epoch's end (a
             Lightning callback), so a caller can time whole epochs; speed only.
 
@@ -297,8 +337,15 @@ def fit(
     """
     _check_inputs(model, X, Y, train_spec, order)
     accelerator, devices = _accelerator(device)
-    data = WindowDataModule(X, Y, model.spec.dtype, train_spec, order)
-    recorder = _RecordWeights()
+    if not isinstance(steps_per_execution, int) or steps_per_execution < 1:
+        raise ValueError(f"steps_per_execution must be an int >= 1, got {steps_per_execution!r}")
+    # the loader's batches hold steps_per_execution of the recipe's batches, in order
+    loader_spec = dataclasses.replace(
+        train_spec, batch_size=train_spec.batch_size * steps_per_execution
+    )
+    data = WindowDataModule(X, Y, model.spec.dtype, loader_spec, order)
+    module = model if steps_per_execution == 1 else _SeveralSteps(model, train_spec.batch_size)
+    recorder = _RecordWeights(model)
     callbacks: list[lightning.Callback] = [recorder] if record_weights else []
     if epoch_clock is not None:
         callbacks.append(_EpochClock(epoch_clock))
@@ -319,7 +366,7 @@ def fit(
         )
         with _training_run(model, train_spec):
             start = perf_counter()
-            trainer.fit(model, datamodule=data)
+            trainer.fit(module, datamodule=data)
             seconds = perf_counter() - start
     return _history(model, train_spec.epochs, recorder.weights, seconds)
 
@@ -333,6 +380,7 @@ def fit_plain(
     *,
     record_weights: bool = False,
     device: str = "cpu",
+    fused: bool = False,
     epoch_clock: list[float] | None = None,
 ) -> FitHistory:
     """Train exactly as `fit` does, in a plain PyTorch loop with no Lightning.
@@ -340,6 +388,9 @@ def fit_plain(
     Same loader, loss, optimizer and step order (zero grads, loss, backward, step), so the
     weights come out bit-identical to `fit`'s; only the framework overhead differs. Arguments
     and result are `fit`'s; like `fit`, a model trained on "cuda" is moved back to the CPU.
+    `fused=True` uses torch.optim.Adam's fused kernel (native or torch epsilon style only):
+    speed only, the same update up to rounding (the speed study judges its results within
+    the default's seed spread).
     """
     _check_inputs(model, X, Y, train_spec, order)
     _accelerator(device)  # same names as fit accepts
@@ -350,7 +401,7 @@ def fit_plain(
     model.to(target)  # before the optimizer is made, so its state lives there too
     with _training_run(model, train_spec):
         start = perf_counter()
-        optimizer = make_optimizer(model.parameters(), train_spec.optimizer)
+        optimizer = make_optimizer(model.parameters(), train_spec.optimizer, fused=fused)
         model.train()
         for epoch in range(train_spec.epochs):
             loader.sampler.set_epoch(epoch)  # as Lightning's fit loop does each epoch

@@ -2,58 +2,83 @@
 
 At the tutorial's size (SimpleRNN(3) + Dense(1), 187 windows of 12 steps, batch 1) nearly all
 time is framework overhead, so the study times each framework at its defaults and at its best,
-against the floor of a plain PyTorch loop:
+against a floor with no framework at all (the catalogue is `compare.bench.variants`):
 
   keras_fit            Keras as the tutorial runs it (TensorFlow backend, compile defaults)
   keras_tuned          one compiled call per epoch (steps_per_execution) with XLA
   keras_torch_backend  the same Keras model and fit on Keras's torch backend
   lightning_default    torch_impl.fit, a Lightning Trainer as a user would set it up
-  lightning_tuned      the same with Trainer(barebones=True)
+  lightning_tuned      torch_impl.fit, every step of an epoch in one training_step
   torch_plain          torch_impl.fit_plain: the same steps with no Lightning
+  torch_tuned          the plain loop with torch's fused Adam
+  numpy_train          shared.numpy_train: hand-written BPTT and Adam, the floor
   numpy_reference      the numpy forward pass (inference only)
 
-plus a "_cuda" twin of every torch-based variant when torch sees a GPU. Each variant runs in
-its own process with the same thread count and records import, build, per-step training time
-(median over whole epochs after two discarded warm-up epochs, with IQR and (max-min)/median),
-prediction latency, samples per second, peak memory, a scaling sweep (batch, units, time
-steps), and the tutorial trained in full over seeds: "tuned" must change speed, not results,
-so each variant's test RMSE is judged against its framework's default variant.
+plus a "_cuda" twin of every torch-based variant when torch sees a GPU (and then a sweep that
+goes on to 1024 units, 384 time steps and batch 4096).
 
-Records go to OUT/records/bench-VARIANT.json and the report (OUT/report.md) is re-rendered
-from every record in that folder. Timings on a shared machine are noisy: the report prints each
-median with its spread.
+The study is planned as jobs: first the timing rounds (`compare.bench.rounds`: R rounds, each a
+fresh process per variant in a new random order, K timed epochs each; ratios formed per round
+and given with bootstrap 95% intervals) as one `bench_rounds` record, then one `bench_run`
+record per variant from one more process: the equal-work runs (the tutorial trained in full
+per seed, judged against the variant's reference) and the scaling sweep. Records go to
+OUT/records/ and the report (OUT/report.md) is re-rendered from every record there.
 """
 
 from __future__ import annotations
 
-import os
-import platform
+import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
 
 from compare.bench.equal_work import judge_equal_work
+from compare.bench.machine import machine_facts
 from compare.bench.process import cuda_available, run_worker
-from compare.bench.variants import CPU_VARIANTS, VARIANTS, Variant, WorkerConfig
+from compare.bench.rounds import rounds_record
+from compare.bench.variants import (
+    CPU_VARIANTS,
+    GPU_SWEEP_EXTRA,
+    VARIANTS,
+    Variant,
+    WorkerConfig,
+)
 from shared.errors import RnnParityError
+
+# Defaults of a full run and of a quick one: (rounds, timed epochs per round's process).
+# See the README's speed section for how long each takes on 2 cores.
+FULL_ROUNDS, FULL_EPOCHS_PER_ROUND = 4, 5
+QUICK_ROUNDS, QUICK_EPOCHS_PER_ROUND = 2, 2
 
 
 def worker_config(
-    quick: bool, seeds: int, threads: int = 1, repeats: int | None = None
+    quick: bool,
+    seeds: int,
+    threads: int = 1,
+    epochs_per_round: int | None = None,
+    gpu: bool = False,
 ) -> WorkerConfig:
     """The measurement sizes for a full or a `--quick` run.
 
-    Quick: 3 timed epochs, 2 equal-work epochs, a two-point sweep per axis timed once.
+    Quick: 2 timed epochs, 2 equal-work epochs, a two-point sweep per axis timed once. With a
+    GPU the sweep also covers GPU_SWEEP_EXTRA (where the GPU starts to win).
     """
-    if threads < 1 or seeds < 0 or (repeats is not None and repeats < 1):
+    if threads < 1 or seeds < 0 or (epochs_per_round is not None and epochs_per_round < 1):
         raise RnnParityError(
-            f"need threads >= 1, seeds >= 0, repeats >= 1; got {threads}, {seeds}, {repeats}"
+            f"need threads >= 1, seeds >= 0, epochs per round >= 1; got {threads}, {seeds}, "
+            f"{epochs_per_round}"
         )
     if not quick:
-        return WorkerConfig(threads=threads, repeats=repeats or 10, seeds=seeds)
+        config = WorkerConfig(
+            threads=threads, repeats=epochs_per_round or FULL_EPOCHS_PER_ROUND, seeds=seeds
+        )
+        if gpu:
+            sweep = {axis: values + GPU_SWEEP_EXTRA[axis] for axis, values in config.sweep.items()}
+            config = dataclasses.replace(config, sweep=sweep)
+        return config
     return WorkerConfig(
         threads=threads,
-        repeats=repeats or 3,
+        repeats=epochs_per_round or QUICK_EPOCHS_PER_ROUND,
         predict_repeats=10,
         seeds=seeds,
         equal_work_epochs=2,
@@ -64,22 +89,10 @@ def worker_config(
     )
 
 
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {"python": platform.python_version()}
-    for package in ("numpy", "tensorflow", "keras", "torch", "lightning"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "not installed"
-    return found
-
-
 def bench_record(
     variant: Variant, raw: dict[str, Any], config: WorkerConfig, reference: dict | None
 ) -> dict[str, Any]:
-    """One `bench_run` record from a worker's raw result and its reference's record."""
+    """One `bench_run` record (equal work, sweep) from a worker's raw result and the reference's."""
     record: dict[str, Any] = {
         "kind": "bench_run",
         "variant": variant.name,
@@ -90,7 +103,6 @@ def bench_record(
         "description": variant.description,
         "settings": dict(variant.options),
         "threads": config.threads,
-        "repeats": config.repeats,
         "config": {
             "repeats": config.repeats,
             "predict_repeats": config.predict_repeats,
@@ -102,8 +114,7 @@ def bench_record(
             "sweep_min_steps": config.sweep_min_steps,
         },
         "created": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "machine": f"{platform.machine()}, {platform.system()}, {os.cpu_count()} CPU cores",
-        "versions": _versions(),
+        **machine_facts(),
         **raw,
     }
     equal_work = raw.get("equal_work")
@@ -143,37 +154,54 @@ def bench_jobs(
     seeds: int,
     *,
     threads: int = 1,
-    repeats: int | None = None,
+    epochs_per_round: int | None = None,
+    rounds: int | None = None,
+    seed: int = 0,
     variants: list[str] | None = None,
     previous: dict[str, dict] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> list[tuple[str, Callable[[], dict]]]:
-    """The speed study as jobs: (record name "bench-VARIANT", function making its record).
+    """The speed study as jobs: (record name, function making its record).
 
-    Run the jobs in the order given: a tuned variant's equal-work verdict needs its default
-    variant's record, which the earlier job leaves behind (or `previous` supplies).
+    First "bench-rounds" (the timing rounds, one `bench_rounds` record; a timing job, to run
+    alone), then "bench-VARIANT" per variant (equal work and sweep, a `bench_run` record). Run
+    the per-variant jobs in the order given: a tuned variant's equal-work verdict needs its
+    reference's record, which the earlier job leaves behind (or `previous` supplies).
 
     Args:
-        quick: small sizes (see `worker_config`).
+        quick: small sizes (see `worker_config`; QUICK_ROUNDS rounds).
         seeds: equal-work seeds per training variant.
         threads: one thread count for every framework.
-        repeats: timed epochs of the tutorial config (default 10, quick 3).
+        epochs_per_round: timed epochs in each round's process (default FULL_EPOCHS_PER_ROUND).
+        rounds: rounds of the timing study (default FULL_ROUNDS, quick QUICK_ROUNDS).
+        seed: seeds the rounds' random orders and the bootstrap.
         variants: a subset of VARIANTS; default all CPU variants, plus GPU twins if a GPU is
             visible to torch.
         previous: earlier bench records by variant, used as references for variants whose
             reference is not run now.
+        progress: called with a short text before each rounds process.
     """
-    config = worker_config(quick, seeds, threads, repeats)
+    if rounds is not None and rounds < 1:
+        raise RnnParityError(f"need rounds >= 1, got {rounds}")
+    chosen = plan_variants(variants)
+    gpu = any(VARIANTS[name].device == "cuda" for name in chosen)
+    config = worker_config(quick, seeds, threads, epochs_per_round, gpu)
+    extras = dataclasses.replace(config, part="extras")
+    count = rounds or (QUICK_ROUNDS if quick else FULL_ROUNDS)
     done: dict[str, dict] = dict(previous or {})
+
+    def timing() -> dict:
+        return rounds_record(chosen, config, count, seed, progress=progress)
 
     def job(name: str) -> Callable[[], dict]:
         def measure() -> dict:
             variant = VARIANTS[name]
-            raw = run_worker(name, config)
+            raw = run_worker(name, extras)
             reference = done.get(variant.reference) if variant.reference else None
-            record = bench_record(variant, raw, config, reference)
+            record = bench_record(variant, raw, extras, reference)
             done[name] = record
             return record
 
         return measure
 
-    return [(f"bench-{name}", job(name)) for name in plan_variants(variants)]
+    return [("bench-rounds", timing), *((f"bench-{name}", job(name)) for name in chosen)]

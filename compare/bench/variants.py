@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SWEEP_AXES = ("batch", "units", "time_steps")
+# Where a GPU is present the sweep goes on to where it wins (measured on an H100: from about
+# 256 units or 48 time steps at batch 1); these points are added to every variant's sweep.
+GPU_SWEEP_EXTRA = {"batch": [1024, 4096], "units": [1024], "time_steps": [192, 384]}
+WORKER_PARTS = ("timing", "extras", "all")
 # Untimed epochs before the timed ones (see the module docstring for why two).
 WARMUP_EPOCHS = 2
 
@@ -24,11 +28,12 @@ class Variant:
 
     framework: "keras", "torch" or "numpy".
     trainer: "keras" (keras_impl.fit), "lightning" (torch_impl.fit), "plain"
-        (torch_impl.fit_plain) or "none" (inference only).
+        (torch_impl.fit_plain), "numpy" (shared.numpy_train.fit) or "none" (inference only).
     backend: Keras's backend (KERAS_BACKEND) for Keras variants, else "".
     device: "cpu" or "cuda".
     options: keyword options for the fit function; speed settings only. For Keras,
-        steps_per_execution "epoch" means one compiled call per epoch.
+        steps_per_execution "epoch" means one compiled call (Keras) or one Lightning
+        training_step (torch) per epoch.
     reference: the variant whose test RMSEs this one's must match (its framework's default).
     """
 
@@ -82,8 +87,10 @@ _CPU_VARIANTS = (
         "lightning_tuned",
         "torch",
         "lightning",
-        "torch_impl.fit with Trainer(barebones=True): Lightning's own speed mode",
-        options={"barebones": True},
+        "torch_impl.fit with steps_per_execution = steps per epoch: one Lightning "
+        "training_step per epoch taking every optimizer step of it (manual optimization), "
+        "as Keras's steps_per_execution does; the same batches and steps, bit-identical",
+        options={"steps_per_execution": "epoch"},
         reference="lightning_default",
     ),
     Variant(
@@ -92,6 +99,23 @@ _CPU_VARIANTS = (
         "plain",
         "torch_impl.fit_plain: the same steps in a plain PyTorch loop, no Lightning",
         reference="lightning_default",
+    ),
+    Variant(
+        "torch_tuned",
+        "torch",
+        "plain",
+        "torch_impl.fit_plain with torch.optim.Adam(fused=True): the plain loop at its best "
+        "measured setting (the same update up to rounding)",
+        options={"fused": True},
+        reference="torch_plain",
+    ),
+    Variant(
+        "numpy_train",
+        "numpy",
+        "numpy",
+        "shared.numpy_train.fit: hand-written BPTT and Keras's Adam in numpy, no framework "
+        "(the floor: what one step costs without one)",
+        reference="keras_fit",
     ),
     Variant(
         "numpy_reference",
@@ -114,10 +138,40 @@ def _cuda_twin(variant: Variant) -> Variant:
 
 
 # Torch-based variants (Keras's torch backend included) get a GPU twin when torch sees a GPU.
-CUDA_CAPABLE = ("keras_torch_backend", "lightning_default", "lightning_tuned", "torch_plain")
+CUDA_CAPABLE = (
+    "keras_torch_backend",
+    "lightning_default",
+    "lightning_tuned",
+    "torch_plain",
+    "torch_tuned",
+)
 VARIANTS: dict[str, Variant] = {v.name: v for v in _CPU_VARIANTS}
 VARIANTS.update({f"{n}_cuda": _cuda_twin(VARIANTS[n]) for n in CUDA_CAPABLE})
 CPU_VARIANTS = tuple(v.name for v in _CPU_VARIANTS)
+
+# The ratios the study reports, (variant, reference): each per round, from the same round's
+# processes. Tuned over default, Lightning over the plain loop (its overhead), each
+# framework's fastest path over the numpy floor, and the two frameworks' defaults.
+RATIOS: tuple[tuple[str, str], ...] = (
+    ("keras_tuned", "keras_fit"),
+    ("keras_torch_backend", "keras_fit"),
+    ("lightning_default", "torch_plain"),
+    ("lightning_tuned", "torch_plain"),
+    ("lightning_tuned", "lightning_default"),
+    ("torch_tuned", "torch_plain"),
+    ("keras_fit", "lightning_default"),
+    ("keras_tuned", "numpy_train"),
+    ("lightning_tuned", "numpy_train"),
+    ("torch_tuned", "numpy_train"),
+    *((f"{name}_cuda", name) for name in CUDA_CAPABLE),
+)
+# Per-step differences in seconds (variant - reference), per round: where the time goes.
+DIFFERENCES: tuple[tuple[str, str], ...] = (
+    ("lightning_default", "torch_plain"),
+    ("lightning_tuned", "torch_plain"),
+    ("torch_plain", "numpy_train"),
+    ("keras_tuned", "numpy_train"),
+)
 
 
 @dataclass(frozen=True)
@@ -135,6 +189,9 @@ class WorkerConfig:
     sweep_min_samples, sweep_min_steps: each sweep point trains on
         max(sweep_min_samples, sweep_min_steps * batch) synthetic windows, so a batch of 256
         still makes several steps per epoch.
+    part: what one worker process measures: "timing" (import, build, per-step training,
+        prediction, memory: one process per variant per round), "extras" (equal work and
+        the sweep, once per variant) or "all".
     """
 
     threads: int = 1
@@ -152,6 +209,7 @@ class WorkerConfig:
     sweep_epochs: int = 2
     sweep_min_samples: int = 128
     sweep_min_steps: int = 8
+    part: str = "all"
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)

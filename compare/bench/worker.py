@@ -42,75 +42,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from compare.bench.runner import Runner, import_framework
 from compare.bench.timing import peak_rss_mb, spread, time_calls, timed_epochs
 from compare.bench.variants import SWEEP_AXES, VARIANTS, WARMUP_EPOCHS, Variant, WorkerConfig
-
-# ---------------------------------------------------------------- one framework, one interface
-
-
-class Runner:
-    """Builds, trains and runs models of one variant through the impls' public functions."""
-
-    def __init__(self, variant: Variant, impl: Any) -> None:
-        self.variant = variant
-        self.impl = impl  # keras_impl, torch_impl, or shared.reference for numpy
-
-    def build(self, spec: Any, seed: int) -> Any:
-        if self.variant.trainer == "none":
-            from shared.weights import random_weights
-
-            return random_weights(spec, seed=seed)
-        return self.impl.build_model(spec, seed=seed)
-
-    def fit(self, model: Any, X: Any, Y: Any, train_spec: Any, clock: list[float]) -> Any:
-        """Train with the variant's options; `clock` gets one mark per epoch end."""
-        options = dict(self.variant.options)
-        if self.variant.trainer == "keras":
-            if options.get("steps_per_execution") == "epoch":
-                options["steps_per_execution"] = math.ceil(len(X) / train_spec.batch_size)
-            return self.impl.fit(model, X, Y, train_spec, epoch_clock=clock, **options)
-        fit = self.impl.fit if self.variant.trainer == "lightning" else self.impl.fit_plain
-        return fit(
-            model, X, Y, train_spec, device=self.variant.device, epoch_clock=clock, **options
-        )
-
-    def predict(self, model: Any, X: Any) -> Any:
-        if self.variant.trainer == "none":
-            return self.impl.predict(model, X)
-        if self.variant.framework == "torch":
-            return self.impl.predict(model, X, device=self.variant.device)
-        return self.impl.predict(model, X)
-
-
-def _import_framework(variant: Variant, threads: int) -> tuple[Any, float, dict[str, Any]]:
-    """Import the variant's framework (timed), then pin torch's threads if torch is loaded.
-
-    Returns:
-        (the impl module, import seconds, thread facts to record).
-    """
-    start = time.perf_counter()
-    if variant.framework == "keras":
-        import keras_impl as impl  # reads KERAS_BACKEND, set by the parent
-    elif variant.framework == "torch":
-        import torch_impl as impl
-    else:
-        import numpy  # noqa: F401 - the reference's only framework, timed on its own
-
-        from shared import reference as impl
-    import_s = time.perf_counter() - start
-    facts: dict[str, Any] = {}
-    torch = sys.modules.get("torch")
-    if torch is not None:  # torch_impl, or Keras on its torch backend
-        torch.set_num_threads(threads)
-        facts["torch_threads"] = torch.get_num_threads()
-    if variant.framework == "keras":
-        import keras
-
-        facts["keras_backend"] = keras.backend.backend()
-    if variant.device == "cuda" and (torch is None or not torch.cuda.is_available()):
-        raise RuntimeError(f"{variant.name}: torch sees no GPU")
-    return impl, import_s, facts
-
 
 # ---------------------------------------------------------------- the measurements
 
@@ -240,21 +174,27 @@ def _sweep(runner: Runner, config: WorkerConfig) -> dict[str, list[dict[str, Any
 
 
 def measure(variant: Variant, config: WorkerConfig) -> dict[str, Any]:
-    """Every measurement of one variant, in this (fresh) process; see the module docstring."""
-    impl, import_s, facts = _import_framework(variant, config.threads)
+    """The measurements `config.part` asks for, in this (fresh) process; see the docstring.
+
+    "timing": import, build, per-step training, prediction, peak memory (a round's process);
+    "extras": equal work and the sweep; "all": both.
+    """
+    impl, import_s, facts = import_framework(variant, config.threads)
     from compare.study.presets import PRESETS, prepare
 
     runner = Runner(variant, impl)
     data = prepare(PRESETS["tutorial"])  # 187 train windows (12, 1), 46 test windows
     result: dict[str, Any] = {"import_s": import_s, **facts}
-    result.update(_tutorial_timing(runner, data, config))
-    result["peak_rss_mb"] = peak_rss_mb()
-    if variant.trainer != "none":
-        result["equal_work"] = _equal_work(runner, data, config) if config.seeds else None
-        result["sweep"] = _sweep(runner, config)
-    else:
-        result["equal_work"], result["sweep"] = None, {}
-    result["peak_rss_mb_end"] = peak_rss_mb()
+    if config.part in ("timing", "all"):
+        result.update(_tutorial_timing(runner, data, config))
+        result["peak_rss_mb"] = peak_rss_mb()
+    if config.part in ("extras", "all"):
+        if variant.trainer != "none":
+            result["equal_work"] = _equal_work(runner, data, config) if config.seeds else None
+            result["sweep"] = _sweep(runner, config)
+        else:
+            result["equal_work"], result["sweep"] = None, {}
+        result["peak_rss_mb_end"] = peak_rss_mb()
     return result
 
 

@@ -13,7 +13,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from compare.bench.plan import bench_jobs
+from compare.bench.plan import (
+    FULL_EPOCHS_PER_ROUND,
+    FULL_ROUNDS,
+    QUICK_EPOCHS_PER_ROUND,
+    QUICK_ROUNDS,
+    bench_jobs,
+)
 from compare.bench.variants import VARIANTS
 from compare.jobs import Job, run_jobs
 from compare.records import read_records
@@ -24,13 +30,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smoke run: 3 timed epochs, 1 seed of 2 epochs, a 2-point sweep per axis",
+        help=f"smoke run: {QUICK_ROUNDS} rounds of {QUICK_EPOCHS_PER_ROUND} timed epochs, "
+        "1 seed of 2 epochs, a 2-point sweep per axis",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help=f"timing rounds, each a fresh process per variant in a new random order "
+        f"(default {FULL_ROUNDS}, quick {QUICK_ROUNDS})",
+    )
+    parser.add_argument(
+        "--epochs-per-round",
+        type=int,
+        default=None,
+        help=f"timed epochs in each round's process, after 2 warm-up epochs "
+        f"(default {FULL_EPOCHS_PER_ROUND}, quick {QUICK_EPOCHS_PER_ROUND})",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the rounds' orders and the bootstrap"
     )
     parser.add_argument(
         "--threads", type=int, default=1, help="threads for every framework (default 1)"
-    )
-    parser.add_argument(
-        "--repeats", type=int, default=None, help="timed epochs (default 10, quick 3)"
     )
     parser.add_argument(
         "--seeds", type=int, default=None, help="equal-work seeds (default 3, quick 1)"
@@ -54,6 +75,7 @@ def _previous_records(folder: Path) -> dict[str, dict]:
 def run(args: argparse.Namespace) -> int:
     from compare.report.render import write_report
     from compare.report.speed import terminal_table
+    from compare.report.speed_records import speed_summary
 
     out = Path(args.out)
     records = out / "records"
@@ -63,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
         args.quick,
         seeds,
         threads=args.threads,
-        repeats=args.repeats,
+        epochs_per_round=args.epochs_per_round,
+        rounds=args.rounds,
+        seed=args.seed,
         variants=args.variants,
         previous=previous,
     )
@@ -81,12 +105,12 @@ def run(args: argparse.Namespace) -> int:
     # Timing jobs are exclusive (one at a time, here) and not cached: this command re-measures.
     run_jobs([Job(name, measured(measure), exclusive=True) for name, measure in jobs], records)
     write_report(records, out)
-    print(terminal_table(made))
-    kept = sorted(set(previous) - {r["variant"] for r in made})
+    print(terminal_table(speed_summary(made)))
+    kept = sorted(set(previous) - {r.get("variant") for r in made})
     if kept:
         print(f"earlier bench records kept in {records}: {', '.join(kept)}")
     print(
-        f"{len(made)} variant(s) measured in {time.perf_counter() - started:.0f} s; "
+        f"{len(made)} record(s) made in {time.perf_counter() - started:.0f} s; "
         f"records in {records}, report {out / 'report.md'}"
     )
     return 0

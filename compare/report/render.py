@@ -15,7 +15,8 @@ from typing import Any
 
 from compare.records import read_records, write_json
 from compare.report.experiment_render import experiment_section, summarise_experiment
-from compare.report.speed import goal_verdicts, speed_section, terminal_table
+from compare.report.speed import speed_section, terminal_table
+from compare.report.speed_findings import headline as speed_headline
 from compare.report.summary import summarise
 
 
@@ -231,8 +232,8 @@ def _headline(summary: dict[str, Any]) -> list[str]:
             f"- **Forecast, preset `{name}`:** test RMSE in sunspots {', '.join(parts)}"
             f" (p = {p_value:.2f}); baselines {baselines}: {verdict}."
         )
-    for verdict in goal_verdicts(summary["speed"]):
-        lines.append(f"- **Speed goal, {verdict['status']}:** {verdict['detail']}.")
+    for finding in speed_headline(summary["speed"]):
+        lines.append(f"- **Speed:** {finding}")
     return lines + [""]
 
 
@@ -317,6 +318,6 @@ def terminal_summary(summary: dict[str, Any]) -> str:
                 f"parity    {row['layer_kind']:<6} {row['dtype']}: max weight diff after "
                 f"{row['epochs']} epochs {row['final_weight_max_abs_diff']:.2e}"
             )
-    if summary["speed"]:
+    if summary["speed"]["rounds"] or summary["speed"]["runs"]:
         lines.append(terminal_table(summary["speed"]))
     return "\n".join(lines)

@@ -15,10 +15,11 @@ from compare.report.speed_records import (
     SWEEP_AXES,
     SWEEP_TITLES,
     bench_records,
-    finite_floats,
+    ci_bounds,
     fmt_seconds,
     has_sweep,
-    step_time,
+    round_step,
+    rounds_record,
     sweep_chart_name,
     sweep_points,
 )
@@ -51,17 +52,18 @@ def _save(figure: Any, path: Path) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def _draw_tutorial(by_variant: dict[str, dict], path: Path) -> None:
+def _draw_tutorial(rounds: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    rows = [(name, r) for name, r in by_variant.items() if step_time(r) is not None]
+    order = list(rounds.get("variant_order") or rounds.get("variants") or [])
+    rows = [(name, round_step(rounds, name)) for name in order if round_step(rounds, name)]
     names = [name for name, _ in rows]
-    medians = [step_time(r) * 1e6 for _, r in rows]  # µs
+    medians = [step["median"] * 1e6 for _, step in rows]  # µs
     lows, highs = [], []
-    for (_, record), median in zip(rows, medians, strict=True):
-        times = [t * 1e6 for t in finite_floats(record.get("step_times_s"))]
-        lows.append(median - min(times) if times else 0.0)
-        highs.append(max(times) - median if times else 0.0)
+    for (_, step), median in zip(rows, medians, strict=True):
+        bounds = ci_bounds(step)  # whiskers: the bootstrap 95% interval, where there is one
+        lows.append(median - bounds[0] * 1e6 if bounds else 0.0)
+        highs.append(bounds[1] * 1e6 - median if bounds else 0.0)
     figure, axis = plt.subplots(figsize=(8, 0.5 * len(rows) + 1.5))
     axis.barh(
         names,
@@ -79,7 +81,7 @@ def _draw_tutorial(by_variant: dict[str, dict], path: Path) -> None:
             f"  {fmt_seconds(median / 1e6)}", (median + high, index), va="center", fontsize=8
         )
     axis.margins(x=0.15)  # room for the rightmost label
-    axis.set_xlabel("training time per step, µs (median; whiskers: min to max epoch)")
+    axis.set_xlabel("training time per step, µs (median over rounds; whiskers: 95% CI)")
     axis.set_title("Tutorial config: SimpleRNN(3) + Dense(1), batch 1, 187 steps per epoch")
     _save(figure, path)
 
@@ -118,12 +120,13 @@ def draw_speed(records: list[dict], out: Path) -> None:
 
     matplotlib.use("Agg")  # files only, no screen needed
     by_variant = bench_records(records)
-    if not by_variant:
+    if not by_variant and rounds_record(records) is None:
         return
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if any(step_time(record) is not None for record in by_variant.values()):
-        _draw_tutorial(by_variant, out / CHART_TUTORIAL)
+    rounds = rounds_record(records)
+    if rounds and any(round_step(rounds, name) for name in rounds.get("variants") or {}):
+        _draw_tutorial(rounds, out / CHART_TUTORIAL)
     for axis in SWEEP_AXES:
         if has_sweep(by_variant, axis):
             _draw_sweep(by_variant, axis, out / sweep_chart_name(axis))

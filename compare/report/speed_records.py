@@ -97,3 +97,41 @@ def fmt_percent(value: float | None) -> str:
 
 def yes_no(value: Any) -> str:
     return {True: "yes", False: "**no**"}.get(value, "not judged")
+
+
+def rounds_record(records: list[dict]) -> dict | None:
+    """The `bench_rounds` record (the timing rounds), or None when there is none."""
+    return next((r for r in records if r.get("kind") == "bench_rounds"), None)
+
+
+def round_step(rounds: dict | None, name: str) -> dict[str, Any] | None:
+    """One variant's per-step summary over rounds: {"median", "ci95", "n", ...}, or None."""
+    summary = ((rounds or {}).get("variants") or {}).get(name)
+    return summary if number(summary, "median") is not None else None
+
+
+def ci_bounds(entry: dict | None) -> tuple[float, float] | None:
+    """The finite (low, high) of an entry's "ci95", or None."""
+    bounds = (entry or {}).get("ci95") or []
+    found = [number({"v": value}, "v") for value in bounds]
+    if len(found) != 2 or None in found:
+        return None
+    return found[0], found[1]
+
+
+def speed_summary(records: list[dict]) -> dict[str, Any]:
+    """What report.json's "speed" holds: the per-variant runs, ratios, differences, rounds.
+
+    ratios: [{variant, reference, ratio, ci95: [low, high], rounds}] from the rounds record.
+    """
+    rounds = rounds_record(records)
+    ratios = [
+        {key: entry.get(key) for key in ("variant", "reference", "ratio", "ci95", "rounds")}
+        for entry in (rounds or {}).get("ratios") or []
+    ]
+    return {
+        "runs": list(bench_records(records).values()),
+        "ratios": ratios,
+        "differences": list((rounds or {}).get("differences") or []),
+        "rounds": rounds,
+    }

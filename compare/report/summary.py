@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from compare.records import as_float, group_study
+from compare.report.speed_records import speed_summary
 
 METRICS = ("train_rmse_scaled", "test_rmse_scaled", "train_rmse_units", "test_rmse_units")
 
@@ -160,7 +161,7 @@ def summarise(records: list[dict]) -> dict[str, Any]:
         "agreement": summarise_agreement(records),
         "study": summarise_study(records),
         "parity": summarise_parity(records),
-        "speed": [r for r in records if r["kind"] == "bench_run"],
+        "speed": speed_summary(records),
         "failed": [
             {"name": r["name"], "error": r["error"]} for r in records if r["kind"] == "failed_job"
         ],

@@ -1,0 +1,116 @@
+"""The speed study's statistics and rounds: bootstrap intervals, random orders, per-round ratios.
+
+No timing is asserted: the rounds run with a fake worker whose per-step times are given, so
+each ratio and interval is known in advance.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from compare.bench.rounds import round_orders, rounds_record, run_rounds
+from compare.bench.stats import beyond_noise, bootstrap_median, per_round, summarise_rounds
+from compare.bench.variants import WorkerConfig
+
+
+def test_bootstrap_interval_is_seeded_and_holds_the_median():
+    values = [1.0, 1.2, 0.9, 1.1, 1.05, 0.95, 1.3]
+    first, again = bootstrap_median(values, seed=3), bootstrap_median(values, seed=3)
+    assert first == again and first["median"] == 1.05 and first["n"] == 7
+    low, high = first["ci95"]
+    assert min(values) <= low <= 1.05 <= high <= max(values)
+    assert bootstrap_median([2.0, math.nan])["n"] == 1  # non-finite values left out
+    one = bootstrap_median([2.0])
+    assert one["median"] == 2.0 and all(math.isnan(b) for b in one["ci95"])
+    assert bootstrap_median([])["n"] == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "draw", "true_median"),
+    [
+        ("normal", lambda rng, n: rng.normal(10.0, 1.0, n), 10.0),
+        ("lognormal", lambda rng, n: rng.lognormal(0.0, 0.5, n), 1.0),  # skewed, median e^0
+    ],
+)
+def test_bootstrap_interval_covers_the_true_median_about_95_percent(name, draw, true_median):
+    """Over 400 seeded samples of 15: the percentile bootstrap of a median covers the true
+    median in roughly 95% of them (it runs a little narrow at n = 15, so 88% to 99% is asked;
+    a wrong percentile or a mean instead of a median lands far outside)."""
+    rng = np.random.default_rng(0)
+    covered = 0
+    trials = 400
+    for trial in range(trials):
+        low, high = bootstrap_median(list(draw(rng, 15)), seed=trial, resamples=2000)["ci95"]
+        covered += low <= true_median <= high
+    assert 0.88 <= covered / trials <= 0.99, (name, covered / trials)
+
+
+def test_round_orders_are_random_reproducible_and_hold_every_variant_once():
+    names = [f"v{i}" for i in range(8)]
+    orders = round_orders(names, 6, seed=1)
+    assert orders == round_orders(names, 6, seed=1)
+    assert orders != round_orders(names, 6, seed=2)
+    assert all(sorted(order) == sorted(names) for order in orders)
+    assert len({tuple(order) for order in orders}) > 1  # a new order each round
+    with pytest.raises(ValueError, match="rounds must be >= 1"):
+        round_orders(names, 0, seed=1)
+
+
+def test_ratios_are_formed_within_each_round():
+    # the machine drifts: round 1 is twice as slow for everything; the ratio does not move
+    rows = [
+        {"round": 0, "variant": "a", "step_time_median_s": 1.0},
+        {"round": 0, "variant": "b", "step_time_median_s": 2.0},
+        {"round": 1, "variant": "a", "step_time_median_s": 2.0},
+        {"round": 1, "variant": "b", "step_time_median_s": 4.0},
+        {"round": 2, "variant": "a", "step_time_median_s": 1.5},  # b missing in round 2
+    ]
+    assert per_round(rows, "a", "b") == [0.5, 0.5]
+    assert per_round(rows, "a", "b", "difference") == [-1.0, -2.0]
+    summary = summarise_rounds(rows, (("a", "b"), ("a", "z")), (("b", "a"),))
+    [ratio] = summary["ratios"]  # ("a", "z") has no common round: left out
+    assert ratio["ratio"] == 0.5 and ratio["ci95"] == [0.5, 0.5] and ratio["rounds"] == 2
+    assert ratio["beyond_noise"] is True
+    [difference] = summary["differences"]
+    assert difference["difference_s"] == 1.5 and difference["per_round"] == [1.0, 2.0]
+    assert summary["variants"]["a"]["median"] == 1.5 and summary["variants"]["a"]["n"] == 3
+
+
+def test_beyond_noise_needs_the_interval_to_exclude_the_null():
+    assert beyond_noise([0.8, 0.9], 1.0) is True
+    assert beyond_noise([0.9, 1.1], 1.0) is False
+    assert beyond_noise([math.nan, math.nan], 1.0) is None
+
+
+def test_rounds_run_every_variant_once_per_round_in_the_planned_order():
+    calls = []
+    steps = {"keras_fit": 2e-3, "keras_tuned": 5e-4, "numpy_reference": None}
+
+    def fake(name: str, config: WorkerConfig) -> dict:
+        calls.append((name, config.part, config.repeats))
+        raw = {"import_s": 1.0, "worker_wall_s": 2.0}
+        if steps[name] is not None:
+            raw["step_time_median_s"] = steps[name] * (1 + 0.01 * len(calls))
+        return raw
+
+    config = WorkerConfig(repeats=4)
+    record = rounds_record(list(steps), config, rounds=3, seed=5, run=fake)
+    assert [name for name, _, _ in calls] == [n for order in record["orders"] for n in order]
+    assert all(part == "timing" and repeats == 4 for _, part, repeats in calls)
+    assert record["orders"] == round_orders(list(steps), 3, seed=5)
+    assert record["kind"] == "bench_rounds" and record["epochs_per_round"] == 4
+    assert [r["position"] for r in record["processes"]] == [0, 1, 2] * 3
+    [ratio] = record["ratios"]
+    assert (ratio["variant"], ratio["reference"], ratio["rounds"]) == (
+        "keras_tuned",
+        "keras_fit",
+        3,
+    )
+    assert 0.24 < ratio["ratio"] < 0.26
+    assert record["variants"]["numpy_reference"]["n"] == 0
+    assert record["variants"]["keras_fit"]["import_s"] == 1.0
+    rows = run_rounds([["keras_fit"]], config, fake)
+    assert rows[0]["variant"] == "keras_fit" and "started_s" in rows[0]
