@@ -271,8 +271,9 @@ class TrainSpec:
     """How to train: the tutorial's recipe by default (20 epochs, batch 1, Adam, MSE).
 
     `shuffle` is the framework's own shuffling, used only when `fit` gets no explicit order.
-    `single_bias` keeps torch's recurrent-side bias at zero and frozen for simple and LSTM layers,
-    so torch trains one bias per gate as Keras does (GRU keeps both: they are real in both).
+    `single_bias` keeps torch's recurrent-side bias at zero and frozen wherever Keras has none
+    (simple, LSTM and GRU with reset_after=False), so torch trains one bias per gate as Keras
+    does; GRU with reset_after=True keeps both, as Keras does (its c_n sits inside the reset gate).
     """
 
     epochs: int = 20
