@@ -201,6 +201,8 @@ class ModelSpec:
             data = json.loads(text)
         except json.JSONDecodeError as error:
             raise SpecError(f"model spec: not valid JSON ({error})") from None
+        except RecursionError:  # nested deeper than Python's JSON decoder can follow
+            raise SpecError("model spec: JSON nested too deeply") from None
         return cls.from_dict(data)
 
 
@@ -316,4 +318,6 @@ class TrainSpec:
             data = json.loads(text)
         except json.JSONDecodeError as error:
             raise SpecError(f"train spec: not valid JSON ({error})") from None
+        except RecursionError:  # nested deeper than Python's JSON decoder can follow
+            raise SpecError("train spec: JSON nested too deeply") from None
         return cls.from_dict(data)
