@@ -56,6 +56,7 @@ def test_cuda_twins_are_planned_after_every_cpu_variant(gpu_on):
 @pytest.mark.parametrize("name", GPU_TWINS)
 def test_each_cuda_twin_runs_on_the_gpu_against_a_cpu_reference(gpu_on, name):
     twin, cpu = VARIANTS[name], VARIANTS[name.removesuffix("_cuda")]
+    assert twin.name == name  # the worker and the record see the same name as the plan
     assert twin.device == "cuda" and cpu.device == "cpu"
     assert (twin.framework, twin.trainer, twin.backend) == (cpu.framework, cpu.trainer, cpu.backend)
     assert twin.options == cpu.options
