@@ -10,6 +10,7 @@ naming the file, column, row or value at fault.
 
 from __future__ import annotations
 
+import csv
 import os
 from typing import Any
 
@@ -102,7 +103,9 @@ def _read_frame(source: str) -> pd.DataFrame:
         frame = pd.read_csv(source, engine="python")
     except pd.errors.EmptyDataError as error:
         raise DataError(f"CSV {source!r} is empty") from error
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+    except (ValueError, csv.Error) as error:
+        # ParserError and UnicodeDecodeError are ValueErrors, and so are pandas' own slips on
+        # mangled files (a BOM before an unmatched quote: "substring not found")
         raise DataError(f"CSV {source!r} cannot be parsed: {error}") from error
     except OSError as error:  # permissions, network (URLError is an OSError)
         raise DataError(f"CSV {source!r} cannot be read: {error}") from error

@@ -201,6 +201,8 @@ class ModelSpec:
             data = json.loads(text)
         except json.JSONDecodeError as error:
             raise SpecError(f"model spec: not valid JSON ({error})") from None
+        except RecursionError:  # nested deeper than Python's JSON decoder can follow
+            raise SpecError("model spec: JSON nested too deeply") from None
         return cls.from_dict(data)
 
 
@@ -271,8 +273,9 @@ class TrainSpec:
     """How to train: the tutorial's recipe by default (20 epochs, batch 1, Adam, MSE).
 
     `shuffle` is the framework's own shuffling, used only when `fit` gets no explicit order.
-    `single_bias` keeps torch's recurrent-side bias at zero and frozen for simple and LSTM layers,
-    so torch trains one bias per gate as Keras does (GRU keeps both: they are real in both).
+    `single_bias` keeps torch's recurrent-side bias at zero and frozen wherever Keras has none
+    (simple, LSTM and GRU with reset_after=False), so torch trains one bias per gate as Keras
+    does; GRU with reset_after=True keeps both, as Keras does (its c_n sits inside the reset gate).
     """
 
     epochs: int = 20
@@ -315,4 +318,6 @@ class TrainSpec:
             data = json.loads(text)
         except json.JSONDecodeError as error:
             raise SpecError(f"train spec: not valid JSON ({error})") from None
+        except RecursionError:  # nested deeper than Python's JSON decoder can follow
+            raise SpecError("train spec: JSON nested too deeply") from None
         return cls.from_dict(data)

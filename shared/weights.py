@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -263,8 +264,21 @@ def load_npz(path: str | os.PathLike) -> CanonicalWeights:
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        NotImplementedError,
+        ValueError,
+        OSError,
+        EOFError,
+    ) as error:
+        # NotImplementedError: a zip member with an unknown compression method or version
         raise WeightFormatError(f"{path}: not a readable .npz weight file ({error})") from None
+    except MemoryError as error:  # a member's header claims an absurd shape
+        raise WeightFormatError(
+            f"{path}: not a readable .npz weight file (a member claims an array too large to "
+            f"load: {error})"
+        ) from None
     if _SPEC_KEY not in arrays:
         raise WeightFormatError(f"{path}: holds no model spec (key {_SPEC_KEY!r} missing)")
     try:

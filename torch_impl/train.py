@@ -145,10 +145,16 @@ def _check_inputs(
 
 
 def _single_bias_parameters(model: RNNModel) -> list[torch.nn.Parameter]:
-    """The recurrent-side biases (bias_hh*) of simple and LSTM layers; GRU keeps both biases."""
+    """The recurrent-side biases (bias_hh*) of every layer whose Keras twin has one bias per gate.
+
+    Simple, LSTM and GRU with reset_after=False add c right beside b (x W + b + h U + c, and
+    for the GRU candidate x W_n + b_n + (r * h) U_n + c_n), so Keras keeps only b; a trained c
+    would give the effective bias a second gradient step. GRU with reset_after=True keeps both:
+    its c_n sits inside the reset gate, r * (h U_n + c_n), and Keras has it too.
+    """
     frozen = []
     for layer_spec, layer in zip(model.spec.layers, model.net.recurrent, strict=True):
-        if layer_spec.kind in ("simple", "lstm"):
+        if not (layer_spec.kind == "gru" and layer_spec.reset_after):
             frozen += [
                 param for name, param in layer.rnn.named_parameters() if name.startswith("bias_hh")
             ]

@@ -103,7 +103,9 @@ def _parity_section(rows: list[dict[str, Any]]) -> list[str]:
         "difference; each *gap* row puts exactly one back; *users* keeps every framework "
         "default (each framework's shuffling, torch's two biases, torch's Adam with "
         "epsilon 1e-8, betas 0.9/0.999). Weights are compared as the model uses them "
-        "(b + c for one-bias layers).",
+        "(b + c for one-bias layers). Layer gru is Keras's default GRU (reset_after=True, "
+        "two real biases); gru-reset-before is reset_after=False, one bias per gate, so "
+        "torch's recurrent-side bias is frozen at zero there as for simple and lstm.",
         "",
         "| layer | dtype | mode | epochs | max weight diff, final | max weight diff, worst "
         "epoch | epoch loss diff, final |",

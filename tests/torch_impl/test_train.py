@@ -120,23 +120,16 @@ def test_fit_and_fit_plain_are_bit_identical(windows, optimizer, with_order):
     assert lightning.epoch_weights[-1].bitwise_equal(to_canonical(lightning_model))
 
 
-def test_single_bias_keeps_recurrent_bias_zero_for_simple_and_lstm_only(windows):
+def test_single_bias_freezes_recurrent_bias_wherever_keras_has_none(windows):
+    # simple, LSTM and GRU reset_after=False have one bias per gate in Keras; only
+    # GRU reset_after=True keeps a real recurrent-side bias (inside the reset gate).
     X, Y = windows
-    spec = make_spec(
-        {"kind": "lstm"}, "single", "float64", time_steps=12, features=1, units=4, head_units=1
-    )
-    for kind_spec in (
-        spec,
-        make_spec(
-            {"kind": "simple", "activation": "linear"},
-            "single",
-            "float64",
-            time_steps=12,
-            features=1,
-            units=4,
-            head_units=1,
-        ),
-    ):
+    one_bias = [{"kind": "lstm"}, {"kind": "simple", "activation": "linear"}]
+    one_bias.append({"kind": "gru", "reset_after": False})
+    for layer in one_bias:
+        kind_spec = make_spec(
+            layer, "single", "float64", time_steps=12, features=1, units=4, head_units=1
+        )
         start = random_weights(kind_spec, seed=41, scale=0.3)  # c starts nonzero
         model = from_canonical(start)
         fit(model, X, Y, TrainSpec(epochs=2, batch_size=4, single_bias=True))
@@ -150,7 +143,13 @@ def test_single_bias_keeps_recurrent_bias_zero_for_simple_and_lstm_only(windows)
         assert all(moved)  # the input-side bias still trains
         assert all(p.requires_grad for p in model.parameters())  # frozen only during fit
     gru = make_spec(
-        {"kind": "gru"}, "single", "float64", time_steps=12, features=1, units=4, head_units=1
+        {"kind": "gru", "reset_after": True},
+        "single",
+        "float64",
+        time_steps=12,
+        features=1,
+        units=4,
+        head_units=1,
     )
     start = random_weights(gru, seed=42, scale=0.3)
     model = from_canonical(start)
