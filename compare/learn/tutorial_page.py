@@ -119,12 +119,13 @@ def setup_code(source: str) -> str:
     tree = ast.parse(source)
     markers = [number for number, line in enumerate(lines, start=1) if MARKER.match(line)]
     body = tree.body[1:] if ast.get_docstring(tree) is not None else tree.body
-    first = body[0].lineno
-    parts = [lines[first - 1 : min(m for m in markers if m > first) - 1]]
     main = next(
         (node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "main"),
         None,
     )
+    first = body[0].lineno
+    ends = [m for m in markers if m > first] + [main.lineno if main else len(lines) + 1]
+    parts = [lines[first - 1 : min(ends) - 1]]
     if main is not None:
         inside = [m for m in markers if main.lineno < m <= main.end_lineno]
         parts.append(lines[main.lineno - 1 : (inside[0] if inside else main.end_lineno + 1) - 1])
