@@ -1,4 +1,4 @@
-"""Test-wide settings: keep frameworks quiet and on the CPU, and fix hypothesis's budget."""
+"""Test-wide settings (frameworks quiet, on the CPU; hypothesis budget) and the tutorial runs."""
 
 import os
 
@@ -6,7 +6,26 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
 settings.register_profile("default", max_examples=40, deadline=None)
 settings.load_profile("default")
+
+
+@pytest.fixture(scope="session")
+def keras_tutorial_run(tmp_path_factory):
+    """(out folder, stdout) of `python -m keras_impl.tutorial --epochs 2`, run once a session."""
+    from tests.tutorial_helpers import run_program
+
+    out = tmp_path_factory.mktemp("keras_tutorial")
+    return out, run_program("keras_impl.tutorial", out)
+
+
+@pytest.fixture(scope="session")
+def torch_tutorial_run(tmp_path_factory):
+    """(out folder, stdout) of `python -m torch_impl.tutorial --epochs 2`, run once a session."""
+    from tests.tutorial_helpers import run_program
+
+    out = tmp_path_factory.mktemp("torch_tutorial")
+    return out, run_program("torch_impl.tutorial", out)

@@ -7,9 +7,10 @@ weights, and computes h1, h2, h3 and the output o3 for the input 1, 2, 3 from th
 
 Here the model is built in Keras, copied to torch through the canonical format, and each
 framework's own weight arrays are shown beside the canonical ones, then the hand computation
-beside what Keras and torch compute, with their differences. `render_side_by_side` writes the
-learner's page: each step of the tutorial with the Keras code and its Lightning twin, taken from
-the impls' own source at run time so it cannot go stale.
+beside what Keras and torch compute, with their differences. `--side-by-side` writes the
+learner's page of the tutorial's two programs (`compare.learn.tutorial_page`); with `--engine`,
+`render_side_by_side` writes the engine's page instead: each step with the impls' Keras code and
+its Lightning twin, taken from their source at run time so it cannot go stale.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 
 from compare.frameworks import both
 from compare.port.agreement import probe_weights
+from shared.errors import RnnParityError
 from shared.weights import CanonicalWeights
 
 DEMO_INPUT = np.array([[[1.0], [2.0], [3.0]]])  # (batch 1, time 3, features 1)
@@ -238,14 +240,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         nargs="?",
         const="side_by_side.md",
-        help="write the side-by-side Markdown page (default side_by_side.md)",
+        help="write the side-by-side Markdown page of the tutorial's Keras and Lightning "
+        "programs (default side_by_side.md)",
+    )
+    parser.add_argument(
+        "--engine",
+        action="store_true",
+        help="with --side-by-side: the page of the project's engine (build_model, fit, ...) "
+        "instead, with its parity machinery",
     )
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.engine and not args.side_by_side:
+        raise RnnParityError("--engine chooses the --side-by-side page; give --side-by-side too")
     if args.side_by_side:
+        from compare.learn.tutorial_page import render_page
+
         path = Path(args.side_by_side)
-        path.write_text(render_side_by_side())
+        path.write_text(render_side_by_side() if args.engine else render_page())
         print(f"wrote {path}")
         return 0
     print(render(compute(args.dtype, args.seed)))

@@ -133,12 +133,12 @@ def test_native_arrays_are_named_with_their_shapes(result64, text64):
 
 
 @pytest.mark.slow
-def test_side_by_side_quotes_the_current_source(impls, tmp_path, capsys):
+def test_engine_side_by_side_quotes_the_current_source(impls, tmp_path, capsys):
     keras_impl, torch_impl = impls
     from shared import data, windows
 
     path = tmp_path / "sbs.md"
-    assert main(["walkthrough", "--side-by-side", str(path)]) == 0
+    assert main(["walkthrough", "--side-by-side", str(path), "--engine"]) == 0
     assert f"wrote {path}" in capsys.readouterr().out
     page = path.read_text()
     assert page.startswith("# The tutorial in Keras and in PyTorch Lightning, side by side")
