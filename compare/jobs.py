@@ -193,6 +193,13 @@ class _Progress:
             self.bar.update(1)
 
 
+def say_above_bar(text: str) -> None:
+    """One line of progress inside a long job, printed above the bar without breaking it."""
+    from tqdm import tqdm
+
+    tqdm.write(f"  {text}", file=sys.stderr)
+
+
 def run_jobs(
     jobs: list[Job],
     staging: Path | None = None,

@@ -164,7 +164,8 @@ def bench_jobs(
     """The speed study as jobs: (record name, function making its record).
 
     First "bench-rounds" (the timing rounds, one `bench_rounds` record; a timing job, to run
-    alone), then "bench-VARIANT" per variant (equal work and sweep, a `bench_run` record). Run
+    alone), then "bench-VARIANT" per variant (equal work and sweep, a `bench_run` record; the
+    rounds' last round measures these in the same processes, after their timing). Run
     the per-variant jobs in the order given: a tuned variant's equal-work verdict needs its
     reference's record, which the earlier job leaves behind (or `previous` supplies).
 
@@ -189,14 +190,19 @@ def bench_jobs(
     extras = dataclasses.replace(config, part="extras")
     count = rounds or (QUICK_ROUNDS if quick else FULL_ROUNDS)
     done: dict[str, dict] = dict(previous or {})
+    extras_from_rounds: dict[str, dict] = {}  # filled by the rounds' last round
 
     def timing() -> dict:
-        return rounds_record(chosen, config, count, seed, progress=progress)
+        return rounds_record(
+            chosen, config, count, seed, progress=progress, extras=extras_from_rounds
+        )
 
     def job(name: str) -> Callable[[], dict]:
         def measure() -> dict:
             variant = VARIANTS[name]
-            raw = run_worker(name, extras)
+            # the rounds' last process of this variant measured it already, unless the rounds
+            # did not run now (a cached bench_rounds record) or stopped early
+            raw = extras_from_rounds.pop(name, None) or run_worker(name, extras)
             reference = done.get(variant.reference) if variant.reference else None
             record = bench_record(variant, raw, extras, reference)
             done[name] = record

@@ -52,6 +52,7 @@ def run_rounds(
     config: WorkerConfig,
     run: Callable[[str, WorkerConfig], dict[str, Any]] = run_worker,
     progress: Callable[[str], None] | None = None,
+    extras: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Run each round's processes in its order; one row per process.
 
@@ -60,22 +61,29 @@ def run_rounds(
         config: the worker's sizes; its part is set to "timing" here.
         run: starts one worker (run_worker; tests pass a fake).
         progress: called with "round r/R: variant" before each process.
+        extras: if given, the last round's processes go on, after their timing, to the
+            equal-work runs and the sweep (part "all"), and their results land here by
+            variant; this saves one process start (framework import: 3 s each) per variant.
 
     Returns:
         [{"round", "position", "variant", "started_s", **TIMING_FIELDS found}].
     """
     timing = dataclasses.replace(config, part="timing")
+    timing_then_extras = dataclasses.replace(config, part="all")
     rows = []
     start = time.perf_counter()
     for number, order in enumerate(orders):
+        last = extras is not None and number == len(orders) - 1
         for position, name in enumerate(order):
             if progress is not None:
                 progress(f"round {number + 1}/{len(orders)}: {name}")
             started = time.perf_counter() - start
-            raw = run(name, timing)
+            raw = run(name, timing_then_extras if last else timing)
             row = {"round": number, "position": position, "variant": name, "started_s": started}
             row.update({key: raw[key] for key in TIMING_FIELDS if key in raw})
             rows.append(row)
+            if last:
+                extras[name] = raw  # the whole result: its bench_run record keeps it all
     return rows
 
 
@@ -98,15 +106,17 @@ def rounds_record(
     seed: int,
     run: Callable[[str, WorkerConfig], dict[str, Any]] = run_worker,
     progress: Callable[[str], None] | None = None,
+    extras: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Run the rounds and summarise them: the `bench_rounds` record.
 
     Besides the rows and the statistics (`summarise_rounds`), it holds the median over rounds
-    of every other timing (import, build, prediction, memory) per variant.
+    of every other timing (import, build, prediction, memory) per variant. `extras`: see
+    `run_rounds` (the last round's processes also measure equal work and the sweep).
     """
     started = time.perf_counter()
     orders = round_orders(variants, rounds, seed)
-    rows = run_rounds(orders, config, run, progress)
+    rows = run_rounds(orders, config, run, progress, extras)
     stats = summarise_rounds(rows, RATIOS, DIFFERENCES, seed=seed)
     others = ("import_s", "build_s", "build_warm_s", "predict_batch_median_s")
     others += ("predict_one_median_s", "peak_rss_mb")
@@ -126,5 +136,6 @@ def rounds_record(
         **machine_facts(),
         "gpu": gpus[0] if gpus else None,
         "created": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "wall_s": time.perf_counter() - started,
+        "wall_s": time.perf_counter() - started,  # with the last round's extras, if asked
+        "last_round_extras": extras is not None,
     }

@@ -21,7 +21,7 @@ from compare.bench.plan import (
     bench_jobs,
 )
 from compare.bench.variants import VARIANTS
-from compare.jobs import Job, run_jobs
+from compare.jobs import Job, run_jobs, say_above_bar
 from compare.records import read_records
 
 
@@ -90,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         variants=args.variants,
         previous=previous,
+        progress=say_above_bar,  # "round 2/4: keras_fit" before each timing process
     )
     started = time.perf_counter()
     made: list[dict] = []

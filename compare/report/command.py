@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from compare.jobs import Job, cached, publish, run_jobs
+from compare.jobs import Job, cached, publish, run_jobs, say_above_bar
 from compare.records import write_record
 from shared.errors import RnnParityError
 
@@ -191,7 +191,7 @@ def _bench_jobs(quick: bool, cache: Path | None, fresh: bool) -> list[Job]:
             previous[record["variant"]] = record
     return [
         Job(name, measure, exclusive=True, key=key(name))
-        for name, measure in bench_jobs(quick, seeds, previous=previous)
+        for name, measure in bench_jobs(quick, seeds, previous=previous, progress=say_above_bar)
     ]
 
 

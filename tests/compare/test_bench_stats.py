@@ -114,3 +114,44 @@ def test_rounds_run_every_variant_once_per_round_in_the_planned_order():
     assert record["variants"]["keras_fit"]["import_s"] == 1.0
     rows = run_rounds([["keras_fit"]], config, fake)
     assert rows[0]["variant"] == "keras_fit" and "started_s" in rows[0]
+
+
+def test_the_last_round_also_measures_the_extras_in_the_same_processes():
+    calls = []
+
+    def fake(name: str, config: WorkerConfig) -> dict:
+        calls.append((name, config.part))
+        raw = {"import_s": 1.0, "step_time_median_s": 1e-3}
+        if config.part == "all":
+            raw["equal_work"] = {"variant": name}
+        return raw
+
+    extras: dict[str, dict] = {}
+    names = ["keras_fit", "keras_tuned"]
+    record = rounds_record(names, WorkerConfig(), rounds=3, seed=1, run=fake, extras=extras)
+    parts = [part for _, part in calls]
+    assert parts == ["timing"] * 4 + ["all"] * 2  # only the last round goes on to the extras
+    assert {name: raw["equal_work"]["variant"] for name, raw in extras.items()} == {
+        name: name for name in names
+    }
+    assert record["last_round_extras"] is True
+    assert "equal_work" not in record["processes"][-1]  # the rounds record keeps timings only
+
+
+def test_extras_are_measured_once_whether_or_not_the_rounds_ran_now(monkeypatch):
+    from compare.bench import plan
+
+    calls = []
+
+    def fake(name: str, config: WorkerConfig) -> dict:
+        calls.append((name, config.part))
+        return {"import_s": 1.0, "step_time_median_s": 1e-3, "equal_work": None, "sweep": {}}
+
+    monkeypatch.setattr(plan, "run_worker", fake)
+    monkeypatch.setattr(plan, "rounds_record", lambda *a, **k: rounds_record(*a, run=fake, **k))
+    jobs = dict(plan.bench_jobs(True, 1, variants=["torch_plain"], rounds=2))
+    jobs["bench-rounds"]()
+    jobs["bench-torch_plain"]()
+    assert calls == [("torch_plain", "timing"), ("torch_plain", "all")]  # no third process
+    jobs["bench-torch_plain"]()  # as when the rounds come from the cache: its own process
+    assert calls[-1] == ("torch_plain", "extras")
