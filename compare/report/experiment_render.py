@@ -17,17 +17,9 @@ from typing import Any
 import numpy as np
 
 from compare.records import as_float
+from compare.report.summary import mean_sd
 
 FRAMEWORKS = ("keras", "torch")
-
-
-def _stats(values: list[float]) -> dict[str, float]:
-    array = np.asarray(values, dtype=np.float64)
-    return {
-        "mean": float(array.mean()) if array.size else math.nan,
-        "sd": float(array.std(ddof=1)) if array.size > 1 else math.nan,
-        "n": int(array.size),
-    }
 
 
 def welch_p(a: list[float], b: list[float]) -> float:
@@ -61,7 +53,7 @@ def summarise_experiment(data: dict[str, Any]) -> dict[str, Any]:
             row["failed"] += [
                 f"{framework} seed {r['seed']}: {r['error']}" for r in runs if r.get("error")
             ]
-            row[framework] = _stats(scores[framework])
+            row[framework] = mean_sd(scores[framework])
         row["difference"] = row["keras"]["mean"] - row["torch"]["mean"]
         row["p_value"] = welch_p(scores["keras"], scores["torch"])
         table["rows"].append(row)

@@ -18,7 +18,8 @@ from compare.report.speed_records import speed_summary
 METRICS = ("train_rmse_scaled", "test_rmse_scaled", "train_rmse_units", "test_rmse_units")
 
 
-def _mean_sd(values: list[float]) -> dict[str, float]:
+def mean_sd(values: list[float]) -> dict[str, float]:
+    """Mean, sample sd (NaN below 2 values) and count: how every RMSE spread is reported."""
     array = np.asarray(values, dtype=np.float64)
     return {
         "mean": float(array.mean()) if array.size else math.nan,
@@ -63,7 +64,7 @@ def summarise_study(records: list[dict]) -> dict[str, Any]:
             finished = [r for r in framework_runs if not r["diverged"]]
             diverged += [f"{framework} seed {r['seed']}" for r in framework_runs if r["diverged"]]
             frameworks[framework] = {
-                metric: _mean_sd([as_float(r[metric]) for r in finished]) for metric in METRICS
+                metric: mean_sd([as_float(r[metric]) for r in finished]) for metric in METRICS
             }
             frameworks[framework]["runs"] = len(framework_runs)
             frameworks[framework]["mean_seconds"] = float(
