@@ -85,7 +85,11 @@ def difference_heatmap(summary: dict[str, Any], path: Path) -> None:
     finite = np.concatenate([g[np.isfinite(g)] for g in grids.values()] or [np.zeros(0)])
     limit = float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 1.0
     figure, axes = plt.subplots(
-        1, max(len(panels), 1), figsize=(4.5 * max(len(panels), 1), 3.5), squeeze=False
+        1,
+        max(len(panels), 1),
+        figsize=(4.5 * max(len(panels), 1), 3.8),
+        squeeze=False,
+        layout="constrained",  # the title, panels and colour bar without overlap
     )
     image = None
     for axis, panel in zip(axes[0], panels, strict=False):
@@ -98,7 +102,8 @@ def difference_heatmap(summary: dict[str, Any], path: Path) -> None:
         for (i, j), value in np.ndenumerate(grids[panel]):
             if math.isfinite(value):
                 text = f"{value:+.2f}" + ("*" if stars[panel][i, j] else "")
-                axis.text(j, i, text, ha="center", va="center", fontsize=8)
+                ink = "white" if abs(value) > 0.6 * limit else "black"  # readable on dark cells
+                axis.text(j, i, text, ha="center", va="center", fontsize=8, color=ink)
     if image is not None:
         figure.colorbar(image, ax=axes[0].tolist(), label="Keras − torch test RMSE (sunspots)")
     figure.suptitle("Keras minus torch, mean test RMSE (* Welch p < 0.05)")
