@@ -15,25 +15,14 @@ import pytest
 import torch
 
 from shared.spec import OptimizerSpec
+from tests.optimizer_oracles import LR, gradient_sequence, relative_gap
 
-STEPS = 60
-LR = 1e-2  # large enough that 60 steps move every weight far past rounding
 # Max |ours - torch| / max |torch| over the weights. torch forms its scalars in Python floats and
 # writes m * step_size / denom as addcdiv; ParityAdam forms the same scalars in float64 and
 # divides in another order, so each step may differ by ~1 ulp (1.1e-16 relative); 60 steps stay
 # under ~1e-15 (measured: 1.4e-16). A misplaced epsilon or float32-rounded betas move the
 # weights by >= 1e-10.
 RELATIVE_BOUND = 1e-14
-
-
-def gradient_sequence(shape: tuple[int, ...], seed: int) -> list[np.ndarray]:
-    """Float64 gradients with sizes spread from 1e-9 to 1, so epsilon matters for some."""
-    rng = np.random.default_rng(seed)
-    return [rng.normal(size=shape) * 10 ** rng.uniform(-9, 0, size=shape) for _ in range(STEPS)]
-
-
-def relative_gap(ours: np.ndarray, oracle: np.ndarray) -> float:
-    return float(np.max(np.abs(ours - oracle)) / np.max(np.abs(oracle)))
 
 
 def parity_adam_trajectory(

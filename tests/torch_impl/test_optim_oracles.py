@@ -13,10 +13,9 @@ import numpy as np
 import pytest
 import torch
 
+from tests.optimizer_oracles import LR, gradient_sequence, relative_gap
 from torch_impl.optim import KerasAdam
 
-STEPS = 60
-LR = 1e-2  # large enough that 60 steps move every weight far past rounding
 # Keras casts beta_1/beta_2 through float32 even for float64 variables, so the betas are ones
 # float32 holds exactly (as compare.parity's recipes use); then both sides see the same values.
 BETAS = (float(np.float32(0.9)), float(np.float32(0.999)))
@@ -24,16 +23,6 @@ BETAS = (float(np.float32(0.9)), float(np.float32(0.999)))
 # pow/sqrt may round differently (<= 1 ulp, 1.1e-16 relative each step), so 60 steps stay under
 # ~1e-15 (measured: 0.0); a misplaced epsilon or a float32-rounded constant is >= 1e-9.
 RELATIVE_BOUND = 1e-14
-
-
-def gradient_sequence(shape: tuple[int, ...], seed: int) -> list[np.ndarray]:
-    """Float64 gradients with sizes spread from 1e-9 to 1, so epsilon (1e-7) matters for some."""
-    rng = np.random.default_rng(seed)
-    return [rng.normal(size=shape) * 10 ** rng.uniform(-9, 0, size=shape) for _ in range(STEPS)]
-
-
-def relative_gap(ours: np.ndarray, oracle: np.ndarray) -> float:
-    return float(np.max(np.abs(ours - oracle)) / np.max(np.abs(oracle)))
 
 
 def keras_adam_trajectory(w0: np.ndarray, grads: list[np.ndarray], eps: float) -> list[np.ndarray]:

@@ -1,0 +1,25 @@
+"""What both optimizer-oracle tests feed the optimizers, and how they measure the gap.
+
+tests/keras_impl/test_optimizer_oracles.py holds keras_impl's torch-style ParityAdam to the real
+`torch.optim.Adam`; tests/torch_impl/test_optim_oracles.py holds torch_impl's KerasAdam to the
+real `keras.optimizers.Adam`. Both run the same gradient sequence through the same steps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+STEPS = 60
+LR = 1e-2  # large enough that 60 steps move every weight far past rounding
+
+
+def gradient_sequence(shape: tuple[int, ...], seed: int) -> list[np.ndarray]:
+    """STEPS float64 gradients with sizes spread from 1e-9 to 1, so epsilon (1e-7, 1e-8)
+    matters for some of them."""
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=shape) * 10 ** rng.uniform(-9, 0, size=shape) for _ in range(STEPS)]
+
+
+def relative_gap(ours: np.ndarray, oracle: np.ndarray) -> float:
+    """Max |ours - oracle| / max |oracle|: rounding-sized when the updates agree."""
+    return float(np.max(np.abs(ours - oracle)) / np.max(np.abs(oracle)))
