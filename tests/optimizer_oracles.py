@@ -8,6 +8,7 @@ real `keras.optimizers.Adam`. Both run the same gradient sequence through the sa
 from __future__ import annotations
 
 import numpy as np
+import torch  # before Keras, the order the project keeps when both share a process
 
 STEPS = 60
 LR = 1e-2  # large enough that 60 steps move every weight far past rounding
@@ -23,3 +24,26 @@ def gradient_sequence(shape: tuple[int, ...], seed: int) -> list[np.ndarray]:
 def relative_gap(ours: np.ndarray, oracle: np.ndarray) -> float:
     """Max |ours - oracle| / max |oracle|: rounding-sized when the updates agree."""
     return float(np.max(np.abs(ours - oracle)) / np.max(np.abs(oracle)))
+
+
+def weights_and_gradients(seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A float64 (4, 5) start and the gradient sequence both optimizers are fed from it."""
+    w0 = np.random.default_rng(seed).normal(size=(4, 5))
+    return w0, gradient_sequence(w0.shape, seed=seed + 1)
+
+
+def torch_trajectory(
+    optimizer_class: type[torch.optim.Optimizer],
+    w0: np.ndarray,
+    grads: list[np.ndarray],
+    **settings: object,
+) -> list[np.ndarray]:
+    """A torch optimizer on one float64 parameter, weights after every step."""
+    param = torch.nn.Parameter(torch.from_numpy(w0.copy()))
+    optimizer = optimizer_class([param], **settings)
+    trajectory = []
+    for g in grads:
+        param.grad = torch.from_numpy(g.copy())
+        optimizer.step()
+        trajectory.append(param.detach().numpy().copy())
+    return trajectory

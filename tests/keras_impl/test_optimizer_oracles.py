@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from shared.spec import OptimizerSpec
-from tests.optimizer_oracles import LR, gradient_sequence, relative_gap
+from tests.optimizer_oracles import LR, relative_gap, torch_trajectory, weights_and_gradients
 
 # Max |ours - torch| / max |torch| over the weights. torch forms its scalars in Python floats and
 # writes m * step_size / denom as addcdiv; ParityAdam forms the same scalars in float64 and
@@ -48,25 +48,21 @@ def torch_adam_trajectory(
     w0: np.ndarray, grads: list[np.ndarray], spec: OptimizerSpec
 ) -> list[np.ndarray]:
     """The real torch.optim.Adam on one float64 parameter, weights after every step."""
-    param = torch.nn.Parameter(torch.from_numpy(w0.copy()))
-    optimizer = torch.optim.Adam(
-        [param], lr=spec.learning_rate, betas=(spec.beta_1, spec.beta_2), eps=spec.epsilon
+    return torch_trajectory(
+        torch.optim.Adam,
+        w0,
+        grads,
+        lr=spec.learning_rate,
+        betas=(spec.beta_1, spec.beta_2),
+        eps=spec.epsilon,
     )
-    trajectory = []
-    for g in grads:
-        param.grad = torch.from_numpy(g.copy())
-        optimizer.step()
-        trajectory.append(param.detach().numpy().copy())
-    return trajectory
 
 
 @pytest.mark.parametrize("eps", [1e-8, 1e-3])
 def test_torch_style_parity_adam_follows_real_torch_adam_for_60_steps(eps):
     # betas 0.9 / 0.999 exactly: torch keeps them exact, and so must ParityAdam in float64
     spec = OptimizerSpec(learning_rate=LR, epsilon=eps, epsilon_style="torch")
-    rng = np.random.default_rng(5)
-    w0 = rng.normal(size=(4, 5))
-    grads = gradient_sequence(w0.shape, seed=6)
+    w0, grads = weights_and_gradients(seed=5)
     oracle = torch_adam_trajectory(w0, grads, spec)
     ours = parity_adam_trajectory(w0, grads, spec)
     gaps = [relative_gap(o, t) for o, t in zip(ours, oracle, strict=True)]
@@ -76,9 +72,7 @@ def test_torch_style_parity_adam_follows_real_torch_adam_for_60_steps(eps):
 
 def test_the_oracle_tells_torch_style_from_keras_style():
     # The bound has teeth: the keras-style update (epsilon on sqrt(v)) misses torch by far.
-    rng = np.random.default_rng(5)
-    w0 = rng.normal(size=(4, 5))
-    grads = gradient_sequence(w0.shape, seed=6)
+    w0, grads = weights_and_gradients(seed=5)
     torch_spec = OptimizerSpec(learning_rate=LR, epsilon=1e-8, epsilon_style="torch")
     keras_spec = OptimizerSpec(learning_rate=LR, epsilon=1e-8, epsilon_style="keras")
     oracle = torch_adam_trajectory(w0, grads, torch_spec)

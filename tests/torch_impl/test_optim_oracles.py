@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.optimizer_oracles import LR, gradient_sequence, relative_gap
+from tests.optimizer_oracles import LR, relative_gap, torch_trajectory, weights_and_gradients
 from torch_impl.optim import KerasAdam
 
 # Keras casts beta_1/beta_2 through float32 even for float64 variables, so the betas are ones
@@ -43,28 +43,9 @@ def keras_adam_trajectory(w0: np.ndarray, grads: list[np.ndarray], eps: float) -
     return trajectory
 
 
-def torch_trajectory(
-    optimizer_class: type[torch.optim.Optimizer],
-    w0: np.ndarray,
-    grads: list[np.ndarray],
-    **settings: object,
-) -> list[np.ndarray]:
-    """A torch optimizer on one float64 parameter, weights after every step."""
-    param = torch.nn.Parameter(torch.from_numpy(w0.copy()))
-    optimizer = optimizer_class([param], **settings)
-    trajectory = []
-    for g in grads:
-        param.grad = torch.from_numpy(g.copy())
-        optimizer.step()
-        trajectory.append(param.detach().numpy().copy())
-    return trajectory
-
-
 @pytest.mark.parametrize("eps", [1e-7, 1e-3])
 def test_keras_adam_follows_real_keras_adam_for_60_steps(eps):
-    rng = np.random.default_rng(3)
-    w0 = rng.normal(size=(4, 5))
-    grads = gradient_sequence(w0.shape, seed=4)
+    w0, grads = weights_and_gradients(seed=3)
     oracle = keras_adam_trajectory(w0, grads, eps)
     ours = torch_trajectory(KerasAdam, w0, grads, lr=LR, betas=BETAS, eps=eps)
     gaps = [relative_gap(o, k) for o, k in zip(ours, oracle, strict=True)]
@@ -74,9 +55,7 @@ def test_keras_adam_follows_real_keras_adam_for_60_steps(eps):
 
 def test_the_oracle_tells_keras_adam_from_torch_adam():
     # The bound has teeth: torch's own Adam (epsilon on sqrt(v_hat)) misses it by far.
-    rng = np.random.default_rng(3)
-    w0 = rng.normal(size=(4, 5))
-    grads = gradient_sequence(w0.shape, seed=4)
+    w0, grads = weights_and_gradients(seed=3)
     oracle = keras_adam_trajectory(w0, grads, 1e-7)
     other = torch_trajectory(torch.optim.Adam, w0, grads, lr=LR, betas=BETAS, eps=1e-7)
     assert relative_gap(other[-1], oracle[-1]) > 1e3 * RELATIVE_BOUND
