@@ -7,6 +7,9 @@ real `keras.optimizers.Adam`. Both run the same gradient sequence through the sa
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import torch  # before Keras, the order the project keeps when both share a process
 
@@ -46,4 +49,24 @@ def torch_trajectory(
         param.grad = torch.from_numpy(g.copy())
         optimizer.step()
         trajectory.append(param.detach().numpy().copy())
+    return trajectory
+
+
+def keras_trajectory(
+    make_optimizer: Callable[[], Any], w0: np.ndarray, grads: list[np.ndarray]
+) -> list[np.ndarray]:
+    """A Keras optimizer (built by `make_optimizer` under float64, as keras_impl.fit builds one
+    for a float64 model, so its learning rate is held in float64) on one float64 variable,
+    weights after every step."""
+    import keras  # here, after torch: the import order the project keeps
+
+    from keras_impl.model import floatx_scope
+
+    with floatx_scope("float64"):
+        optimizer = make_optimizer()
+        variable = keras.Variable(w0.copy(), dtype="float64")
+        trajectory = []
+        for g in grads:
+            optimizer.apply_gradients([(keras.ops.convert_to_tensor(g), variable)])
+            trajectory.append(keras.ops.convert_to_numpy(variable).copy())
     return trajectory

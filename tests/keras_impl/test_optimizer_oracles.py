@@ -15,7 +15,13 @@ import pytest
 import torch
 
 from shared.spec import OptimizerSpec
-from tests.optimizer_oracles import LR, relative_gap, torch_trajectory, weights_and_gradients
+from tests.optimizer_oracles import (
+    LR,
+    keras_trajectory,
+    relative_gap,
+    torch_trajectory,
+    weights_and_gradients,
+)
 
 # Max |ours - torch| / max |torch| over the weights. torch forms its scalars in Python floats and
 # writes m * step_size / denom as addcdiv; ParityAdam forms the same scalars in float64 and
@@ -29,19 +35,9 @@ def parity_adam_trajectory(
     w0: np.ndarray, grads: list[np.ndarray], spec: OptimizerSpec
 ) -> list[np.ndarray]:
     """keras_impl's optimizer for `spec` on one float64 variable, weights after every step."""
-    import keras  # here, after torch: the import order the project keeps
-
-    from keras_impl.model import floatx_scope
     from keras_impl.train import make_optimizer
 
-    with floatx_scope("float64"):  # as keras_impl.fit creates it for a float64 model
-        optimizer = make_optimizer(spec)
-        variable = keras.Variable(w0.copy(), dtype="float64")
-        trajectory = []
-        for g in grads:
-            optimizer.apply_gradients([(keras.ops.convert_to_tensor(g), variable)])
-            trajectory.append(keras.ops.convert_to_numpy(variable).copy())
-    return trajectory
+    return keras_trajectory(lambda: make_optimizer(spec), w0, grads)
 
 
 def torch_adam_trajectory(

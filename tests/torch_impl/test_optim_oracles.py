@@ -13,11 +13,18 @@ import numpy as np
 import pytest
 import torch
 
-from tests.optimizer_oracles import LR, relative_gap, torch_trajectory, weights_and_gradients
+from tests.optimizer_oracles import (
+    LR,
+    keras_trajectory,
+    relative_gap,
+    torch_trajectory,
+    weights_and_gradients,
+)
 from torch_impl.optim import KerasAdam
 
 # Keras casts beta_1/beta_2 through float32 even for float64 variables, so the betas are ones
-# float32 holds exactly (as compare.parity's recipes use); then both sides see the same values.
+# float32 holds exactly (as compare.study.parity's recipes use); then both sides see the same
+# values.
 BETAS = (float(np.float32(0.9)), float(np.float32(0.999)))
 # Max |ours - keras| / max |keras| over the weights. Same operation order in float64: only
 # pow/sqrt may round differently (<= 1 ulp, 1.1e-16 relative each step), so 60 steps stay under
@@ -29,18 +36,12 @@ def keras_adam_trajectory(w0: np.ndarray, grads: list[np.ndarray], eps: float) -
     """The real keras.optimizers.Adam on one float64 variable, weights after every step."""
     import keras  # here, after torch: the import order the project keeps
 
-    from keras_impl.model import floatx_scope
-
-    with floatx_scope("float64"):  # learning rate held in float64, as keras_impl.fit does
-        optimizer = keras.optimizers.Adam(
+    def real_adam() -> keras.optimizers.Adam:
+        return keras.optimizers.Adam(
             learning_rate=LR, beta_1=BETAS[0], beta_2=BETAS[1], epsilon=eps
         )
-        variable = keras.Variable(w0.copy(), dtype="float64")
-        trajectory = []
-        for g in grads:
-            optimizer.apply_gradients([(keras.ops.convert_to_tensor(g), variable)])
-            trajectory.append(keras.ops.convert_to_numpy(variable).copy())
-    return trajectory
+
+    return keras_trajectory(real_adam, w0, grads)
 
 
 @pytest.mark.parametrize("eps", [1e-7, 1e-3])
