@@ -262,6 +262,31 @@ class ModelSpec:
             return (self.time_steps, self.head.units)
         return (self.head.units,)
 
+    def describe(self) -> str:
+        """One line naming every layer, e.g. "masking(0.0) -> lstm(50, seq) -> dropout(0.2) ->
+        lstm(50) -> dense(1, linear) [float32, (12, 1)]", for messages and report labels."""
+        parts = [] if self.front is None else [_describe_front(self.front)]
+        for layer in self.layers:
+            options = [str(layer.units)]
+            if layer.kind == "simple" and layer.activation != "tanh":
+                options.append(layer.activation)
+            if layer.kind == "gru" and not layer.reset_after:
+                options.append("reset_after=False")
+            if layer.bidirectional:
+                options.append("bidirectional")
+            options += [f"{name}={getattr(layer, name):g}" for name in _DROPOUT_FIELDS[:2]]
+            options = [option for option in options if not option.endswith("=0")]
+            if layer.return_sequences:
+                options.append("seq")
+            parts.append(f"{layer.kind}({', '.join(options)})")
+            if layer.output_dropout:
+                parts.append(f"dropout({layer.output_dropout:g})")
+        if self.readout == "last_step":
+            parts.append("last step")
+        for layer in (*self.head_layers, self.head):
+            parts.append(_describe_head_layer(layer))
+        return f"{' -> '.join(parts)} [{self.dtype}, ({self.time_steps}, {self.features})]"
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form; parts at their defaults are left out, so older specs read back alike."""
         data: dict[str, Any] = {
@@ -320,6 +345,20 @@ class ModelSpec:
         except RecursionError:  # nested deeper than Python's JSON decoder can follow
             raise SpecError("model spec: JSON nested too deeply") from None
         return cls.from_dict(data)
+
+
+def _describe_front(front: FrontSpec) -> str:
+    if isinstance(front, EmbeddingSpec):
+        return f"embedding({front.vocab}, {front.dim}{', mask_zero' if front.mask_zero else ''})"
+    return f"masking({front.mask_value:g})"
+
+
+def _describe_head_layer(layer: HeadLayerSpec) -> str:
+    if isinstance(layer, DenseSpec):
+        return f"dense({layer.units}, {layer.activation})"
+    if isinstance(layer, DropoutSpec):
+        return f"dropout({layer.rate:g})"
+    return f"{layer.type}(epsilon={layer.epsilon:g})"
 
 
 def first_difference(model_spec: ModelSpec, weights_spec: object) -> str | None:
