@@ -53,6 +53,7 @@ def grammar_specs(draw) -> ModelSpec:
     for index in range(depth):
         last = index == depth - 1
         kind = draw(st.sampled_from(["simple", "lstm", "gru"]))
+        simple_activation = draw(st.sampled_from(["tanh", "linear"]))
         layers.append(
             RecurrentLayerSpec(
                 kind,
