@@ -58,9 +58,7 @@ def grammar_specs(draw) -> ModelSpec:
             RecurrentLayerSpec(
                 kind,
                 draw(st.integers(1, 3)),
-                activation=draw(st.sampled_from(["tanh", "linear"]))
-                if kind == "simple"
-                else "tanh",
+                activation=simple_activation if kind == "simple" else "tanh",
                 return_sequences=not last or readout != "final",
                 bidirectional=draw(st.booleans()) or (last and readout == "last_step"),
                 reset_after=draw(st.booleans()),
