@@ -29,6 +29,7 @@ from shared.errors import DataError
 from shared.spec import TrainSpec
 from shared.training import FitHistory, check_orders, check_xy
 from shared.weights import CanonicalWeights
+from torch_impl.inputs import model_inputs
 from torch_impl.model import RNNModel
 from torch_impl.optim import make_loss, make_optimizer
 from torch_impl.weights import to_canonical
@@ -426,12 +427,13 @@ def fit_plain(
 
 
 def predict(model: RNNModel, X: np.ndarray, *, device: str = "cpu") -> np.ndarray:
-    """Run the model on X (samples, time, features) in eval mode, without gradients.
+    """Run the model on X in eval mode (Dropout off, BatchNorm's moving statistics), no gradients.
 
     Args:
         model: the model; moved to `device` if it is elsewhere, and left there (so repeated
             calls on "cuda" copy only X and the outputs).
-        X: windows (samples, time, features).
+        X: windows (samples, time, features), or token ids (samples, time) for a model with an
+            Embedding front.
         device: "cpu", "cuda" or "cuda:N".
 
     Returns:
@@ -439,18 +441,13 @@ def predict(model: RNNModel, X: np.ndarray, *, device: str = "cpu") -> np.ndarra
         as a CPU numpy array.
 
     Raises:
-        DataError: if X is not 3-D with the model's features, or holds NaN/inf.
+        DataError: if X is not 3-D with the model's features, or holds NaN/inf (token ids:
+            not whole numbers in [0, vocab)).
         ValueError: for an unknown device name.
     """
     _accelerator(device)
-    spec = model.spec
-    X = np.asarray(X)
-    if X.ndim != 3 or X.shape[1] < 1 or X.shape[2] != spec.features:
-        raise DataError(f"X must be shaped (samples, time, {spec.features}), got {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise DataError("X holds NaN or infinite values")
     target = torch.device(device)
-    inputs = torch.from_numpy(np.ascontiguousarray(X.astype(spec.dtype))).to(target)
+    inputs = torch.from_numpy(model_inputs(model.spec, X)).to(target)
     if model.device != target:
         model.to(target)
     was_training = model.training
