@@ -4,9 +4,10 @@ Readers of the tutorial (2021-22, Keras 2) hold `model.save("model.h5")` files. 
 loads them, but its legacy HDF5 path has no `safe_mode`: a Lambda layer in the file would be
 rebuilt from marshalled Python bytecode, i.e. run code. So the file's `model_config` JSON is read
 with h5py and checked *before* Keras sees it: only the model classes Sequential / Functional
-(Keras 2's "Model") and the layers InputLayer, SimpleRNN, LSTM, GRU, Bidirectional and Dense may
-appear, and no serialized function anywhere. Everything else is a `ModelFileError` naming the
-file and the layer. What loads is then held to `spec_of` like any other Keras model.
+(Keras 2's "Model") and the layer classes of the grammar (`LAYER_CLASSES`; wrappers checked
+inside too) may appear, and no serialized function anywhere, not even nested in an allowed
+layer's config (a custom activation, say). Everything else is a `ModelFileError` naming the file
+and the layer. What loads is then held to `spec_of` like any other Keras model.
 """
 
 from __future__ import annotations
@@ -18,11 +19,32 @@ from typing import Any
 
 import keras
 
+from keras_impl.translators.readout import crop_mask_warning_silenced
 from shared.errors import ModelFileError
 
 LEGACY_SUFFIXES = (".h5", ".hdf5")
 MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
-LAYER_CLASSES = frozenset({"InputLayer", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Dense"})
+LAYER_CLASSES = frozenset(
+    {
+        "InputLayer",
+        "Embedding",
+        "Masking",
+        "SimpleRNN",
+        "LSTM",
+        "GRU",
+        "Bidirectional",
+        "Dropout",
+        "Cropping1D",
+        "Flatten",
+        "Reshape",
+        "Dense",
+        "TimeDistributed",
+        "LayerNormalization",
+        "BatchNormalization",
+    }
+)
+# wrappers and the config keys of the layers they hold, each checked like a layer of its own
+_WRAPPED = {"Bidirectional": ("layer", "backward_layer"), "TimeDistributed": ("layer",)}
 # class names under which Keras serializes Python code (Lambda layers, custom functions)
 _CODE_CLASSES = frozenset({"Lambda", "__lambda__", "function", "__function__"})
 
@@ -94,10 +116,9 @@ def _check_layer(path: Path, layer: Any) -> None:
             f"{', '.join(sorted(LAYER_CLASSES))}); refused before loading, since Keras's HDF5 "
             "loader has no safe_mode"
         )
-    if class_name == "Bidirectional":
-        for part in ("layer", "backward_layer"):
-            if config.get(part) is not None:
-                _check_layer(path, config[part])
+    for part in _WRAPPED.get(class_name, ()):
+        if config.get(part) is not None:
+            _check_layer(path, config[part])
 
 
 def check_config(path: str | os.PathLike, config: dict[str, Any]) -> None:
@@ -138,7 +159,8 @@ def load_legacy_h5(path: str | os.PathLike) -> Any:
     path = Path(path)
     check_config(path, model_config(path))
     try:
-        model = keras.models.load_model(path, compile=False)
+        with crop_mask_warning_silenced():
+            model = keras.models.load_model(path, compile=False)
     except Exception as error:  # anything Keras raises on a bad file is this file's fault
         raise ModelFileError(f"{path}: Keras cannot load it ({_first_line(error)})") from None
     return model
