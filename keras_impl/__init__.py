@@ -15,7 +15,8 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from keras_impl.io import load_model, save_model  # noqa: E402
-from keras_impl.model import build_model, create_rnn, spec_of  # noqa: E402
+from keras_impl.model import build_model, create_rnn  # noqa: E402
+from keras_impl.reading import spec_of  # noqa: E402
 from keras_impl.train import fit, predict  # noqa: E402
 from keras_impl.weights import (  # noqa: E402
     from_canonical,

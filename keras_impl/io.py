@@ -16,7 +16,9 @@ from pathlib import Path
 import keras
 
 from keras_impl.legacy import LEGACY_SUFFIXES, load_legacy_h5
-from keras_impl.model import default_compile, spec_of
+from keras_impl.model import default_compile
+from keras_impl.reading import spec_of
+from keras_impl.translators.readout import crop_mask_warning_silenced
 from shared.errors import ModelFileError
 
 
@@ -99,7 +101,8 @@ def load_model(path: str | os.PathLike) -> keras.Model:
     if "config.json" not in names:
         raise ModelFileError(f"{path}: a zip archive but not a Keras model (no config.json)")
     try:
-        model = keras.models.load_model(path, compile=False, safe_mode=True)
+        with crop_mask_warning_silenced():
+            model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # anything Keras raises on a bad file is this file's fault
         raise ModelFileError(f"{path}: Keras cannot load it ({_first_line(error)})") from None
     return _checked(path, model)

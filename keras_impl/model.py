@@ -1,40 +1,24 @@
-"""Keras models from a `ModelSpec`, and the spec read back from any Keras model.
+"""Keras models from a `ModelSpec`: the grammar's layers in order, each from its translator.
 
-`build_model` is the only place Keras layers are configured from a spec, and `spec_of` the only
-place a model's layers are read back into one, so the two can be checked against each other and
-every other module (weights, training, files) can trust `spec_of` to say what a model computes,
-whether `build_model` made it or a user wrote it by hand like the tutorial's `create_RNN`.
+`build_model` is the only place Keras layers are made from a spec (through
+`keras_impl.translators`), and `keras_impl.reading.spec_of` the only place a model's layers are
+read back into one, so the two can be checked against each other and every other module
+(weights, training, files) can trust `spec_of` to say what a model computes, whether
+`build_model` made it or a user wrote it by hand like the tutorial's `create_RNN`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import keras
 
-from shared.errors import ModelFileError, SpecError
-from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec
-
-# Keras layer class per spec kind; matched by exact type, since a subclass may compute otherwise.
-RECURRENT_CLASSES: dict[str, type] = {
-    "simple": keras.layers.SimpleRNN,
-    "lstm": keras.layers.LSTM,
-    "gru": keras.layers.GRU,
-}
-_KIND_OF_CLASS = {cls: kind for kind, cls in RECURRENT_CLASSES.items()}
-_SUPPORTED = "only SimpleRNN, LSTM, GRU, Bidirectional and one final Dense are supported"
-# Config keys that must be empty: each adds a loss term or rewrites weights during training.
-_MUST_BE_NONE = (
-    "kernel_regularizer",
-    "recurrent_regularizer",
-    "bias_regularizer",
-    "activity_regularizer",
-    "kernel_constraint",
-    "recurrent_constraint",
-    "bias_constraint",
-)
+from keras_impl.translators import for_spec
+from keras_impl.translators.readout import build_last_step, crop_mask_warning_silenced
+from shared.errors import SpecError
+from shared.spec import DenseSpec, DropoutSpec, ModelSpec, RecurrentLayerSpec
 
 
 @contextmanager
@@ -70,29 +54,34 @@ def default_compile(model: keras.Model, dtype: str) -> None:
         model.compile(optimizer=keras.optimizers.Adam(), loss=keras.losses.MeanSquaredError())
 
 
-def _recurrent_layer(layer: RecurrentLayerSpec, name: str, dtype: str) -> keras.layers.Layer:
-    """One Keras recurrent layer (unwrapped) for a layer spec."""
-    options: dict[str, Any] = {
-        "units": layer.units,
-        "activation": layer.activation,
-        "return_sequences": layer.return_sequences,
-        "dtype": dtype,
-        "name": name,
-    }
-    if layer.kind != "simple":
-        # Keras's default, written out because the reference and torch assume it.
-        options["recurrent_activation"] = "sigmoid"
-    if layer.kind == "gru":
-        options["reset_after"] = layer.reset_after
-    return RECURRENT_CLASSES[layer.kind](**options)
+def _layers(spec: ModelSpec) -> list[keras.layers.Layer]:
+    """The Keras layers of a spec, in order, each from its kind's translator."""
+    dtype = spec.dtype
+    layers = []
+    if spec.front is not None:
+        layers.append(for_spec(spec.front).build(spec.front, spec.front.type, dtype))
+    for index, layer in enumerate(spec.layers):
+        layers.append(for_spec(layer).build(layer, f"rnn_{index}", dtype))
+        if layer.output_dropout:
+            dropout = DropoutSpec(layer.output_dropout)
+            layers.append(for_spec(dropout).build(dropout, f"rnn_{index}_dropout", dtype))
+    if spec.readout == "last_step":
+        layers += build_last_step(spec.time_steps, dtype)
+    for index, layer in enumerate(spec.head_layers):
+        layers.append(for_spec(layer).build(layer, f"head_layer{index}", dtype))
+    layers.append(for_spec(spec.head).build(spec.head, "head", dtype))
+    return layers
 
 
 def build_model(spec: ModelSpec, seed: int | None = None) -> keras.Model:
     """Build and compile the Keras model a spec describes, with Keras's default initializers.
 
-    Layers are named "rnn_0", "rnn_1", ... and "head"; a bidirectional layer "rnn_k" wraps
+    Layers are named "embedding" or "masking" (the front), "rnn_0", "rnn_1", ... (a Dropout
+    after layer k is "rnn_k_dropout"), "last_step_crop" and "last_step" (the last-step
+    readout), "head_layer0", ... and "head"; a bidirectional layer "rnn_k" wraps
     "rnn_k_<kind>" (so its halves are "forward_rnn_k_<kind>" and "backward_rnn_k_<kind>").
-    Every layer and the input get the spec's dtype, so Keras's float setting is left alone.
+    Every layer gets the spec's dtype, so Keras's float setting is left alone; an Embedding
+    model takes int32 token ids (batch, time_steps).
 
     Args:
         spec: the architecture, input shape and float precision.
@@ -101,26 +90,17 @@ def build_model(spec: ModelSpec, seed: int | None = None) -> keras.Model:
             the same initial weights.
 
     Returns:
-        A `keras.Sequential`, compiled with Adam (Keras defaults) and mean squared error.
+        A `keras.Sequential` of built-in layers only (loads in plain Keras, safe_mode=True),
+        compiled with Adam (Keras defaults) and mean squared error.
     """
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    stack: list[Any] = [keras.Input(shape=(spec.time_steps, spec.features), dtype=spec.dtype)]
-    for index, layer in enumerate(spec.layers):
-        name = f"rnn_{index}"
-        if layer.bidirectional:
-            inner = _recurrent_layer(layer, f"{name}_{layer.kind}", spec.dtype)
-            stack.append(
-                keras.layers.Bidirectional(inner, merge_mode="concat", dtype=spec.dtype, name=name)
-            )
-        else:
-            stack.append(_recurrent_layer(layer, name, spec.dtype))
-    stack.append(
-        keras.layers.Dense(
-            spec.head.units, activation=spec.head.activation, dtype=spec.dtype, name="head"
-        )
-    )
-    model = keras.Sequential(stack, name="rnn_parity")
+    if spec.embedded:
+        inputs = keras.Input(shape=(spec.time_steps,), dtype="int32")
+    else:
+        inputs = keras.Input(shape=(spec.time_steps, spec.features), dtype=spec.dtype)
+    with crop_mask_warning_silenced():
+        model = keras.Sequential([inputs, *_layers(spec)], name="rnn_parity")
     default_compile(model, spec.dtype)
     return model
 
@@ -155,215 +135,6 @@ def create_rnn(
     return build_model(spec)
 
 
-def _describe(layer: keras.layers.Layer) -> str:
-    return f"layer {layer.name!r} ({type(layer).__name__})"
-
-
-def _layer_dtype(layer: keras.layers.Layer) -> str:
-    """The one float dtype a layer stores and computes in, or ModelFileError (mixed precision)."""
-    policy = layer.dtype_policy
-    if policy.variable_dtype != policy.compute_dtype or policy.compute_dtype not in (
-        "float32",
-        "float64",
-    ):
-        raise ModelFileError(
-            f"{_describe(layer)} uses dtype policy {policy.name!r}: only float32 or float64 "
-            "throughout is supported"
-        )
-    if getattr(policy, "quantization_mode", None):
-        raise ModelFileError(f"{_describe(layer)} is quantized, which is outside the specs")
-    return policy.compute_dtype
-
-
-def _activation_name(value: Any, what: str, layer: keras.layers.Layer) -> str:
-    """A serialized activation as its Keras name; a custom function is outside the specs."""
-    if not isinstance(value, str):
-        raise ModelFileError(
-            f"{_describe(layer)} has a custom {what} (not one of Keras's named activations), "
-            "which is outside the specs"
-        )
-    return value
-
-
-def _check_plain(config: dict[str, Any], layer: keras.layers.Layer) -> None:
-    """Reject settings that change what the layer computes or how it trains."""
-    if not config.get("use_bias", True):
-        raise ModelFileError(f"{_describe(layer)} has use_bias=False: the specs need biases")
-    for key in _MUST_BE_NONE:
-        if config.get(key) is not None:
-            raise ModelFileError(f"{_describe(layer)} sets {key}, which is outside the specs")
-    if config.get("lora_rank"):
-        raise ModelFileError(f"{_describe(layer)} has LoRA enabled, which is outside the specs")
-    if not layer.trainable:
-        raise ModelFileError(f"{_describe(layer)} is frozen (trainable=False); specs train all")
-
-
-def _recurrent_spec(
-    layer: keras.layers.Layer, backwards: bool = False, bidirectional: bool = False
-) -> RecurrentLayerSpec:
-    """The spec of one unwrapped SimpleRNN/LSTM/GRU layer.
-
-    Args:
-        layer: the Keras layer.
-        backwards: True for the backward half of a Bidirectional (it must read backwards).
-        bidirectional: whether to mark the returned spec bidirectional.
-    """
-    kind = _KIND_OF_CLASS.get(type(layer))
-    if kind is None:
-        raise ModelFileError(f"{_describe(layer)} is outside the specs: {_SUPPORTED}")
-    config = layer.get_config()
-    _check_plain(config, layer)
-    for key in ("stateful", "return_state"):
-        if config.get(key):
-            raise ModelFileError(f"{_describe(layer)} has {key}=True, which is outside the specs")
-    if bool(config.get("go_backwards")) != backwards:
-        raise ModelFileError(
-            f"{_describe(layer)} has go_backwards={config.get('go_backwards')}: only a "
-            "Bidirectional's backward half may read the sequence backwards"
-        )
-    for key in ("dropout", "recurrent_dropout"):
-        if config.get(key, 0.0) > 0:
-            raise ModelFileError(f"{_describe(layer)} has {key}={config[key]}: the specs use none")
-    if kind != "simple":
-        gate = _activation_name(config["recurrent_activation"], "recurrent_activation", layer)
-        if gate != "sigmoid":
-            raise ModelFileError(
-                f"{_describe(layer)} has recurrent_activation={gate!r}: the specs use sigmoid"
-            )
-    try:
-        return RecurrentLayerSpec(
-            kind=kind,
-            units=config["units"],
-            activation=_activation_name(config["activation"], "activation", layer),
-            return_sequences=bool(config["return_sequences"]),
-            bidirectional=bidirectional,
-            reset_after=bool(config.get("reset_after", True)),
-        )
-    except SpecError as error:
-        raise ModelFileError(f"{_describe(layer)} is outside the specs: {error}") from None
-
-
-def _bidirectional_spec(layer: keras.layers.Bidirectional) -> RecurrentLayerSpec:
-    """The spec of a Bidirectional wrapper; both halves must be the same layer, mirrored."""
-    if layer.merge_mode != "concat":
-        raise ModelFileError(
-            f"{_describe(layer)} has merge_mode={layer.merge_mode!r}: only 'concat' is supported"
-        )
-    _check_plain(layer.get_config(), layer)
-    forward = _recurrent_spec(layer.forward_layer, backwards=False, bidirectional=True)
-    backward = _recurrent_spec(layer.backward_layer, backwards=True, bidirectional=True)
-    if forward != backward:
-        raise ModelFileError(
-            f"{_describe(layer)}: its forward and backward layers differ ({forward} vs "
-            f"{backward}); the specs need mirrored halves"
-        )
-    return forward
-
-
-def _dense_spec(layer: keras.layers.Layer) -> DenseSpec:
-    config = layer.get_config()
-    _check_plain(config, layer)
-    try:
-        return DenseSpec(
-            units=config["units"],
-            activation=_activation_name(config["activation"], "activation", layer),
-        )
-    except SpecError as error:
-        raise ModelFileError(f"{_describe(layer)} is outside the specs: {error}") from None
-
-
-def _input_shape(model: keras.Model) -> tuple[int, int]:
-    """(time_steps, features) of the model's single input, which must be fully known."""
-    try:
-        inputs = model.inputs
-    except (AttributeError, ValueError):
-        inputs = None
-    if not inputs:
-        raise ModelFileError(
-            f"model {model.name!r} has no defined input shape: start it with "
-            "keras.Input((time_steps, features))"
-        )
-    if len(inputs) != 1:
-        raise ModelFileError(f"model {model.name!r} has {len(inputs)} inputs; the specs have one")
-    shape = tuple(inputs[0].shape)
-    if len(shape) != 3 or not all(isinstance(size, int) for size in shape[1:]):
-        raise ModelFileError(
-            f"model {model.name!r} takes inputs shaped {shape}: the specs need "
-            "(batch, time_steps, features) with both sizes fixed"
-        )
-    return shape[1], shape[2]
-
-
-def _check_chain(model: keras.Model, layers: list[keras.layers.Layer]) -> None:
-    """A functional model must be a plain chain: each layer used once, fed by the one before."""
-    if isinstance(model, keras.Sequential):
-        return  # a Sequential is a chain by construction
-    if len(model.outputs) != 1:
-        raise ModelFileError(f"model {model.name!r} has {len(model.outputs)} outputs; specs have 1")
-    previous = model.inputs[0]
-    for layer in layers:
-        # _inbound_nodes: one per call of the layer; Keras has no public count of them
-        if len(layer._inbound_nodes) != 1 or layer.input is not previous:
-            raise ModelFileError(
-                f"{_describe(layer)} is not fed by the layer before it (or is used twice): "
-                "the specs describe a plain stack"
-            )
-        previous = layer.output
-
-
-def spec_of(model: keras.Model) -> ModelSpec:
-    """Read the architecture of a Keras model back into a `ModelSpec`.
-
-    Works for models from `build_model` and for hand-written ones (Sequential or functional),
-    as long as they are a plain stack: InputLayer, SimpleRNN / LSTM / GRU layers (optionally in
-    Bidirectional with merge_mode "concat"), then exactly one Dense as the last layer.
-    Activation aliases come back under Keras's own name ("swish" reads back as "silu").
-
-    Args:
-        model: a built Keras model.
-
-    Returns:
-        The spec that `build_model` would turn into the same computation.
-
-    Raises:
-        ModelFileError: naming the layer (and its class or setting) that is outside the specs,
-            e.g. a Conv1D layer, use_bias=False, dropout, go_backwards, stateful, mixed dtypes.
-    """
-    if not isinstance(model, keras.Model):
-        raise ModelFileError(f"expected a keras.Model, got {type(model).__name__}")
-    time_steps, features = _input_shape(model)
-    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
-    if not layers:
-        raise ModelFileError(f"model {model.name!r} has no layers")
-    _check_chain(model, layers)
-    dtypes = {_layer_dtype(layer) for layer in layers}
-    if len(dtypes) != 1:
-        raise ModelFileError(f"model {model.name!r} mixes dtypes {sorted(dtypes)}; use one")
-    *recurrent, last = layers
-    if type(last) is not keras.layers.Dense:
-        raise ModelFileError(
-            f"{_describe(last)} ends the model, but the specs end with a Dense layer: {_SUPPORTED}"
-        )
-    specs = []
-    for layer in recurrent:
-        if type(layer) is keras.layers.Bidirectional:
-            specs.append(_bidirectional_spec(layer))
-        else:
-            specs.append(_recurrent_spec(layer))
-    if not specs:
-        raise ModelFileError(f"model {model.name!r} has no recurrent layer before its Dense head")
-    try:
-        return ModelSpec(
-            time_steps=time_steps,
-            features=features,
-            layers=tuple(specs),
-            head=_dense_spec(last),
-            dtype=dtypes.pop(),
-        )
-    except SpecError as error:  # e.g. a layer without return_sequences feeding another
-        raise ModelFileError(f"model {model.name!r} is outside the specs: {error}") from None
-
-
 def canonical_activation(name: str) -> str:
     """Keras's own name for an activation ("swish" -> "silu"), for comparing specs."""
     return keras.activations.serialize(keras.activations.get(name))
@@ -372,16 +143,19 @@ def canonical_activation(name: str) -> str:
 def normalized(spec: ModelSpec) -> ModelSpec:
     """`spec` with every activation under Keras's own name, so aliases compare equal."""
     layers = tuple(
-        RecurrentLayerSpec(
-            kind=layer.kind,
-            units=layer.units,
+        dataclasses.replace(
+            layer,
             activation=canonical_activation(layer.activation),
-            return_sequences=layer.return_sequences,
-            bidirectional=layer.bidirectional,
             # reset_after means nothing outside GRU; fix it so it cannot cause a mismatch
             reset_after=layer.reset_after if layer.kind == "gru" else True,
         )
         for layer in spec.layers
     )
-    head = DenseSpec(units=spec.head.units, activation=canonical_activation(spec.head.activation))
-    return ModelSpec(spec.time_steps, spec.features, layers, head, spec.dtype)
+    head_layers = tuple(
+        dataclasses.replace(layer, activation=canonical_activation(layer.activation))
+        if isinstance(layer, DenseSpec)
+        else layer
+        for layer in spec.head_layers
+    )
+    head = dataclasses.replace(spec.head, activation=canonical_activation(spec.head.activation))
+    return dataclasses.replace(spec, layers=layers, head=head, head_layers=head_layers)

@@ -29,7 +29,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_impl.model import floatx_scope, spec_of
+from keras_impl.model import floatx_scope
+from keras_impl.reading import spec_of
+from keras_impl.translators.readout import crop_mask_warning_silenced
 from keras_impl.weights import to_canonical
 from shared.errors import DataError, SpecError
 from shared.spec import ModelSpec, OptimizerSpec, TrainSpec
@@ -244,12 +246,43 @@ def _compile(
         )
 
 
+def model_inputs(X: np.ndarray, spec: ModelSpec) -> np.ndarray:
+    """X checked against the spec: floats (samples, time_steps, features) cast to the spec's
+    dtype, or, with an Embedding front, int32 token ids (samples, time_steps) within the vocab.
+
+    Raises:
+        DataError: naming the shape, dtype or value problem.
+    """
+    X = np.asarray(X)
+    if not spec.embedded:
+        if X.ndim != 3 or X.shape[1:] != (spec.time_steps, spec.features):
+            raise DataError(
+                f"X must be shaped (samples, {spec.time_steps}, {spec.features}), got {X.shape}"
+            )
+        X = X.astype(spec.dtype)
+        if not np.all(np.isfinite(X)):
+            raise DataError("X holds NaN or infinite values")
+        return X
+    if X.ndim != 2 or X.shape[1] != spec.time_steps:
+        raise DataError(f"X must be token ids shaped (samples, {spec.time_steps}), got {X.shape}")
+    if X.dtype.kind == "f" and np.all(np.isfinite(X)) and np.all(np.round(X) == X):
+        X = X.astype(np.int64)  # whole numbers held as floats are ids, as the reference reads them
+    if X.dtype.kind not in "iu":
+        raise DataError(f"X must hold integer token ids, got dtype {X.dtype}")
+    vocab = spec.front.vocab
+    if X.size and (X.min() < 0 or X.max() >= vocab):
+        raise DataError(f"X holds token ids outside 0..{vocab - 1} (the embedding's vocab)")
+    return X.astype("int32")
+
+
 def _training_arrays(
     X: np.ndarray, Y: np.ndarray, spec: ModelSpec
 ) -> tuple[np.ndarray, np.ndarray]:
-    """X, Y checked against the spec and cast to its dtype."""
-    check_xy(X, Y, spec.time_steps, spec.features)
-    X, Y = np.asarray(X, dtype=spec.dtype), np.asarray(Y, dtype=spec.dtype)
+    """X (see `model_inputs`) and Y checked against the spec, Y cast to its dtype."""
+    X = model_inputs(X, spec)
+    # token ids (samples, time) are checked as (samples, time, 1): one id per step
+    check_xy(X[..., None] if spec.embedded else X, Y, spec.time_steps, spec.features)
+    Y = np.asarray(Y, dtype=spec.dtype)
     if Y.shape[1:] != spec.output_shape:
         # Keras would broadcast a misfit Y silently; refuse instead.
         raise DataError(
@@ -307,7 +340,7 @@ def fit(
     Args:
         model: a model `spec_of` accepts; trained in place, then left compiled with the train
             spec's optimizer (its state kept) and loss.
-        X: inputs (samples, time_steps, features).
+        X: inputs (samples, time_steps, features), or token ids (samples, time_steps).
         Y: targets (samples, head units), or (samples, time_steps, head units) for sequences.
         train_spec: epochs, batch size, optimizer, loss, seed, shuffle.
         order: optional, one permutation of range(samples) per epoch.
@@ -349,7 +382,7 @@ def fit(
     start = time.perf_counter()
     # Under the model's floatx: Keras's array adapter casts every float array to floatx(), so a
     # float64 model would otherwise be trained on float32-rounded X and Y.
-    with floatx_scope(spec.dtype):
+    with floatx_scope(spec.dtype), crop_mask_warning_silenced():
         if order is None:
             model.fit(X, Y, epochs=train_spec.epochs, shuffle=train_spec.shuffle, **options)
         else:
@@ -374,22 +407,19 @@ def predict(model: keras.Model, X: np.ndarray) -> np.ndarray:
 
     Args:
         model: a model `spec_of` accepts.
-        X: (samples, time_steps, features); cast to the model's dtype.
+        X: (samples, time_steps, features), cast to the model's dtype; or, for an Embedding
+            model, integer token ids (samples, time_steps).
 
     Returns:
-        (samples, head units), or (samples, time_steps, head units) for sequence models.
+        (samples, head units), or (samples, time_steps, head units) for sequence models, in
+        the model's dtype.
 
     Raises:
-        DataError: if X is not shaped for the model or holds NaN or infinite values.
+        DataError: if X is not shaped for the model, holds NaN or infinite values, or token
+            ids outside the vocabulary.
     """
     spec = spec_of(model)
-    X = np.asarray(X)
-    if X.ndim != 3 or X.shape[1:] != (spec.time_steps, spec.features):
-        raise DataError(
-            f"X must be shaped (samples, {spec.time_steps}, {spec.features}), got {X.shape}"
-        )
-    X = X.astype(spec.dtype)
-    if not np.all(np.isfinite(X)):
-        raise DataError("X holds NaN or infinite values")
-    outputs = model(X, training=False)
+    X = model_inputs(X, spec)
+    with crop_mask_warning_silenced():
+        outputs = model(X, training=False)
     return np.asarray(ops.convert_to_numpy(outputs), dtype=spec.dtype)

@@ -1,18 +1,12 @@
 """Keras weights to and from the canonical format of `shared.weights`.
 
-Keras stores each recurrent layer as three variables whose columns are gate blocks in Keras's
-own order, with one bias per gate (two stacked rows for GRU with reset_after=True):
-
-    kernel (in, gates * units), recurrent_kernel (units, gates * units),
-    bias (gates * units,) or, for GRU reset_after=True, (2, gates * units): [input, recurrent]
-
-Keras gate orders: SimpleRNN (h), LSTM (i, f, c, o) = canonical (i, f, g, o), GRU (z, r, h),
-which is canonical (r, z, n) with r and z SWAPPED. This module is the only place that knows it.
-
-One-bias layers (SimpleRNN, LSTM, GRU reset_after=False) read back with c = 0 and are written
-with b + c: both biases are added before any nonlinearity there (for GRU reset_after=False the
-reference adds c_n outside the reset, exactly as Keras adds its single bias), so folding them
-is exact up to the rounding of the one addition.
+`keras_impl.reading.read_model` says which Keras layer holds each part of the spec; the
+translator of that layer's class (`keras_impl.translators`, so TimeDistributed(Dense) finds its
+inner Dense) knows its own layout: the recurrent one splits and
+reorders gate blocks (Keras GRU z, r, h is canonical r, z, n; one-bias layers are written with
+b + c and read back with c = 0), the others only map names (Dense W = kernel, b = bias;
+Embedding E = embeddings; LayerNormalization gamma, beta; BatchNormalization gamma, beta,
+moving mean and variance). This module only walks the parts, so it stays free of layer kinds.
 """
 
 from __future__ import annotations
@@ -20,61 +14,12 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from keras_impl.model import build_model, normalized, spec_of
+from keras_impl.model import build_model, normalized
+from keras_impl.reading import ModelLayers, read_model
+from keras_impl.translators import for_layer
 from shared.errors import WeightFormatError
-from shared.spec import ModelSpec, RecurrentLayerSpec, first_difference
-from shared.weights import CanonicalWeights, DirectionWeights
-
-# Canonical gate names in the order Keras lays out their column blocks.
-KERAS_GATE_ORDER: dict[str, tuple[str, ...]] = {
-    "simple": ("h",),
-    "lstm": ("i", "f", "g", "o"),
-    "gru": ("z", "r", "n"),
-}
-
-
-def _recurrent_cells(model: keras.Model, spec: ModelSpec) -> list[dict[str, keras.layers.Layer]]:
-    """Per recurrent layer, direction -> the Keras cell holding that direction's variables."""
-    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
-    cells = []
-    for layer, layer_spec in zip(layers, spec.layers, strict=False):
-        if layer_spec.bidirectional:
-            cells.append(
-                {"forward": layer.forward_layer.cell, "backward": layer.backward_layer.cell}
-            )
-        else:
-            cells.append({"forward": layer.cell})
-    return cells
-
-
-def _head(model: keras.Model) -> keras.layers.Layer:
-    return model.layers[-1]  # spec_of has checked that the last layer is the Dense head
-
-
-def _has_two_biases(layer: RecurrentLayerSpec) -> bool:
-    """Whether Keras keeps separate input-side and recurrent-side biases (GRU reset_after)."""
-    return layer.kind == "gru" and layer.reset_after
-
-
-def _blocks(matrix: np.ndarray, gates: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Split (..., gates * units) columns into contiguous per-gate copies, keyed by gate."""
-    parts = np.split(matrix, len(gates), axis=-1)
-    return {gate: np.ascontiguousarray(part) for gate, part in zip(gates, parts, strict=True)}
-
-
-def _direction_to_canonical(
-    cell: keras.layers.Layer, layer: RecurrentLayerSpec
-) -> DirectionWeights:
-    order = KERAS_GATE_ORDER[layer.kind]
-    kernel = keras.ops.convert_to_numpy(cell.kernel)  # (in, gates * units)
-    recurrent = keras.ops.convert_to_numpy(cell.recurrent_kernel)  # (units, gates * units)
-    bias = keras.ops.convert_to_numpy(cell.bias)  # (gates * units,) or (2, gates * units)
-    if _has_two_biases(layer):
-        b, c = _blocks(bias[0], order), _blocks(bias[1], order)
-    else:
-        b = _blocks(bias, order)
-        c = {gate: np.zeros_like(array) for gate, array in b.items()}
-    return DirectionWeights(W=_blocks(kernel, order), U=_blocks(recurrent, order), b=b, c=c)
+from shared.spec import first_difference
+from shared.weights import CanonicalWeights
 
 
 def to_canonical(model: keras.Model) -> CanonicalWeights:
@@ -85,59 +30,46 @@ def to_canonical(model: keras.Model) -> CanonicalWeights:
 
     Returns:
         Validated canonical weights (copies, in the model's dtype) carrying `spec_of(model)`.
-        One-bias layers come back with every c[gate] zero.
+        One-bias recurrent layers come back with every c[gate] zero.
 
     Raises:
-        ModelFileError: if the model is outside the specs.
+        ModelFileError: if the model is outside the grammar.
     """
-    spec = spec_of(model)
+    found = read_model(model)
+    spec = found.spec
+    front = for_layer(found.front).to_canonical(found.front, spec.front) if spec.front else {}
     layers = [
-        {
-            direction: _direction_to_canonical(cell, layer_spec)
-            for direction, cell in directions.items()
-        }
-        for layer_spec, directions in zip(spec.layers, _recurrent_cells(model, spec), strict=True)
+        for_layer(layer).to_canonical(layer, layer_spec)
+        for layer_spec, layer in zip(spec.layers, found.recurrent, strict=True)
     ]
-    head = _head(model)
-    W_y = np.array(keras.ops.convert_to_numpy(head.kernel))  # (units_in, units_out)
-    b_y = np.array(keras.ops.convert_to_numpy(head.bias))  # (units_out,)
-    return CanonicalWeights(spec, layers, W_y, b_y).validate()
-
-
-def _direction_to_keras(
-    weights: DirectionWeights, layer: RecurrentLayerSpec
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(kernel, recurrent_kernel, bias) in Keras's layout for one direction."""
-    order = KERAS_GATE_ORDER[layer.kind]
-    kernel = np.concatenate([weights.W[gate] for gate in order], axis=1)
-    recurrent = np.concatenate([weights.U[gate] for gate in order], axis=1)
-    b = np.concatenate([weights.b[gate] for gate in order])
-    c = np.concatenate([weights.c[gate] for gate in order])
-    bias = np.stack([b, c]) if _has_two_biases(layer) else b + c
-    return kernel, recurrent, bias
+    head_layers = [
+        for_layer(layer).to_canonical(layer, layer_spec)
+        for layer_spec, layer in zip(spec.head_layers, found.head_layers, strict=True)
+    ]
+    head = for_layer(found.head).to_canonical(found.head, spec.head)
+    return CanonicalWeights(spec, layers, head["W"], head["b"], front, head_layers).validate()
 
 
 def _planned_assignments(
-    model: keras.Model, weights: CanonicalWeights
+    found: ModelLayers, weights: CanonicalWeights
 ) -> list[tuple[keras.Variable, np.ndarray]]:
     """Every (variable, new value) pair, each shape checked; nothing is assigned here."""
     spec = weights.spec
-    plan: list[tuple[keras.Variable, np.ndarray, str]] = []
-    cells = _recurrent_cells(model, spec)
-    for index, (layer_spec, directions) in enumerate(zip(spec.layers, cells, strict=True)):
-        for direction, cell in directions.items():
-            arrays = _direction_to_keras(weights.layers[index][direction], layer_spec)
-            variables = {
-                "kernel": cell.kernel,
-                "recurrent_kernel": cell.recurrent_kernel,
-                "bias": cell.bias,
-            }
-            where = f"layer {index} ({layer_spec.kind}) {direction}"
-            for (name, variable), array in zip(variables.items(), arrays, strict=True):
-                plan.append((variable, array, f"{where} {name}"))
-    head = _head(model)
-    plan.append((head.kernel, weights.W_y, "head kernel (W_y)"))
-    plan.append((head.bias, weights.b_y, "head bias (b_y)"))
+    plan = []
+    if spec.front is not None:
+        where = f"front ({spec.front.type})"
+        plan += for_layer(found.front).assignments(found.front, spec.front, weights.front, where)
+    for index, (layer_spec, layer) in enumerate(zip(spec.layers, found.recurrent, strict=True)):
+        where = f"layer {index} ({layer_spec.kind})"
+        plan += for_layer(layer).assignments(layer, layer_spec, weights.layers[index], where)
+    for index, (layer_spec, layer) in enumerate(
+        zip(spec.head_layers, found.head_layers, strict=True)
+    ):
+        where = f"head layer {index} ({layer_spec.type})"
+        arrays = weights.head_layers[index]
+        plan += for_layer(layer).assignments(layer, layer_spec, arrays, where)
+    head = {"W": weights.W_y, "b": weights.b_y}
+    plan += for_layer(found.head).assignments(found.head, spec.head, head, "head")
     for variable, array, where in plan:
         if tuple(variable.shape) != array.shape:
             raise WeightFormatError(
@@ -162,16 +94,16 @@ def set_canonical(model: keras.Model, weights: CanonicalWeights) -> None:
     Raises:
         WeightFormatError: naming the layer, direction, parameter, gate and shape at fault, or
             where the weights' spec and the model's part; the model is then unchanged.
-        ModelFileError: if the model itself is outside the specs.
+        ModelFileError: if the model itself is outside the grammar.
     """
     weights.validate()
-    model_spec = spec_of(model)
-    if normalized(model_spec) != normalized(weights.spec):
+    found = read_model(model)
+    if normalized(found.spec) != normalized(weights.spec):
         raise WeightFormatError(
             "the weights are for another architecture than the model: "
-            + str(first_difference(model_spec, weights.spec))
+            + str(first_difference(found.spec, weights.spec))
         )
-    for variable, array in _planned_assignments(model, weights):
+    for variable, array in _planned_assignments(found, weights):
         variable.assign(array)
 
 

@@ -11,11 +11,32 @@ Activation names are Keras's (`"tanh"`, `"linear"`, ...); `shared.activations` d
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from shared.activations import ACTIVATIONS
 from shared.errors import SpecError
+from shared.grammar import (
+    FRONT_TYPES,
+    HEAD_LAYER_TYPES,
+    BatchNormSpec,
+    DenseSpec,
+    DropoutSpec,
+    EmbeddingSpec,
+    FrontSpec,
+    HeadLayerSpec,
+    LayerNormSpec,
+    MaskingSpec,
+    tagged_from_dict,
+)
+from shared.validation import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_positive_float,
+    check_rate,
+    from_mapping,
+)
 
 RECURRENT_KINDS = ("simple", "lstm", "gru")
 # Gate names per kind, in the canonical (mathematical) order; see shared.weights.
@@ -30,40 +51,23 @@ LOSSES = ("mse", "mae")
 # "native": each framework's own Adam. "keras": epsilon added to sqrt(v) as Keras does.
 # "torch": epsilon added to sqrt(v_hat) as torch does. See compare.study.parity for why it matters.
 EPSILON_STYLES = ("native", "keras", "torch")
-
-
-def _check_int(value: Any, name: str, minimum: int, where: str = "") -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise SpecError(f"{where}{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def _check_bool(value: Any, name: str, where: str = "") -> None:
-    if not isinstance(value, bool):
-        raise SpecError(f"{where}{name} must be true or false, got {value!r}")
-
-
-def _check_choice(value: Any, name: str, choices: tuple[str, ...], where: str = "") -> None:
-    if value not in choices:
-        raise SpecError(f"{where}{name} must be one of {', '.join(choices)}; got {value!r}")
-
-
-def _check_positive_float(value: Any, name: str, allow_zero: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise SpecError(f"{name} must be a number, got {value!r}")
-    if not (value >= 0 if allow_zero else value > 0) or value != value or value == float("inf"):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise SpecError(f"{name} must be a finite number {bound}, got {value!r}")
-
-
-def _from_mapping(cls: type, data: Any, where: str) -> dict[str, Any]:
-    """Check a JSON mapping against a dataclass's fields; return it as keyword arguments."""
-    if not isinstance(data, dict):
-        raise SpecError(f"{where}expected a JSON object, got {type(data).__name__}")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise SpecError(f"{where}unknown key(s) {unknown}; allowed: {sorted(known)}")
-    return dict(data)
+READOUTS = ("final", "sequence", "last_step")
+HEAD_LAYER_CLASSES = (DenseSpec, DropoutSpec, LayerNormSpec, BatchNormSpec)
+# Re-exported: the grammar's layer kinds are part of the spec's public vocabulary.
+__all__ = [
+    "BatchNormSpec",
+    "DenseSpec",
+    "DropoutSpec",
+    "EmbeddingSpec",
+    "LayerNormSpec",
+    "MaskingSpec",
+    "ModelSpec",
+    "OptimizerSpec",
+    "RecurrentLayerSpec",
+    "TrainSpec",
+    "first_difference",
+    "tutorial_spec",
+]
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,9 @@ class RecurrentLayerSpec:
     `activation` is the simple RNN's activation, or the LSTM/GRU candidate and output activation
     (only "tanh" there: torch's fused LSTM and GRU know no other). Gates always use sigmoid.
     `reset_after` is read only for GRU (Keras 3's default True equals torch's nn.GRU).
+    `dropout` and `recurrent_dropout` are Keras's per-layer rates and `output_dropout` a Dropout
+    layer right after this one (torch: `nn.LSTM(dropout=...)` between stacked layers): all three
+    are recorded so a port writes them back, and all are the identity at inference.
     """
 
     kind: str
@@ -81,20 +88,25 @@ class RecurrentLayerSpec:
     return_sequences: bool = False
     bidirectional: bool = False
     reset_after: bool = True
+    dropout: float = 0.0
+    recurrent_dropout: float = 0.0
+    output_dropout: float = 0.0
 
     def __post_init__(self) -> None:
-        _check_choice(self.kind, "kind", RECURRENT_KINDS, "recurrent layer: ")
+        check_choice(self.kind, "kind", RECURRENT_KINDS, "recurrent layer: ")
         where = f"{self.kind} layer: "
-        _check_int(self.units, "units", 1, where)
-        _check_choice(self.activation, "activation", tuple(ACTIVATIONS), where)
+        check_int(self.units, "units", 1, where)
+        check_choice(self.activation, "activation", tuple(ACTIVATIONS), where)
         if self.kind != "simple" and self.activation != "tanh":
             raise SpecError(
                 f"{where}activation must be 'tanh' for lstm and gru, got "
                 f"{self.activation!r} (only simple layers take any activation)"
             )
-        _check_bool(self.return_sequences, "return_sequences", where)
-        _check_bool(self.bidirectional, "bidirectional", where)
-        _check_bool(self.reset_after, "reset_after", where)
+        check_bool(self.return_sequences, "return_sequences", where)
+        check_bool(self.bidirectional, "bidirectional", where)
+        check_bool(self.reset_after, "reset_after", where)
+        for name in _DROPOUT_FIELDS:
+            check_rate(getattr(self, name), name, where)
 
     @property
     def gates(self) -> tuple[str, ...]:
@@ -109,33 +121,77 @@ class RecurrentLayerSpec:
         """Features this layer hands on: units, doubled when bidirectional (Keras "concat")."""
         return self.units * (2 if self.bidirectional else 1)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form; zero dropout rates are left out, so older specs read back the same."""
+        data = asdict(self)
+        for name in _DROPOUT_FIELDS:
+            if not data[name]:
+                del data[name]
+        return data
 
-@dataclass(frozen=True)
-class DenseSpec:
-    """The dense head applied to the last recurrent output (to every step if it is a sequence)."""
 
-    units: int = 1
-    activation: str = "linear"
-
-    def __post_init__(self) -> None:
-        _check_int(self.units, "units", 1, "dense head: ")
-        _check_choice(self.activation, "activation", tuple(ACTIVATIONS), "dense head: ")
+_DROPOUT_FIELDS = ("dropout", "recurrent_dropout", "output_dropout")
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A recurrent stack plus a dense head, with its input shape and float precision."""
+    """A model of the grammar: [front] -> recurrent layers -> readout -> head layers -> Dense.
+
+    time_steps, features: the input per sample, (time_steps, features); with an Embedding front
+        the input is token ids (time_steps,), one per step, and `features` must be 1.
+    layers: the recurrent stack; every layer but the last returns its sequence.
+    head: the final Dense (units, activation).
+    front: None, an EmbeddingSpec or a MaskingSpec (shared.grammar).
+    readout: what the head reads: "final" (the last layer's final state: Keras
+        return_sequences=False, torch h_n), "sequence" (every step; all after it acts per step)
+        or "last_step" (the last time step of a bidirectional sequence: torch's out[:, -1], whose
+        backward half has read one step only; Keras's final state of a Bidirectional is not
+        that). None derives "sequence" or "final" from the last layer's return_sequences.
+    head_layers: DenseSpec, DropoutSpec, LayerNormSpec, BatchNormSpec applied in order after
+        the readout and before `head`.
+    """
 
     time_steps: int
     features: int
     layers: tuple[RecurrentLayerSpec, ...]
     head: DenseSpec = field(default_factory=DenseSpec)
     dtype: str = "float32"
+    front: FrontSpec | None = None
+    readout: str | None = None
+    head_layers: tuple[HeadLayerSpec, ...] = ()
 
     def __post_init__(self) -> None:
-        _check_int(self.time_steps, "time_steps", 1, "model: ")
-        _check_int(self.features, "features", 1, "model: ")
-        _check_choice(self.dtype, "dtype", DTYPES, "model: ")
+        check_int(self.time_steps, "time_steps", 1, "model: ")
+        check_int(self.features, "features", 1, "model: ")
+        check_choice(self.dtype, "dtype", DTYPES, "model: ")
+        self.check_front()
+        self.check_layers()
+        self.check_readout()
+        if not isinstance(self.head_layers, tuple):
+            raise SpecError("model: head_layers must be a tuple")
+        for index, layer in enumerate(self.head_layers):
+            if not isinstance(layer, HEAD_LAYER_CLASSES):
+                raise SpecError(
+                    f"model: head layer {index} must be one of "
+                    f"{', '.join(cls.__name__ for cls in HEAD_LAYER_CLASSES)}, got {layer!r}"
+                )
+        if not isinstance(self.head, DenseSpec):
+            raise SpecError(f"model: head must be a DenseSpec, got {self.head!r}")
+
+    def check_front(self) -> None:
+        if self.front is None:
+            return
+        if not isinstance(self.front, EmbeddingSpec | MaskingSpec):
+            raise SpecError(
+                f"model: front must be an EmbeddingSpec or MaskingSpec, got {self.front!r}"
+            )
+        if isinstance(self.front, EmbeddingSpec) and self.features != 1:
+            raise SpecError(
+                f"model: with an embedding front the input is one token id per step, so "
+                f"features must be 1, got {self.features}"
+            )
+
+    def check_layers(self) -> None:
         if not isinstance(self.layers, tuple) or not self.layers:
             raise SpecError("model: layers must be a non-empty tuple of RecurrentLayerSpec")
         for index, layer in enumerate(self.layers):
@@ -147,37 +203,113 @@ class ModelSpec:
                     f"model: layer {index} ({layer.kind}) feeds layer {index + 1}, "
                     "so it must have return_sequences=True"
                 )
-        if not isinstance(self.head, DenseSpec):
-            raise SpecError(f"model: head must be a DenseSpec, got {self.head!r}")
+            if not feeds_another and layer.output_dropout:
+                raise SpecError(
+                    f"model: layer {index} ({layer.kind}) is the last recurrent layer, so its "
+                    "output_dropout must be 0 (a Dropout after it is a head layer)"
+                )
+
+    def check_readout(self) -> None:
+        last = self.layers[-1]
+        derived = "sequence" if last.return_sequences else "final"
+        if self.readout is None:
+            object.__setattr__(self, "readout", derived)  # frozen: set once, here
+            return
+        check_choice(self.readout, "readout", READOUTS, "model: ")
+        if (self.readout == "final") == last.return_sequences:
+            raise SpecError(
+                f"model: readout {self.readout!r} needs the last layer's return_sequences="
+                f"{self.readout != 'final'}, got {last.return_sequences}"
+            )
+        if self.readout == "last_step" and not last.bidirectional:
+            raise SpecError(
+                "model: readout 'last_step' is for a bidirectional last layer (for one direction "
+                "the last step is the final state: use readout 'final')"
+            )
+
+    @property
+    def masked(self) -> bool:
+        """Whether the front masks steps (Masking, or an Embedding with mask_zero)."""
+        return self.front is not None and self.front.masks
+
+    @property
+    def embedded(self) -> bool:
+        """Whether inputs are token ids read by an Embedding."""
+        return isinstance(self.front, EmbeddingSpec)
 
     def input_size(self, layer_index: int) -> int:
-        """Input features of recurrent layer `layer_index` (the model's features for layer 0)."""
+        """Input features of recurrent layer `layer_index` (the front's output for layer 0)."""
         if layer_index == 0:
-            return self.features
+            return self.front.output_size(self.features) if self.front else self.features
         return self.layers[layer_index - 1].output_size
+
+    @property
+    def readout_size(self) -> int:
+        """Features the readout hands to the head (per step for readout "sequence")."""
+        return self.layers[-1].output_size
+
+    def head_input_size(self, index: int) -> int:
+        """Features entering head layer `index`; index len(head_layers) is the final Dense."""
+        size = self.readout_size
+        for layer in self.head_layers[:index]:
+            size = layer.output_size(size)
+        return size
 
     @property
     def output_shape(self) -> tuple[int, ...]:
         """Per-sample output shape: (head units,) or (time_steps, head units) for sequences."""
-        if self.layers[-1].return_sequences:
+        if self.readout == "sequence":
             return (self.time_steps, self.head.units)
         return (self.head.units,)
 
+    def describe(self) -> str:
+        """One line naming every layer, e.g. "masking(0.0) -> lstm(50, seq) -> dropout(0.2) ->
+        lstm(50) -> dense(1, linear) [float32, (12, 1)]", for messages and report labels."""
+        parts = [] if self.front is None else [_describe_front(self.front)]
+        for layer in self.layers:
+            options = [str(layer.units)]
+            if layer.kind == "simple" and layer.activation != "tanh":
+                options.append(layer.activation)
+            if layer.kind == "gru" and not layer.reset_after:
+                options.append("reset_after=False")
+            if layer.bidirectional:
+                options.append("bidirectional")
+            options += [f"{name}={getattr(layer, name):g}" for name in _DROPOUT_FIELDS[:2]]
+            options = [option for option in options if not option.endswith("=0")]
+            if layer.return_sequences:
+                options.append("seq")
+            parts.append(f"{layer.kind}({', '.join(options)})")
+            if layer.output_dropout:
+                parts.append(f"dropout({layer.output_dropout:g})")
+        if self.readout == "last_step":
+            parts.append("last step")
+        for layer in (*self.head_layers, self.head):
+            parts.append(_describe_head_layer(layer))
+        return f"{' -> '.join(parts)} [{self.dtype}, ({self.time_steps}, {self.features})]"
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The JSON form; parts at their defaults are left out, so older specs read back alike."""
+        data: dict[str, Any] = {
             "time_steps": self.time_steps,
             "features": self.features,
-            "layers": [asdict(layer) for layer in self.layers],
+            "layers": [layer.to_dict() for layer in self.layers],
             "head": asdict(self.head),
             "dtype": self.dtype,
         }
+        if self.front is not None:
+            data["front"] = self.front.to_dict()
+        if self.readout == "last_step":  # "final" and "sequence" follow from the layers
+            data["readout"] = self.readout
+        if self.head_layers:
+            data["head_layers"] = [layer.to_dict() for layer in self.head_layers]
+        return data
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
     def from_dict(cls, data: Any) -> ModelSpec:
-        kwargs = _from_mapping(cls, data, "model spec: ")
+        kwargs = from_mapping(cls, data, "model spec: ")
         for key in ("time_steps", "features", "layers"):
             if key not in kwargs:
                 raise SpecError(f"model spec: missing key {key!r}")
@@ -185,14 +317,23 @@ class ModelSpec:
             raise SpecError("model spec: 'layers' must be a list")
         layers = []
         for index, layer in enumerate(kwargs["layers"]):
-            layer_kwargs = _from_mapping(RecurrentLayerSpec, layer, f"model spec layer {index}: ")
+            layer_kwargs = from_mapping(RecurrentLayerSpec, layer, f"model spec layer {index}: ")
             try:
                 layers.append(RecurrentLayerSpec(**layer_kwargs))
             except TypeError as error:  # a required key is missing
                 raise SpecError(f"model spec layer {index}: {error}") from None
         kwargs["layers"] = tuple(layers)
         if "head" in kwargs:
-            kwargs["head"] = DenseSpec(**_from_mapping(DenseSpec, kwargs["head"], "model head: "))
+            kwargs["head"] = DenseSpec(**from_mapping(DenseSpec, kwargs["head"], "model head: "))
+        if kwargs.get("front") is not None:
+            kwargs["front"] = tagged_from_dict(kwargs["front"], FRONT_TYPES, "model front: ")
+        if "head_layers" in kwargs:
+            if not isinstance(kwargs["head_layers"], list):
+                raise SpecError("model spec: 'head_layers' must be a list")
+            kwargs["head_layers"] = tuple(
+                tagged_from_dict(layer, HEAD_LAYER_TYPES, f"model head layer {index}: ")
+                for index, layer in enumerate(kwargs["head_layers"])
+            )
         return cls(**kwargs)
 
     @classmethod
@@ -206,6 +347,20 @@ class ModelSpec:
         return cls.from_dict(data)
 
 
+def _describe_front(front: FrontSpec) -> str:
+    if isinstance(front, EmbeddingSpec):
+        return f"embedding({front.vocab}, {front.dim}{', mask_zero' if front.mask_zero else ''})"
+    return f"masking({front.mask_value:g})"
+
+
+def _describe_head_layer(layer: HeadLayerSpec) -> str:
+    if isinstance(layer, DenseSpec):
+        return f"dense({layer.units}, {layer.activation})"
+    if isinstance(layer, DropoutSpec):
+        return f"dropout({layer.rate:g})"
+    return f"{layer.type}(epsilon={layer.epsilon:g})"
+
+
 def first_difference(model_spec: ModelSpec, weights_spec: object) -> str | None:
     """Where the spec weights were made for parts from a model's spec (None when equal).
 
@@ -215,7 +370,7 @@ def first_difference(model_spec: ModelSpec, weights_spec: object) -> str | None:
         return None
     if not isinstance(weights_spec, ModelSpec):
         return f"weights carry no ModelSpec (got {type(weights_spec).__name__})"
-    for name in ("time_steps", "features", "dtype", "head"):
+    for name in ("time_steps", "features", "dtype", "front", "readout", "head_layers", "head"):
         mine, theirs = getattr(model_spec, name), getattr(weights_spec, name)
         if mine != theirs:
             return f"{name}: model {mine}, weights {theirs}"
@@ -256,16 +411,16 @@ class OptimizerSpec:
     epsilon_style: str = "native"
 
     def __post_init__(self) -> None:
-        _check_choice(self.name, "optimizer name", OPTIMIZERS)
-        _check_positive_float(self.learning_rate, "learning_rate")
+        check_choice(self.name, "optimizer name", OPTIMIZERS)
+        check_positive_float(self.learning_rate, "learning_rate")
         for name in ("beta_1", "beta_2"):
             value = getattr(self, name)
-            _check_positive_float(value, name, allow_zero=True)
+            check_positive_float(value, name, allow_zero=True)
             if value >= 1:
                 raise SpecError(f"{name} must be in [0, 1), got {value!r}")
-        _check_positive_float(self.epsilon, "epsilon", allow_zero=True)
-        _check_positive_float(self.momentum, "momentum", allow_zero=True)
-        _check_choice(self.epsilon_style, "epsilon_style", EPSILON_STYLES)
+        check_positive_float(self.epsilon, "epsilon", allow_zero=True)
+        check_positive_float(self.momentum, "momentum", allow_zero=True)
+        check_choice(self.epsilon_style, "epsilon_style", EPSILON_STYLES)
 
 
 @dataclass(frozen=True)
@@ -287,12 +442,12 @@ class TrainSpec:
     single_bias: bool = False
 
     def __post_init__(self) -> None:
-        _check_int(self.epochs, "epochs", 1, "train spec: ")
-        _check_int(self.batch_size, "batch_size", 1, "train spec: ")
-        _check_int(self.seed, "seed", 0, "train spec: ")
-        _check_choice(self.loss, "loss", LOSSES, "train spec: ")
-        _check_bool(self.shuffle, "shuffle", "train spec: ")
-        _check_bool(self.single_bias, "single_bias", "train spec: ")
+        check_int(self.epochs, "epochs", 1, "train spec: ")
+        check_int(self.batch_size, "batch_size", 1, "train spec: ")
+        check_int(self.seed, "seed", 0, "train spec: ")
+        check_choice(self.loss, "loss", LOSSES, "train spec: ")
+        check_bool(self.shuffle, "shuffle", "train spec: ")
+        check_bool(self.single_bias, "single_bias", "train spec: ")
         if not isinstance(self.optimizer, OptimizerSpec):
             raise SpecError(
                 f"train spec: optimizer must be an OptimizerSpec, got {self.optimizer!r}"
@@ -306,9 +461,9 @@ class TrainSpec:
 
     @classmethod
     def from_dict(cls, data: Any) -> TrainSpec:
-        kwargs = _from_mapping(cls, data, "train spec: ")
+        kwargs = from_mapping(cls, data, "train spec: ")
         if "optimizer" in kwargs:
-            optimizer = _from_mapping(OptimizerSpec, kwargs["optimizer"], "train spec optimizer: ")
+            optimizer = from_mapping(OptimizerSpec, kwargs["optimizer"], "train spec optimizer: ")
             kwargs["optimizer"] = OptimizerSpec(**optimizer)
         return cls(**kwargs)
 

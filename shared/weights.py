@@ -11,6 +11,19 @@ transpose is ever implicit anywhere else:
       c[gate]: (units,)              recurrent-side bias (zeros where the source had one bias)
     head: W_y (units_in, units_out), b_y (units_out,); its activation lives in the spec.
 
+The grammar's other layers (`shared.grammar`) own these, in the same row-vector layout:
+
+    front (Embedding):       E (vocab, dim)             row i is token id i's vector
+    front (Masking):         no weights
+    head layer i, Dense:     W (in, units), b (units,)  used as x @ W + b, like W_y
+    head layer i, Dropout:   no weights
+    head layer i, LayerNorm: gamma (F,), beta (F,)
+    head layer i, BatchNorm: gamma (F,), beta (F,), mean (F,), variance (F,)  (moving statistics)
+
+Epsilons and activations are not weights: they live in the spec. Flat names (the .npz keys) are
+`layer{k}/{direction}/{param}/{gate}`, `head/W_y`, `head/b_y`, `front/E` and
+`head_layer{i}/{name}`, so files of models without the new layers keep exactly today's names.
+
 Gates: simple (h), lstm (i, f, g, o), gru (r, z, n). The weights carry their `ModelSpec`, and
 `.npz` files store it as JSON beside the arrays (loaded with allow_pickle=False).
 """
@@ -20,7 +33,7 @@ from __future__ import annotations
 import os
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -49,13 +62,17 @@ class DirectionWeights:
 class CanonicalWeights:
     """A whole model's weights in the canonical format, with the spec they belong to.
 
-    `layers[k]` maps a direction ("forward", "backward") to that direction's weights.
+    `layers[k]` maps a direction ("forward", "backward") to that direction's weights;
+    `front` holds the front's arrays by name and `head_layers[i]` head layer i's (empty where a
+    layer has no weights: Masking, Dropout).
     """
 
     spec: ModelSpec
     layers: list[dict[str, DirectionWeights]]
     W_y: np.ndarray
     b_y: np.ndarray
+    front: dict[str, np.ndarray] = field(default_factory=dict)
+    head_layers: list[dict[str, np.ndarray]] = field(default_factory=list)
 
     def validate(self) -> CanonicalWeights:
         """Check every array's presence, shape, dtype and finiteness against the spec.
@@ -93,10 +110,32 @@ class CanonicalWeights:
                         )
                     for gate in layer_spec.gates:
                         _check_array(arrays[gate], expected[param], spec.dtype, f"{where}[{gate}]")
-        head_in = spec.layers[-1].output_size
+        self._validate_extras()
+        head_in = spec.head_input_size(len(spec.head_layers))
         _check_array(self.W_y, (head_in, spec.head.units), spec.dtype, "head W_y")
         _check_array(self.b_y, (spec.head.units,), spec.dtype, "head b_y")
         return self
+
+    def _validate_extras(self) -> None:
+        """The front's and the head layers' arrays: names, shapes, dtype (see the docstring)."""
+        spec = self.spec
+        expected_front = front_shapes(spec)
+        _check_names(self.front, expected_front, "front")
+        for name, shape in expected_front.items():
+            _check_array(self.front[name], shape, spec.dtype, f"front ({spec.front.type}) {name}")
+        if len(self.head_layers) != len(spec.head_layers):
+            raise WeightFormatError(
+                f"spec has {len(spec.head_layers)} head layer(s), weights have "
+                f"{len(self.head_layers)}"
+            )
+        for index, arrays in enumerate(self.head_layers):
+            where = f"head layer {index} ({spec.head_layers[index].type})"
+            expected = head_layer_shapes(spec, index)
+            _check_names(arrays, expected, where)
+            for name, shape in expected.items():
+                _check_array(arrays[name], shape, spec.dtype, f"{where} {name}")
+            if spec.head_layers[index].type == "batch_norm" and np.any(arrays["variance"] < 0):
+                raise WeightFormatError(f"{where} variance: holds negative values")
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Flatten to names like 'layer0/forward/W/i' and 'head/W_y' (the .npz keys)."""
@@ -106,6 +145,11 @@ class CanonicalWeights:
                 for param in PARAMS:
                     for gate, array in weights.param(param).items():
                         arrays[f"layer{index}/{direction}/{param}/{gate}"] = array
+        for name, array in self.front.items():
+            arrays[f"front/{name}"] = array
+        for index, layer_arrays in enumerate(self.head_layers):
+            for name, array in layer_arrays.items():
+                arrays[f"head_layer{index}/{name}"] = array
         arrays["head/W_y"] = self.W_y
         arrays["head/b_y"] = self.b_y
         return arrays
@@ -133,7 +177,14 @@ class CanonicalWeights:
                 }
                 directions[direction] = DirectionWeights(**params)
             layers.append(directions)
-        return cls(spec, layers, arrays["head/W_y"], arrays["head/b_y"]).validate()
+        front = {name: arrays[f"front/{name}"] for name in front_shapes(spec)}
+        head_layers = [
+            {name: arrays[f"head_layer{index}/{name}"] for name in head_layer_shapes(spec, index)}
+            for index in range(len(spec.head_layers))
+        ]
+        return cls(
+            spec, layers, arrays["head/W_y"], arrays["head/b_y"], front, head_layers
+        ).validate()
 
     def max_abs_diff(self, other: CanonicalWeights) -> float:
         """Largest absolute difference over all arrays (both must share the same names)."""
@@ -153,6 +204,16 @@ class CanonicalWeights:
         )
 
 
+def front_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of the front's canonical arrays (none without a front, or for Masking)."""
+    return spec.front.weight_shapes(spec.features) if spec.front is not None else {}
+
+
+def head_layer_shapes(spec: ModelSpec, index: int) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of head layer `index`'s canonical arrays (none for Dropout)."""
+    return spec.head_layers[index].weight_shapes(spec.head_input_size(index))
+
+
 def _array_names(spec: ModelSpec) -> list[str]:
     names = [
         f"layer{index}/{direction}/{param}/{gate}"
@@ -161,7 +222,19 @@ def _array_names(spec: ModelSpec) -> list[str]:
         for param in PARAMS
         for gate in layer.gates
     ]
+    names += [f"front/{name}" for name in front_shapes(spec)]
+    names += [
+        f"head_layer{index}/{name}"
+        for index in range(len(spec.head_layers))
+        for name in head_layer_shapes(spec, index)
+    ]
     return names + ["head/W_y", "head/b_y"]
+
+
+def _check_names(arrays: object, expected: dict[str, tuple[int, ...]], where: str) -> None:
+    if not isinstance(arrays, dict) or set(arrays) != set(expected):
+        found = sorted(arrays) if isinstance(arrays, dict) else type(arrays).__name__
+        raise WeightFormatError(f"{where}: arrays {found} do not match {sorted(expected)}")
 
 
 def _check_array(array: object, shape: tuple[int, ...], dtype: str, where: str) -> None:
@@ -186,6 +259,10 @@ def random_weights(spec: ModelSpec, seed: int = 0, scale: float = 0.5) -> Canoni
     for name in _array_names(spec):
         shape = _expected_shape(spec, name)
         arrays[name] = rng.uniform(-scale, scale, size=shape).astype(spec.dtype)
+        if name.endswith("/variance"):  # a variance is positive: draw it in [0.5, 1.5)
+            arrays[name] = (rng.uniform(0.5, 1.5, size=shape)).astype(spec.dtype)
+        elif name.endswith("/gamma"):  # a scale near 1, as trained normalisation layers hold
+            arrays[name] = (1 + arrays[name]).astype(spec.dtype)
     return CanonicalWeights.from_arrays(spec, arrays)
 
 
@@ -218,9 +295,14 @@ def fold_single_bias(weights: CanonicalWeights) -> CanonicalWeights:
 
 def _expected_shape(spec: ModelSpec, name: str) -> tuple[int, ...]:
     if name == "head/W_y":
-        return (spec.layers[-1].output_size, spec.head.units)
+        return (spec.head_input_size(len(spec.head_layers)), spec.head.units)
     if name == "head/b_y":
         return (spec.head.units,)
+    part, _, array_name = name.partition("/")
+    if part == "front":
+        return front_shapes(spec)[array_name]
+    if part.startswith("head_layer"):
+        return head_layer_shapes(spec, int(part.removeprefix("head_layer")))[array_name]
     layer_part, _direction, param, _gate = name.split("/")
     index = int(layer_part.removeprefix("layer"))
     units = spec.layers[index].units

@@ -30,7 +30,7 @@ import torch
 
 from shared.errors import ModelFileError, SpecError
 from shared.spec import ModelSpec
-from torch_impl.model import RNNModel, build_model, torch_dtype
+from torch_impl.model import RNNModel, build_model
 
 SUFFIXES = (".ckpt", ".pt", ".pth", ".safetensors")
 # torch names the class or function it refused: "Unsupported global: GLOBAL __main__.Foo"
@@ -203,7 +203,6 @@ def _check_state(path: Path, model: RNNModel, state: dict[str, Any]) -> None:
             f"{path}: state_dict does not fit the spec: missing {missing[:4]}, "
             f"unexpected {extra[:4]}"
         )
-    dtype = torch_dtype(model.spec.dtype)
     for name, target in expected.items():
         tensor = state[name]
         if not isinstance(tensor, torch.Tensor):
@@ -213,8 +212,10 @@ def _check_state(path: Path, model: RNNModel, state: dict[str, Any]) -> None:
                 f"{path}: {name} has shape {tuple(tensor.shape)}, the spec "
                 f"needs {tuple(target.shape)}"
             )
-        if tensor.dtype != dtype:  # a silent cast would change the stored values
-            raise ModelFileError(f"{path}: {name} is {tensor.dtype}, the spec says {dtype}")
+        # the spec's float dtype (BatchNorm's step count num_batches_tracked is int64); a silent
+        # cast would change the stored values
+        if tensor.dtype != target.dtype:
+            raise ModelFileError(f"{path}: {name} is {tensor.dtype}, the spec says {target.dtype}")
 
 
 def load_model(path: str | os.PathLike) -> RNNModel:

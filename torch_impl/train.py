@@ -26,9 +26,10 @@ from lightning.fabric.utilities.warnings import PossibleUserWarning
 from torch.utils.data import DataLoader, Sampler, TensorDataset
 
 from shared.errors import DataError
-from shared.spec import TrainSpec
+from shared.spec import ModelSpec, TrainSpec
 from shared.training import FitHistory, check_orders, check_xy
 from shared.weights import CanonicalWeights
+from torch_impl.inputs import model_inputs
 from torch_impl.model import RNNModel
 from torch_impl.optim import make_loss, make_optimizer
 from torch_impl.weights import to_canonical
@@ -67,10 +68,10 @@ class WindowDataModule(lightning.LightningDataModule):
     """Numpy windows as Lightning's training data: batches in the given or a seeded order.
 
     Args:
-        X: windows (samples, time, features).
+        X: windows (samples, time, features), or token ids (samples, time) for an Embedding.
         Y: targets (samples, units) or (samples, time, units).
-        dtype: the model's dtype name; X and Y are cast to it once, as the numpy reference
-            casts its inputs.
+        spec: the model's spec; X (ids: int64) and Y are cast to its dtype once, as the numpy
+            reference casts its inputs.
         train_spec: supplies batch_size, shuffle and seed.
         order: per epoch, the sample indices to feed (an `EpochOrderSampler`), or None
             for `shuffled_orders` drawn from train_spec's seed.
@@ -80,13 +81,13 @@ class WindowDataModule(lightning.LightningDataModule):
         self,
         X: np.ndarray,
         Y: np.ndarray,
-        dtype: str,
+        spec: ModelSpec,
         train_spec: TrainSpec,
         order: list[np.ndarray] | None = None,
     ) -> None:
         super().__init__()
-        self.inputs = torch.from_numpy(np.ascontiguousarray(np.asarray(X).astype(dtype)))
-        self.targets = torch.from_numpy(np.ascontiguousarray(np.asarray(Y).astype(dtype)))
+        self.inputs = torch.from_numpy(model_inputs(spec, X))
+        self.targets = torch.from_numpy(np.ascontiguousarray(np.asarray(Y).astype(spec.dtype)))
         self.train_spec = train_spec
         self.order = order
 
@@ -134,6 +135,8 @@ def _check_inputs(
     if not isinstance(train_spec, TrainSpec):
         raise TypeError(f"expected a TrainSpec, got {type(train_spec).__name__}")
     spec = model.spec
+    if spec.embedded and np.ndim(X) == 2:  # token ids (samples, time): one feature per step
+        X = np.asarray(X)[:, :, None]
     check_xy(X, Y, spec.time_steps, spec.features)
     Y = np.asarray(Y)
     if Y.shape[1:] != spec.output_shape:  # a (n,) or (n, 1) mix-up would broadcast in the loss
@@ -349,7 +352,7 @@ def fit(
     loader_spec = dataclasses.replace(
         train_spec, batch_size=train_spec.batch_size * steps_per_execution
     )
-    data = WindowDataModule(X, Y, model.spec.dtype, loader_spec, order)
+    data = WindowDataModule(X, Y, model.spec, loader_spec, order)
     module = model if steps_per_execution == 1 else _SeveralSteps(model, train_spec.batch_size)
     recorder = _RecordWeights(model)
     callbacks: list[lightning.Callback] = [recorder] if record_weights else []
@@ -401,7 +404,7 @@ def fit_plain(
     _check_inputs(model, X, Y, train_spec, order)
     _accelerator(device)  # same names as fit accepts
     target = torch.device(device)
-    loader = WindowDataModule(X, Y, model.spec.dtype, train_spec, order).train_dataloader()
+    loader = WindowDataModule(X, Y, model.spec, train_spec, order).train_dataloader()
     epoch_weights: list[CanonicalWeights] = []
     torch.manual_seed(train_spec.seed)
     model.to(target)  # before the optimizer is made, so its state lives there too
@@ -426,12 +429,13 @@ def fit_plain(
 
 
 def predict(model: RNNModel, X: np.ndarray, *, device: str = "cpu") -> np.ndarray:
-    """Run the model on X (samples, time, features) in eval mode, without gradients.
+    """Run the model on X in eval mode (Dropout off, BatchNorm's moving statistics), no gradients.
 
     Args:
         model: the model; moved to `device` if it is elsewhere, and left there (so repeated
             calls on "cuda" copy only X and the outputs).
-        X: windows (samples, time, features).
+        X: windows (samples, time, features), or token ids (samples, time) for a model with an
+            Embedding front.
         device: "cpu", "cuda" or "cuda:N".
 
     Returns:
@@ -439,18 +443,13 @@ def predict(model: RNNModel, X: np.ndarray, *, device: str = "cpu") -> np.ndarra
         as a CPU numpy array.
 
     Raises:
-        DataError: if X is not 3-D with the model's features, or holds NaN/inf.
+        DataError: if X is not 3-D with the model's features, or holds NaN/inf (token ids:
+            not whole numbers in [0, vocab)).
         ValueError: for an unknown device name.
     """
     _accelerator(device)
-    spec = model.spec
-    X = np.asarray(X)
-    if X.ndim != 3 or X.shape[1] < 1 or X.shape[2] != spec.features:
-        raise DataError(f"X must be shaped (samples, time, {spec.features}), got {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise DataError("X holds NaN or infinite values")
     target = torch.device(device)
-    inputs = torch.from_numpy(np.ascontiguousarray(X.astype(spec.dtype))).to(target)
+    inputs = torch.from_numpy(model_inputs(model.spec, X)).to(target)
     if model.device != target:
         model.to(target)
     was_training = model.training

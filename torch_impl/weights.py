@@ -1,14 +1,15 @@
-"""Translate a torch model's weights to and from the canonical per-gate format.
+"""Translate a torch model's weights to and from the canonical format of `shared.weights`.
 
-torch stores each direction of a recurrent layer as `weight_ih_l0` (gates*units, input),
-`weight_hh_l0` (gates*units, units), `bias_ih_l0` and `bias_hh_l0` (gates*units,), gate blocks
-stacked along rows (LSTM i, f, g, o; GRU r, z, n: the canonical orders), with a `_reverse`
-suffix for the backward direction. Canonical weights are per gate and row-vector
-(x @ W), so W = block(weight_ih).T, U = block(weight_hh).T, b = block(bias_ih),
-c = block(bias_hh). This module is the only place that mapping is written down.
+A model is a list of parts (front, recurrent layers, head layers, the final head), each a torch
+module built for one spec layer. Every part is read and written by the translator of its layer
+kind (`torch_impl.translators`, the only place torch's parameter names and layouts are written
+down), so this module is the same few loops for every spec of the grammar. The final head is a
+dense layer whose canonical arrays are called W_y and b_y.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -16,73 +17,52 @@ from torch import nn
 
 from shared.errors import WeightFormatError
 from shared.spec import first_difference
-from shared.weights import CanonicalWeights, DirectionWeights
+from shared.weights import CanonicalWeights
 from torch_impl.model import RNNModel, build_model
-
-_SUFFIX = {"forward": "_l0", "backward": "_l0_reverse"}
-# canonical parameter -> (torch parameter prefix, transpose?)
-_TORCH_NAMES = {
-    "W": ("weight_ih", True),
-    "U": ("weight_hh", True),
-    "b": ("bias_ih", False),
-    "c": ("bias_hh", False),
-}
+from torch_impl.translators import Pair, to_numpy, translator
 
 
-def recurrent_parameter(model: RNNModel, layer: int, direction: str, param: str) -> nn.Parameter:
-    """The torch parameter holding canonical `param` ("W", "U", "b", "c") of one direction."""
-    prefix, _ = _TORCH_NAMES[param]
-    return getattr(model.net.recurrent[layer].rnn, prefix + _SUFFIX[direction])
+def _parts(model: RNNModel) -> Iterator[tuple[str, nn.Module, object]]:
+    """(where, module, spec layer) for every part of the model, in the model's order."""
+    spec, net = model.spec, model.net
+    if spec.front is not None:
+        yield "front", net.front, spec.front
+    for index, layer in enumerate(spec.layers):
+        yield f"layer {index}", net.recurrent[index].rnn, layer
+    for index, layer in enumerate(spec.head_layers):
+        yield f"head layer {index}", net.head_layers[index], layer
+    yield "head", net.head, spec.head
 
 
-def _to_numpy(tensor: torch.Tensor) -> np.ndarray:
-    # a copy, so later training never changes weights already handed out
-    return tensor.detach().cpu().numpy().copy()
+def _canonical_parts(weights: CanonicalWeights) -> list[object]:
+    """The canonical arrays of each part, in `_parts`'s order."""
+    front = [weights.front] if weights.spec.front is not None else []
+    head = {"W": weights.W_y, "b": weights.b_y}
+    return [*front, *weights.layers, *weights.head_layers, head]
 
 
 def to_canonical(model: RNNModel) -> CanonicalWeights:
     """Read a model's weights into canonical form, in the model's dtype, values unchanged.
 
     Returns:
-        Validated CanonicalWeights carrying the model's spec.
+        Validated CanonicalWeights carrying the model's spec (copies: later training never
+        changes them).
     """
     spec = model.spec
-    layers = []
-    for index, layer_spec in enumerate(spec.layers):
-        units = layer_spec.units
-        directions = {}
-        for direction in layer_spec.directions:
-            params: dict[str, dict[str, np.ndarray]] = {}
-            for param, (_, transpose) in _TORCH_NAMES.items():
-                full = _to_numpy(recurrent_parameter(model, index, direction, param))
-                params[param] = {}
-                for position, gate in enumerate(layer_spec.gates):
-                    block = full[position * units : (position + 1) * units]  # rows of this gate
-                    params[param][gate] = np.ascontiguousarray(block.T if transpose else block)
-            directions[direction] = DirectionWeights(**params)
-        layers.append(directions)
-    head = model.net.head  # nn.Linear weight is (out, in); canonical W_y is (in, out)
-    W_y = np.ascontiguousarray(_to_numpy(head.weight).T)
-    return CanonicalWeights(spec, layers, W_y, _to_numpy(head.bias)).validate()
+    read = [
+        translator(module, part, where).read(module, part) for where, module, part in _parts(model)
+    ]
+    front = read.pop(0) if spec.front is not None else {}
+    head = read.pop()
+    layers, head_layers = read[: len(spec.layers)], read[len(spec.layers) :]
+    return CanonicalWeights(spec, layers, head["W"], head["b"], front, head_layers).validate()
 
 
-def _torch_tensors(
-    model: RNNModel, weights: CanonicalWeights
-) -> list[tuple[nn.Parameter, torch.Tensor]]:
-    """Pair every model parameter with the tensor canonical `weights` puts there."""
+def _torch_tensors(model: RNNModel, weights: CanonicalWeights) -> list[Pair]:
+    """Pair every model tensor with the tensor canonical `weights` puts there."""
     pairs = []
-    for index, layer_spec in enumerate(model.spec.layers):
-        for direction in layer_spec.directions:
-            source = weights.layers[index][direction]
-            for param, (_, transpose) in _TORCH_NAMES.items():
-                blocks = [source.param(param)[gate] for gate in layer_spec.gates]
-                # stack gate blocks along torch's rows: (gates*units, in) or (gates*units,)
-                stacked = np.concatenate([block.T if transpose else block for block in blocks])
-                target = recurrent_parameter(model, index, direction, param)
-                pairs.append((target, torch.from_numpy(np.ascontiguousarray(stacked))))
-    head = model.net.head
-    pairs.append((head.weight, torch.from_numpy(np.ascontiguousarray(weights.W_y.T))))
-    pairs.append((head.bias, torch.from_numpy(np.ascontiguousarray(weights.b_y))))
+    for (where, module, part), arrays in zip(_parts(model), _canonical_parts(weights), strict=True):
+        pairs += translator(module, part, where).pairs(module, part, arrays)
     for target, tensor in pairs:  # a last guard: the mapping itself must fit
         if target.shape != tensor.shape or target.dtype != tensor.dtype:
             raise WeightFormatError(
@@ -102,7 +82,9 @@ def set_canonical(model: RNNModel, weights: CanonicalWeights) -> None:
     if not isinstance(weights, CanonicalWeights):
         raise WeightFormatError(f"expected CanonicalWeights, got {type(weights).__name__}")
     # Check the arrays against the *model's* spec, so a message names what the model expects.
-    CanonicalWeights(model.spec, weights.layers, weights.W_y, weights.b_y).validate()
+    CanonicalWeights(
+        model.spec, weights.layers, weights.W_y, weights.b_y, weights.front, weights.head_layers
+    ).validate()
     mismatch = first_difference(model.spec, weights.spec)
     if mismatch is not None:
         raise WeightFormatError(f"weights do not fit the model: {mismatch}")
@@ -118,7 +100,7 @@ def native_weights(model: RNNModel) -> dict[str, np.ndarray]:
     For showing side by side with canonical weights (e.g. `weight_ih_l0` (gates*units, input)
     next to the per-gate W (input, units)); nothing reads these back.
     """
-    return {name: _to_numpy(tensor) for name, tensor in model.state_dict().items()}
+    return {name: to_numpy(tensor) for name, tensor in model.state_dict().items()}
 
 
 def from_canonical(weights: CanonicalWeights) -> RNNModel:

@@ -6,10 +6,17 @@ layer's hidden states at every time step, for each pair (Keras vs reference, tor
 Keras vs torch), with a tolerance per dtype.
 
 Hidden states are read without touching any framework's internals: for layer k, a *probe* model
-is built from the canonical weights of layers 0..k with return_sequences on and an identity dense
-head (W_y = I, b_y = 0, linear), so its output is exactly layer k's hidden-state sequence
-(x @ I + 0 is exact in floating point). Every framework runs it through its public
-`from_canonical` and `predict`.
+is built from the canonical weights of the front and layers 0..k with return_sequences on, no
+head layers and an identity dense head (W_y = I, b_y = 0, linear), so its output is exactly
+layer k's output sequence (x @ I + 0 is exact in floating point), compared with the reference's
+`sequences[k]` (masked steps included: the previous output, or zeros inside a bidirectional
+layer, as Keras returns them). Every framework runs it through its public `from_canonical` and
+`predict`.
+
+Inputs fit the spec's front: token ids for an Embedding (with padding id 0 at the end, in the
+middle and at the start of some sequences when it masks), and for Masking, sequences whose
+masked steps sit at the end, in the middle and at the start, so both of torch's mask paths
+(packed sequences for trailing padding, the step loop otherwise) are exercised.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import numpy as np
 from compare.frameworks import both
 from shared.errors import DataError
 from shared.reference import forward
-from shared.spec import DenseSpec, ModelSpec
+from shared.spec import DenseSpec, EmbeddingSpec, MaskingSpec, ModelSpec
 from shared.weights import CanonicalWeights
 
 # Default tolerances on max abs difference. float32 carries ~7 significant digits (ulp 1.2e-7 at
@@ -113,16 +120,22 @@ def probe_weights(weights: CanonicalWeights, layer_index: int) -> CanonicalWeigh
     """
     spec = weights.spec
     layers = list(spec.layers[: layer_index + 1])
-    layers[-1] = dataclasses.replace(layers[-1], return_sequences=True)
+    layers[-1] = dataclasses.replace(layers[-1], return_sequences=True, output_dropout=0.0)
     size = layers[-1].output_size
     probe_spec = ModelSpec(
-        spec.time_steps, spec.features, tuple(layers), DenseSpec(size, "linear"), spec.dtype
+        spec.time_steps,
+        spec.features,
+        tuple(layers),
+        DenseSpec(size, "linear"),
+        spec.dtype,
+        front=spec.front,
     )
     return CanonicalWeights(
         probe_spec,
         weights.layers[: layer_index + 1],
         np.eye(size, dtype=spec.dtype),
         np.zeros(size, dtype=spec.dtype),
+        front=dict(weights.front),
     )
 
 
@@ -136,7 +149,7 @@ def measure(
 
     Args:
         weights: canonical weights (with their spec) that both frameworks are built from.
-        inputs: (batch, time, features).
+        inputs: (batch, time, features), or token ids (batch, time) for an Embedding.
         inputs_label: what the inputs are, for the report.
         tolerance: max abs difference allowed; default TOLERANCES[dtype].
 
@@ -164,7 +177,7 @@ def measure(
     for index, layer in enumerate(spec.layers):
         probe = probe_weights(weights, index)
         hidden = {
-            "reference": np.concatenate([trace.hidden[index][d] for d in layer.directions], axis=2),
+            "reference": trace.sequences[index],
             "keras": outputs_of("keras", probe),
             "torch": outputs_of("torch", probe),
         }
@@ -185,9 +198,43 @@ def measure(
 
 
 def random_inputs(spec: ModelSpec, batch: int = 64, seed: int = 0) -> np.ndarray:
-    """Standard-normal inputs (batch, time_steps, features) in the spec's dtype."""
+    """Inputs that fit the spec's front, drawn from a seeded generator.
+
+    Returns:
+        Standard-normal (batch, time_steps, features) in the spec's dtype; int64 token ids
+        (batch, time_steps) for an Embedding front. Where the front masks, some sequences are
+        padded at the end, in the middle and at the start (see `padding_mask`).
+    """
     rng = np.random.default_rng(seed)
-    return rng.normal(size=(batch, spec.time_steps, spec.features)).astype(spec.dtype)
+    shape = (batch, spec.time_steps)
+    if isinstance(spec.front, EmbeddingSpec):
+        low = 1 if spec.front.mask_zero else 0  # id 0 appears only where padding is planted
+        ids = rng.integers(low, spec.front.vocab, size=shape)
+        if spec.front.mask_zero:
+            ids[~padding_mask(batch, spec.time_steps, rng)] = 0
+        return ids.astype(np.int64)
+    inputs = rng.normal(size=(*shape, spec.features)).astype(spec.dtype)
+    if isinstance(spec.front, MaskingSpec):
+        inputs[~padding_mask(batch, spec.time_steps, rng)] = spec.front.mask_value
+    return inputs
+
+
+def padding_mask(batch: int, time_steps: int, rng: np.random.Generator) -> np.ndarray:
+    """(batch, time) True = kept: a quarter of the sequences unpadded, a quarter padded at the
+    end (random lengths >= 1), a quarter with a gap in the middle, a quarter padded at the start.
+    """
+    keep = np.ones((batch, time_steps), dtype=bool)
+    for row in range(batch):
+        where = row % 4
+        cut = int(rng.integers(1, time_steps)) if time_steps > 1 else 1
+        if where == 1:
+            keep[row, cut:] = False
+        elif where == 2 and time_steps > 2:  # one or two steps, never the first or the last
+            start = int(rng.integers(1, time_steps - 1))
+            keep[row, start : min(start + 2, time_steps - 1)] = False
+        elif where == 3:
+            keep[row, : time_steps - cut] = False
+    return keep
 
 
 def sunspot_inputs(spec: ModelSpec, batch: int = 64) -> np.ndarray:
@@ -199,8 +246,11 @@ def sunspot_inputs(spec: ModelSpec, batch: int = 64) -> np.ndarray:
     from shared.data import get_train_test, load_sunspots
     from shared.windows import sliding_windows
 
-    if spec.features != 1:
-        raise DataError(f"sunspot windows have 1 feature; the spec takes {spec.features}")
+    if spec.features != 1 or spec.embedded:
+        raise DataError(
+            "sunspot windows are one real value per step; the spec takes "
+            + ("token ids" if spec.embedded else f"{spec.features} features")
+        )
     train, _, _ = get_train_test(load_sunspots())
     X, _ = sliding_windows(train, spec.time_steps, stride=spec.time_steps)
     return X[:batch].astype(spec.dtype)

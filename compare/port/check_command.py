@@ -1,8 +1,10 @@
 """`rnn-parity check`: does Keras compute what torch and the numpy reference compute?
 
-Give a model file (.keras, .ckpt, .pt or canonical .npz), or describe a model with flags, e.g.
-`--kind lstm --units 8 --layers 2 --bidirectional --dtype float64`. Flag-built models get random,
-non-constant weights (every gate and bias distinct) so a swapped gate cannot hide. The command
+Give a model file (.keras, .ckpt, .pt or canonical .npz), a spec of any model of the grammar as
+JSON (`--spec model.json`, the form `ModelSpec.to_json` writes: fronts, head layers, readouts),
+or describe a plain stack with flags, e.g. `--kind lstm --units 8 --layers 2 --bidirectional
+--dtype float64`. Spec- and flag-built models get random, non-constant weights (every gate, bias
+and normalisation parameter distinct) so a swapped gate cannot hide. The command
 prints the max abs and relative differences of the outputs and of every layer's hidden states,
 and exits 1 when any difference passes its tolerance.
 """
@@ -13,11 +15,17 @@ import argparse
 import json
 from pathlib import Path
 
+from shared.errors import RnnParityError, SpecError
 from shared.spec import GATES, DenseSpec, ModelSpec, RecurrentLayerSpec
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", nargs="?", help="model file; omit to build one from the flags")
+    parser.add_argument(
+        "--spec",
+        metavar="FILE.json",
+        help="a model spec as JSON (any model of the grammar); random weights",
+    )
     parser.add_argument("--kind", choices=tuple(GATES), default="simple")
     parser.add_argument("--units", type=int, default=3)
     parser.add_argument("--layers", type=int, default=1, help="stacked recurrent layers")
@@ -68,14 +76,34 @@ def spec_from_flags(args: argparse.Namespace) -> ModelSpec:
     )
 
 
+def spec_from_file(path: str) -> ModelSpec:
+    """The ModelSpec in a JSON file.
+
+    Raises:
+        SpecError: naming the file and what is wrong with it (missing, not JSON, bad spec).
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise SpecError(f"{path}: no such spec file")
+    try:
+        return ModelSpec.from_json(file.read_text())
+    except (SpecError, UnicodeDecodeError) as error:
+        raise SpecError(f"{path}: {error}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     from compare.port.agreement import measure, random_inputs, sunspot_inputs
     from compare.port.files import load_weights
     from shared.weights import random_weights
 
+    if args.model and args.spec:
+        raise RnnParityError("give a model file or --spec FILE.json, not both")
     if args.model:
         weights = load_weights(args.model)
         source = args.model
+    elif args.spec:
+        weights = random_weights(spec_from_file(args.spec), seed=args.seed)
+        source = f"random weights for {args.spec}"
     else:
         weights = random_weights(spec_from_flags(args), seed=args.seed)
         source = "random weights from flags"
@@ -85,14 +113,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         inputs = random_inputs(spec, args.batch, args.seed)
     report = measure(weights, inputs, f"{args.inputs} ({inputs.shape[0]} sequences)", args.atol)
-    layers = ", ".join(
-        f"{layer.kind}({layer.units}{', bidirectional' if layer.bidirectional else ''})"
-        for layer in spec.layers
-    )
-    print(
-        f"model: {source}: {layers} -> dense({spec.head.units}, {spec.head.activation}), "
-        f"{spec.dtype}; inputs: {report.inputs}"
-    )
+    print(f"model: {source}: {spec.describe()}; inputs: {report.inputs}")
     print(report.format_table())
     if args.json:
         Path(args.json).write_text(json.dumps(report.to_dict(), indent=2))

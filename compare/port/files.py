@@ -110,6 +110,9 @@ class PortResult:
         if self.assumptions:
             lines.append("  assumptions:")
             lines.extend(f"    {line}" for line in self.assumptions)
+        lines.append(f"  model: {spec.describe()}")
+        if spec.front is not None:
+            lines.append(f"  front {spec.front.type}: {_shapes(self.weights.front)}")
         for index, layer in enumerate(spec.layers):
             directions = self.weights.layers[index]
             for direction in layer.directions:
@@ -121,6 +124,9 @@ class PortResult:
                     f", b {first.b[layer.gates[0]].shape}, c "
                     f"{first.c[layer.gates[0]].shape} each"
                 )
+        for index, layer in enumerate(spec.head_layers):
+            arrays = self.weights.head_layers[index]
+            lines.append(f"  head layer {index} {layer.type}: {_shapes(arrays)}")
         lines.append(
             f"  head dense {spec.head.activation}: W_y {self.weights.W_y.shape}, "
             f"b_y {self.weights.b_y.shape}"
@@ -135,6 +141,11 @@ class PortResult:
                 f"(tolerance {row.tolerance:.0e}) {'ok' if row.ok else 'FAILED'}"
             )
         return "\n".join(lines)
+
+
+def _shapes(arrays: dict[str, Any]) -> str:
+    """E.g. "E (20, 8)", or "no weights" for Masking and Dropout."""
+    return ", ".join(f"{name} {array.shape}" for name, array in arrays.items()) or "no weights"
 
 
 def port_file(

@@ -118,6 +118,15 @@ def plan(args: argparse.Namespace, cache: Path | None = None) -> list[Job]:
         for dtype in ("float32", "float64")
         for label, kind, reset_after in AGREEMENT_KINDS
     ]
+    jobs += [
+        Job(
+            f"agreement-{shape.replace(' ', '_')}-{dtype}",
+            shape_agreement_job,
+            {"shape": shape, "dtype": dtype},
+        )
+        for dtype in ("float32", "float64")
+        for shape in AGREEMENT_SHAPES
+    ]
     for name in presets:
         described = study.PRESETS[name].to_dict()
         jobs += [
@@ -221,6 +230,33 @@ def agreement_job(kind: str, reset_after: bool, dtype: str) -> dict:
     weights = random_weights(spec, seed=0)
     report = measure(weights, sunspot_inputs(spec), "sunspot windows")
     return {"kind": "agreement_run", **report.to_dict()}
+
+
+# Rows for the grammar beyond the plain stack (labels of compare.port.shapes.SHAPES).
+AGREEMENT_SHAPES = (
+    "embedding + mask_zero",
+    "masking + bidirectional",
+    "mlp head",
+    "layer norm",
+    "batch norm",
+    "per-step head",
+    "bidirectional last step",
+)
+
+
+def shape_agreement_job(shape: str, dtype: str) -> dict:
+    """Forward agreement of one model shape of the grammar, random weights and inputs (seed 0).
+
+    Inputs come from `random_inputs`: token ids or real sequences, with padding planted at the
+    end, in the middle and at the start where the model masks.
+    """
+    from compare.port.agreement import measure, random_inputs
+    from compare.port.shapes import SHAPES
+    from shared.weights import random_weights
+
+    spec = SHAPES[shape](dtype)
+    report = measure(random_weights(spec, seed=0), random_inputs(spec, 64, seed=0), "random")
+    return {"kind": "agreement_run", "label": shape, **report.to_dict()}
 
 
 def run(args: argparse.Namespace) -> int:

@@ -139,8 +139,11 @@ def _agreement_section(rows: list[dict[str, Any]]) -> list[str]:
         "## Do they compute the same thing? Forward passes",
         "",
         "Random, non-constant weights (every gate and bias distinct), copied into both "
-        "frameworks through the canonical format, run on real sunspot windows. Max abs "
-        "difference of the outputs and of the hidden states at every time step.",
+        "frameworks through the canonical format. The plain stacks run on real sunspot "
+        "windows; the shapes of the grammar (Embedding, Masking, head layers, per-step and "
+        "last-step readouts) on random inputs, with padding at the end, in the middle and at "
+        "the start of some sequences where the model masks. Max abs difference of the "
+        "outputs and of every layer's output sequence at every time step.",
         "",
         "| layer | dtype | Keras vs reference | torch vs reference | Keras vs torch "
         "| hidden states, worst | tolerance | agree |",

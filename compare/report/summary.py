@@ -139,6 +139,7 @@ def summarise_agreement(records: list[dict]) -> list[dict[str, Any]]:
         label = layer["kind"]
         if layer["kind"] == "gru":
             label += f" (reset_after={layer['reset_after']})"
+        label = record.get("label", label)  # a shape of the grammar names itself
         row = {
             "layer": label,
             "dtype": record["spec"]["dtype"],

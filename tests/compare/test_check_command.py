@@ -33,8 +33,8 @@ def test_flags_model_all_agree(capsys):
     assert main([*argv, "--dtype", "float64"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(
-        "model: random weights from flags: lstm(4, bidirectional), lstm(4, bidirectional) "
-        "-> dense(1, linear), float64; inputs: random (64 sequences)"
+        "model: random weights from flags: lstm(4, bidirectional, seq) -> lstm(4, bidirectional) "
+        "-> dense(1, linear) [float64, (12, 1)]; inputs: random (64 sequences)"
     )
     assert all(word in out for word in HEADER_WORDS)
     rows = _table_rows(out)
@@ -68,7 +68,9 @@ def test_model_file(tmp_path, capsys):
     path = save_npz(random_weights(spec, seed=7), tmp_path / "model.npz")
     assert main(["check", str(path), "--batch", "10"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"model: {path}: gru(3) -> dense(2, tanh), float64")
+    assert out.startswith(
+        f"model: {path}: gru(3, reset_after=False) -> dense(2, tanh) [float64, (6, 2)]"
+    )
     assert "random (10 sequences)" in out
     assert len(_table_rows(out)) == 6
     assert "all agree (tolerance 1e-12)" in out
@@ -101,7 +103,10 @@ def test_sunspots_with_two_features_is_one_line_exit_2(capsys):
     assert main(["check", "--inputs", "sunspots", "--features", "2"]) == 2
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
-    assert lines == ["rnn-parity check: error: sunspot windows have 1 feature; the spec takes 2"]
+    assert lines == [
+        "rnn-parity check: error: sunspot windows are one real value per step; the spec takes "
+        "2 features"
+    ]
 
 
 def test_bad_model_file_is_one_line_exit_2(tmp_path, capsys):

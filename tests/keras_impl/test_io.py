@@ -77,7 +77,7 @@ BAD_FILES = [
     ("text", _text_file, "not a zip archive"),
     ("truncated", _truncated, "not a zip archive|corrupt"),
     ("other zip", _other_zip, r"not a Keras model \(no config\.json\)"),
-    ("conv1d", _conv_model, r"layer 'conv1d' \(Conv1D\) is outside the specs"),
+    ("conv1d", _conv_model, r"layer 'conv1d' \(Conv1D\) is outside the grammar"),
 ]
 
 

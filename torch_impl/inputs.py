@@ -1,0 +1,53 @@
+"""Numpy inputs as a model reads them: windows in the spec's dtype, or token ids as int64.
+
+`predict` and training both hand X to the model through here, so a bad X is one `DataError`
+line naming the problem (shape, NaN, ids outside the vocabulary) instead of a deep torch error
+(nn.Embedding's "index out of range in self").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from shared.errors import DataError
+from shared.spec import ModelSpec
+
+
+def token_ids(X: np.ndarray, vocab: int) -> np.ndarray:
+    """Integer ids (batch, time) as int64, from (batch, time) or (batch, time, 1), in [0, vocab).
+
+    Whole-number floats are accepted (as the numpy reference accepts them).
+
+    Raises:
+        DataError: for another shape, fractional or non-finite values, or ids out of range.
+    """
+    ids = np.asarray(X)
+    if ids.ndim == 3 and ids.shape[2] == 1:
+        ids = ids[:, :, 0]
+    if ids.ndim != 2 or ids.shape[1] < 1:
+        raise DataError(f"token ids must be shaped (samples, time), got {np.shape(X)}")
+    if ids.dtype.kind == "f":
+        if not np.all(np.isfinite(ids)) or np.any(ids != np.round(ids)):
+            raise DataError("token ids must be whole numbers")
+    elif ids.dtype.kind not in "iu":
+        raise DataError(f"token ids must be integers, got dtype {ids.dtype}")
+    if ids.size and (ids.min() < 0 or ids.max() >= vocab):
+        raise DataError(f"token ids must lie in [0, {vocab}), got {ids.min()} .. {ids.max()}")
+    return np.ascontiguousarray(ids.astype(np.int64))
+
+
+def model_inputs(spec: ModelSpec, X: np.ndarray) -> np.ndarray:
+    """X as `spec`'s model reads it: int64 ids (batch, time) with an Embedding front, else
+    (batch, time, features) cast to the spec's dtype.
+
+    Raises:
+        DataError: naming the shape or value problem.
+    """
+    if spec.embedded:
+        return token_ids(X, spec.front.vocab)
+    X = np.asarray(X)
+    if X.ndim != 3 or X.shape[1] < 1 or X.shape[2] != spec.features:
+        raise DataError(f"X must be shaped (samples, time, {spec.features}), got {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise DataError("X holds NaN or infinite values")
+    return np.ascontiguousarray(X.astype(spec.dtype))
