@@ -42,9 +42,13 @@ def results(impls):
 def test_the_table_matches_both_frameworks_arrays(results, variant):
     result = results[(variant, "float64")]
     assert result.problems == []
-    assert check_mapping(result.rows, result.keras_native, result.torch_native, result.weights) == []
+    assert (
+        check_mapping(result.rows, result.keras_native, result.torch_native, result.weights) == []
+    )
     # random weights, so every slice holds distinct values: a swap would show
-    arrays = [array for name, array in result.weights.to_arrays().items() if name.startswith("layer0/")]
+    arrays = [
+        array for name, array in result.weights.to_arrays().items() if name.startswith("layer0/")
+    ]
     values = np.concatenate([a.ravel() for a in arrays if np.any(a != 0)])
     assert len(np.unique(values)) == len(values)
 
