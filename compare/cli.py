@@ -31,7 +31,11 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     ),
     "walkthrough": (
         "compare.learn.walkthrough",
-        "the tutorial's hand computation across frameworks",
+        "the tutorial's hand computation across frameworks (--kind simple|lstm|gru)",
+    ),
+    "notebooks": (
+        "compare.learn.notebooks",
+        "write the tutorial pair and the gated walkthrough as Jupyter notebooks",
     ),
 }
 

@@ -1,7 +1,9 @@
 """For learners: the tutorial across frameworks, and a look at the data.
 
 `walkthrough` prints each framework's weights beside the canonical ones and h1, h2, h3 by hand,
-and with --side-by-side the tutorial's two programs (keras_impl/tutorial.py and
-torch_impl/tutorial.py) step by step (`tutorial_page`, measured by `tutorial_facts`);
-`data_command` summarises the series, its split, scaling and windows.
+for LSTM and GRU every gate (`gates`, with the slice -> gate tables of `gate_tables`), and with
+--side-by-side the tutorial's two programs (keras_impl/tutorial.py and torch_impl/tutorial.py)
+step by step (`tutorial_page`, measured by `tutorial_facts`); `notebooks` writes the programs
+and the gated walkthrough as Jupyter notebooks; `data_command` summarises the series, its split,
+scaling and windows.
 """

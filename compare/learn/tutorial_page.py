@@ -21,6 +21,7 @@ import re
 import textwrap
 from dataclasses import dataclass
 
+from compare.learn.gate_tables import table_markdown
 from shared.errors import RnnParityError
 
 MARKER = re.compile(r"^(?P<indent>[ ]*)# (?P<title>(?P<key>(?:Part|Step) [^:]+): .+)$")
@@ -249,4 +250,27 @@ def render_page(sources: dict[str, str] | None = None, facts_markdown: str | Non
         if key in STEP_NOTES:
             parts += [STEP_NOTES[key], ""]
         parts += _columns(_step_code(steps["keras"], title), _step_code(steps["torch"], title))
-    return "\n".join(parts + [facts_markdown.rstrip(), ""])
+    return "\n".join(parts + gated_tables() + [facts_markdown.rstrip(), ""])
+
+
+def gated_tables() -> list[str]:
+    """The LSTM and GRU mapping tables: which slice of which array is which canonical gate."""
+    parts = [
+        "## Gated layers: which slice is which gate",
+        "",
+        "The tutorial's SimpleRNN has one gate; LSTM and GRU keep theirs side by side in one "
+        "array, in orders that differ between the frameworks. H is the number of units; Keras "
+        "slices columns (`kernel` is (inputs, gates*H)), torch slices rows of (gates*H, inputs) "
+        "and transposes (`.T`). `rnn-parity walkthrough --kind lstm|gru` prints these tables "
+        "for a real model, checked against its arrays, and every gate by hand.",
+        "",
+    ]
+    variants = [
+        ("lstm", True, "LSTM: Keras i, f, c, o and one bias; torch i, f, g, o and two"),
+        ("gru", True, "GRU, reset_after=True (Keras 3's default, equal to nn.GRU)"),
+        ("gru", False, "GRU, reset_after=False: one bias, reset before the product; nn.GRU "
+         "cannot run it, rnn-parity's torch side uses an exact loop"),
+    ]  # fmt: skip
+    for kind, reset_after, title in variants:
+        parts += [f"### {title}", "", *table_markdown(kind, reset_after), ""]
+    return parts

@@ -10,7 +10,8 @@ framework's own weight arrays are shown beside the canonical ones, then the hand
 beside what Keras and torch compute, with their differences. `--side-by-side` writes the
 learner's page of the tutorial's two programs (`compare.learn.tutorial_page`); with `--engine`,
 `render_side_by_side` writes the engine's page instead: each step with the impls' Keras code and
-its Lightning twin, taken from their source at run time so it cannot go stale.
+its Lightning twin, taken from their source at run time so it cannot go stale. `--kind lstm|gru`
+(with `--reset-before` for Keras's other GRU) shows a gated layer instead (`compare.learn.gates`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from compare.frameworks import both
+from compare.learn.gate_tables import array_lines
 from compare.port.agreement import probe_weights
 from shared.errors import RnnParityError
 from shared.weights import CanonicalWeights
@@ -62,13 +64,17 @@ def hand_computation(
     return states, output
 
 
-def compute(dtype: str = "float32", seed: int = 0) -> WalkthroughResult:
+def compute(dtype: str = "float32", seed: int = 0, units: int = 2) -> WalkthroughResult:
     """Build the demo in Keras (seeded), copy it to torch, compute everything the page shows."""
     keras_impl, torch_impl = both()
     from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec
 
     spec = ModelSpec(
-        3, 1, (RecurrentLayerSpec("simple", 2, activation="linear"),), DenseSpec(1, "linear"), dtype
+        3,
+        1,
+        (RecurrentLayerSpec("simple", units, activation="linear"),),
+        DenseSpec(1, "linear"),
+        dtype,
     )
     keras_model = keras_impl.build_model(spec, seed=seed)
     weights = keras_impl.to_canonical(keras_model)
@@ -96,34 +102,28 @@ def compute(dtype: str = "float32", seed: int = 0) -> WalkthroughResult:
     )
 
 
-def _array_lines(name: str, array: np.ndarray) -> list[str]:
-    values = np.array2string(
-        np.asarray(array), precision=6, suppress_small=False, separator=", "
-    ).replace("\n", "")
-    return [f"  {name:<34} {str(array.shape):<8} {values}"]
-
-
 def render(result: WalkthroughResult) -> str:
     """The walkthrough as terminal text."""
     lines = [
-        f"The tutorial's demo: SimpleRNN(2, linear) + Dense(1, linear), input (3, 1), "
+        f"The tutorial's demo: SimpleRNN({result.weights.spec.layers[0].units}, linear) + "
+        "Dense(1, linear), input (3, 1), "
         f"{result.dtype}",
         "Built in Keras, copied to torch through the canonical format.",
         "",
         "Keras's own weights (kernels are (inputs, units): used as x @ kernel):",
     ]
     for name, array in result.keras_native.items():
-        lines += _array_lines(name, array)
+        lines += array_lines(name, array)
     lines += [
         "",
         "torch's own weights (weight_ih is (units, inputs): used as x @ weight.T; "
         "two biases, bias_hh is 0 after a copy from Keras):",
     ]
     for name, array in result.torch_native.items():
-        lines += _array_lines(name, array)
+        lines += array_lines(name, array)
     lines += ["", "Canonical weights (row-vector layout, one name per gate):"]
     for name, array in result.weights.to_arrays().items():
-        lines += _array_lines(name, array)
+        lines += array_lines(name, array)
     lines += [
         "",
         "By hand, for x = 1, 2, 3 (h_0 = 0):",
@@ -233,8 +233,23 @@ def render_side_by_side() -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--kind",
+        choices=("simple", "lstm", "gru"),
+        default="simple",
+        help="simple: the tutorial's SimpleRNN (default); lstm, gru: a gated layer weight by "
+        "weight, every gate by hand",
+    )
+    parser.add_argument(
+        "--reset-before",
+        action="store_true",
+        help="with --kind gru: Keras's GRU(reset_after=False), which nn.GRU cannot run",
+    )
+    parser.add_argument("--units", type=int, default=2, help="units of the recurrent layer")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    parser.add_argument("--seed", type=int, default=0, help="seed of Keras's initialisers")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of Keras's initialisers (gated: of the weights)"
+    )
     parser.add_argument(
         "--side-by-side",
         metavar="PATH",
@@ -261,5 +276,19 @@ def run(args: argparse.Namespace) -> int:
         path.write_text(render_side_by_side() if args.engine else render_page())
         print(f"wrote {path}")
         return 0
-    print(render(compute(args.dtype, args.seed)))
+    if args.reset_before and args.kind != "gru":
+        raise RnnParityError(
+            f"--reset-before is a GRU variant; --kind {args.kind} has no reset gate"
+        )
+    if not 1 <= args.units <= 64:
+        raise RnnParityError(
+            f"--units must be between 1 and 64 (a walkthrough prints every value), got {args.units}"
+        )
+    if args.kind == "simple":
+        print(render(compute(args.dtype, args.seed, args.units)))
+        return 0
+    from compare.learn.gates import compute_gated, render_gated
+
+    result = compute_gated(args.kind, not args.reset_before, args.units, args.dtype, args.seed)
+    print(render_gated(result))
     return 0

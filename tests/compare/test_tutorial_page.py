@@ -58,7 +58,20 @@ def test_both_programs_have_the_tutorials_steps_in_order():
     assert re.findall(r"^## (.+)$", page, re.MULTILINE) == [
         "Setup: imports, arguments and seeds",
         *TITLES,
+        "Gated layers: which slice is which gate",
     ]
+
+
+def test_the_page_holds_the_gated_mapping_tables():
+    from compare.learn.gate_tables import mapping
+
+    page = render_page(_sources(), facts_markdown="")
+    for kind, reset_after in (("lstm", True), ("gru", True), ("gru", False)):
+        for row in mapping(kind, None, reset_after):  # the tables test_gates checks, symbolic
+            keras = f"`{row.keras.text()}` ({row.keras.gate})" if row.keras else "none (c = 0)"
+            line = f"| `{row.canonical}` | {keras} | `{row.torch.text()}` ({row.torch.gate}) |"
+            assert line in page
+    assert "| `W[z]` | `kernel[:, 0:H]` (z) | `weight_ih_l0[H:2H].T` (z) |" in page
 
 
 def test_every_block_is_verbatim_source_and_every_line_is_shown():
