@@ -254,6 +254,8 @@ def _step(node: fx.Node, values: dict[str, Value], modules: dict[str, nn.Module]
         or (node.target is getattr and node.args[1] in ("shape", "device", "dtype"))
     ):
         return Value("meta")
+    if first.role == "param":  # a tensor of the module's own (h0 = self.h0.expand(...))
+        return Value("param")
     if first.role == "h_n" and node.target == "squeeze" and _rows(first.pipe) == 1:
         return Value("row", first.pipe, (0, 0), node.name)
     if first.role == "tensor":
