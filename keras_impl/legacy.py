@@ -12,6 +12,8 @@ and the layer. What loads is then held to `spec_of` like any other Keras model.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 from pathlib import Path
@@ -45,8 +47,14 @@ LAYER_CLASSES = frozenset(
 )
 # wrappers and the config keys of the layers they hold, each checked like a layer of its own
 _WRAPPED = {"Bidirectional": ("layer", "backward_layer"), "TimeDistributed": ("layer",)}
+# operations a Functional model of Keras 3 records for its masks (Embedding's mask_zero,
+# Masking); Keras 3's HDF5 loader writes them but cannot read them back ("Unknown layer")
+MASK_OPERATIONS = frozenset({"NotEqual", "Any"})
 # class names under which Keras serializes Python code (Lambda layers, custom functions)
 _CODE_CLASSES = frozenset({"Lambda", "__lambda__", "function", "__function__"})
+# Keras 2's func_dump writes a function as [base64 of marshal.dumps(code), defaults, closure];
+# a marshalled code object starts with byte 0x63 ("c"), or 0xe3 with Python's reference flag.
+_MARSHALLED_CODE = (0x63, 0xE3)
 
 
 def _first_line(error: BaseException) -> str:
@@ -87,18 +95,33 @@ def model_config(path: str | os.PathLike) -> dict[str, Any]:
     return config
 
 
-def _code_inside(value: Any) -> str | None:
-    """The class name of the first serialized function anywhere in a JSON value, else None."""
+def _is_marshalled_code(text: str) -> bool:
+    """Whether a string is base64 of marshalled bytecode (read by its first byte only)."""
+    try:
+        head = base64.b64decode(text[:8], validate=False)
+    except (binascii.Error, ValueError):
+        return False
+    return bool(head) and head[0] in _MARSHALLED_CODE
+
+
+def _code_inside(value: Any, where: str = "config") -> str | None:
+    """Where the first serialized function sits in a JSON value, and its form, else None.
+
+    Both Keras 3's form ({"class_name": "__lambda__" or "function", ...}) and Keras 2's
+    (base64 bytecode, e.g. a lambda activation stored as {"value": [code, null, null]}).
+    """
     if isinstance(value, dict):
         if value.get("class_name") in _CODE_CLASSES:
-            return str(value["class_name"])
-        children = value.values()
+            return f"{value['class_name']} in {where}"
+        children = [(f"{where}.{key}", child) for key, child in value.items()]
     elif isinstance(value, list):
-        children = value
+        children = [(f"{where}[{index}]", child) for index, child in enumerate(value)]
+    elif isinstance(value, str) and len(value) >= 8 and _is_marshalled_code(value):
+        return f"bytecode in {where}"
     else:
         return None
-    for child in children:
-        found = _code_inside(child)
+    for child_where, child in children:
+        found = _code_inside(child, child_where)
         if found:
             return found
     return None
@@ -110,11 +133,22 @@ def _check_layer(path: Path, layer: Any) -> None:
     class_name = layer.get("class_name")
     config = layer.get("config") or {}
     name = config.get("name", layer.get("name", "?"))
+    if class_name in MASK_OPERATIONS:
+        raise ModelFileError(
+            f"{path}: layer {name!r} ({class_name}) computes the mask of a Functional model, "
+            "which Keras's HDF5 loader cannot rebuild; save the model as .keras instead"
+        )
     if class_name not in LAYER_CLASSES:
         raise ModelFileError(
             f"{path}: layer {name!r} ({class_name}) is not allowed in a legacy .h5 (only "
-            f"{', '.join(sorted(LAYER_CLASSES))}); refused before loading, since Keras's HDF5 "
-            "loader has no safe_mode"
+            f"{', '.join(sorted(LAYER_CLASSES))}); refused before loading, since older Keras's "
+            "HDF5 loader has no safe_mode"
+        )
+    code = _code_inside(layer.get("config"))
+    if code:
+        raise ModelFileError(
+            f"{path}: layer {name!r} ({class_name}) holds serialized Python code ({code}); "
+            "refused before loading"
         )
     for part in _WRAPPED.get(class_name, ()):
         if config.get(part) is not None:

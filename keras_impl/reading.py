@@ -91,8 +91,16 @@ def _check_chain(model: keras.Model, layers: list[keras.layers.Layer]) -> None:
         )
     previous = model.inputs[0]
     for layer in layers:
-        # _inbound_nodes: one per call of the layer; Keras has no public count of them
-        if len(layer._inbound_nodes) != 1 or layer.input is not previous:
+        # _inbound_nodes: one per call of the layer (Keras has no public count of them); its
+        # arguments: the tensor it was called on, and the mask Keras passes along by keyword
+        nodes = layer._inbound_nodes
+        arguments = nodes[0].arguments if len(nodes) == 1 else None
+        if (
+            arguments is None
+            or len(arguments.args) != 1
+            or arguments.args[0] is not previous
+            or set(arguments.kwargs) - {"mask", "training"}
+        ):
             raise ModelFileError(
                 f"{describe(layer)} is not fed by the layer before it (or is used twice): "
                 "the grammar describes a plain chain, without branches or merges"
@@ -165,13 +173,13 @@ def read_model(model: keras.Model) -> ModelLayers:
     specs = _recurrent_stack(recurrent)
     if readout:
         last = specs[-1]
+        check_last_step([layer for layer, _ in readout], time_steps, last.output_size)
         if not (last.bidirectional and last.return_sequences):
             raise ModelFileError(
                 f"{describe(readout[0][0])} reads the last step of a sequence: the grammar reads "
                 "it from a Bidirectional(return_sequences=True) layer (for one direction the "
                 "last step is the final state: use return_sequences=False)"
             )
-        check_last_step([layer for layer, _ in readout], time_steps, last.output_size)
     for layer, translator in head:
         if translator.role not in (HEAD, DROPOUT):
             raise _misplaced(layer, translator.role)

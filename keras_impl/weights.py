@@ -1,7 +1,8 @@
 """Keras weights to and from the canonical format of `shared.weights`.
 
-`keras_impl.reading.read_model` says which Keras layer holds each part of the spec; each part's
-translator (`keras_impl.translators`) knows its own layout: the recurrent one splits and
+`keras_impl.reading.read_model` says which Keras layer holds each part of the spec; the
+translator of that layer's class (`keras_impl.translators`, so TimeDistributed(Dense) finds its
+inner Dense) knows its own layout: the recurrent one splits and
 reorders gate blocks (Keras GRU z, r, h is canonical r, z, n; one-bias layers are written with
 b + c and read back with c = 0), the others only map names (Dense W = kernel, b = bias;
 Embedding E = embeddings; LayerNormalization gamma, beta; BatchNormalization gamma, beta,
@@ -15,7 +16,7 @@ import numpy as np
 
 from keras_impl.model import build_model, normalized
 from keras_impl.reading import ModelLayers, read_model
-from keras_impl.translators import for_spec
+from keras_impl.translators import for_layer
 from shared.errors import WeightFormatError
 from shared.spec import first_difference
 from shared.weights import CanonicalWeights
@@ -36,16 +37,16 @@ def to_canonical(model: keras.Model) -> CanonicalWeights:
     """
     found = read_model(model)
     spec = found.spec
-    front = for_spec(spec.front).to_canonical(found.front, spec.front) if spec.front else {}
+    front = for_layer(found.front).to_canonical(found.front, spec.front) if spec.front else {}
     layers = [
-        for_spec(layer_spec).to_canonical(layer, layer_spec)
+        for_layer(layer).to_canonical(layer, layer_spec)
         for layer_spec, layer in zip(spec.layers, found.recurrent, strict=True)
     ]
     head_layers = [
-        for_spec(layer_spec).to_canonical(layer, layer_spec)
+        for_layer(layer).to_canonical(layer, layer_spec)
         for layer_spec, layer in zip(spec.head_layers, found.head_layers, strict=True)
     ]
-    head = for_spec(spec.head).to_canonical(found.head, spec.head)
+    head = for_layer(found.head).to_canonical(found.head, spec.head)
     return CanonicalWeights(spec, layers, head["W"], head["b"], front, head_layers).validate()
 
 
@@ -57,18 +58,18 @@ def _planned_assignments(
     plan = []
     if spec.front is not None:
         where = f"front ({spec.front.type})"
-        plan += for_spec(spec.front).assignments(found.front, spec.front, weights.front, where)
+        plan += for_layer(found.front).assignments(found.front, spec.front, weights.front, where)
     for index, (layer_spec, layer) in enumerate(zip(spec.layers, found.recurrent, strict=True)):
         where = f"layer {index} ({layer_spec.kind})"
-        plan += for_spec(layer_spec).assignments(layer, layer_spec, weights.layers[index], where)
+        plan += for_layer(layer).assignments(layer, layer_spec, weights.layers[index], where)
     for index, (layer_spec, layer) in enumerate(
         zip(spec.head_layers, found.head_layers, strict=True)
     ):
         where = f"head layer {index} ({layer_spec.type})"
         arrays = weights.head_layers[index]
-        plan += for_spec(layer_spec).assignments(layer, layer_spec, arrays, where)
+        plan += for_layer(layer).assignments(layer, layer_spec, arrays, where)
     head = {"W": weights.W_y, "b": weights.b_y}
-    plan += for_spec(spec.head).assignments(found.head, spec.head, head, "head")
+    plan += for_layer(found.head).assignments(found.head, spec.head, head, "head")
     for variable, array, where in plan:
         if tuple(variable.shape) != array.shape:
             raise WeightFormatError(

@@ -93,7 +93,10 @@ class RecurrentLayer(nn.Module):
     """One spec layer: its recurrent module (`.rnn`) plus the features it hands on.
 
     `output_dropout` (an nn.Dropout) is present only for a nonzero rate, so today's models keep
-    exactly their modules, names and random draws.
+    exactly their modules, names and random draws. The spec's `dropout` and
+    `recurrent_dropout` are recorded only: the identity at inference, and torch's fused modules
+    have no per-sample, same-for-every-step input or state dropout like Keras's, so torch
+    trains without them.
     """
 
     def __init__(self, layer: RecurrentLayerSpec, rnn: nn.Module) -> None:

@@ -24,6 +24,7 @@ from compare.port.agreement import (
     random_inputs,
     sunspot_inputs,
 )
+from compare.port.shapes import SHAPES
 from shared.errors import DataError
 from shared.reference import forward
 from shared.reference import predict as reference_predict
@@ -175,8 +176,10 @@ def test_sunspot_inputs_need_one_feature():
     X = sunspot_inputs(spec, batch=5)
     assert X.shape == (5, 12, 1) and X.dtype == np.float64
     assert X.min() >= 0.0 and X.max() <= 1.0  # scaled series
-    with pytest.raises(DataError, match="1 feature; the spec takes 2"):
+    with pytest.raises(DataError, match="one real value per step; the spec takes 2 features"):
         sunspot_inputs(make_spec({"kind": "simple"}, "single", "float32", features=2))
+    with pytest.raises(DataError, match="the spec takes token ids"):
+        sunspot_inputs(SHAPES["embedding + mask_zero"]("float32"))
 
 
 def test_random_inputs_are_seeded_and_typed():
@@ -185,3 +188,18 @@ def test_random_inputs_are_seeded_and_typed():
     assert X.shape == (3, spec.time_steps, spec.features) and X.dtype == np.float32
     assert np.array_equal(X, random_inputs(spec, batch=3, seed=9))
     assert not np.array_equal(X, agreement.random_inputs(spec, batch=3, seed=10))
+
+
+def test_random_inputs_fit_the_front_and_pad_at_end_middle_and_start():
+    """Masked specs get padding in all three places, so both torch mask routes are exercised."""
+    masked = SHAPES["masking + bidirectional"]("float64")
+    inputs = random_inputs(masked, batch=16, seed=1)
+    padding = masked.front.mask_value
+    keep = np.any(inputs != padding, axis=2)  # (batch, time)
+    trailing = [row for row in keep if not row[-1] and row[0]]
+    leading = [row for row in keep if not row[0] and row[-1]]
+    middle = [row for row in keep if row[0] and row[-1] and not row.all()]
+    assert trailing and leading and middle and keep.any(axis=1).all()
+    ids = random_inputs(SHAPES["embedding + mask_zero"]("float32"), batch=16, seed=1)
+    assert ids.dtype == np.int64 and ids.shape == (16, 10)
+    assert ids.min() == 0 and ids.max() < 30 and (ids != 0).any(axis=1).all()

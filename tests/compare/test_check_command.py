@@ -33,8 +33,8 @@ def test_flags_model_all_agree(capsys):
     assert main([*argv, "--dtype", "float64"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(
-        "model: random weights from flags: lstm(4, bidirectional), lstm(4, bidirectional) "
-        "-> dense(1, linear), float64; inputs: random (64 sequences)"
+        "model: random weights from flags: lstm(4, bidirectional, seq) -> lstm(4, bidirectional) "
+        "-> dense(1, linear) [float64, (12, 1)]; inputs: random (64 sequences)"
     )
     assert all(word in out for word in HEADER_WORDS)
     rows = _table_rows(out)

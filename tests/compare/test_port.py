@@ -300,7 +300,7 @@ def test_keras_model_outside_the_specs(impls, tmp_path):
     )
     source = tmp_path / "conv.keras"
     model.save(source)  # plain Keras: the impl's save_model refuses models outside the specs
-    _refused(source, tmp_path / "out.ckpt", "conv.keras", "Conv1D", "outside the specs")
+    _refused(source, tmp_path / "out.ckpt", "conv.keras", "Conv1D", "outside the grammar")
 
 
 @pytest.mark.parametrize("ext", [".pt", ".ckpt"])

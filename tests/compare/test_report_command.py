@@ -47,7 +47,8 @@ def test_the_report_plan_is_data_and_its_timing_jobs_run_alone(monkeypatch):
 
     from compare.bench import plan as bench_plan
     from compare.jobs import function_path
-    from compare.report.command import plan
+    from compare.port.shapes import SHAPES
+    from compare.report.command import AGREEMENT_SHAPES, plan
 
     monkeypatch.setattr(bench_plan, "cuda_available", lambda: False)
     args = argparse.Namespace(
@@ -72,6 +73,11 @@ def test_the_report_plan_is_data_and_its_timing_jobs_run_alone(monkeypatch):
     names = [job.name for job in shared]
     assert "run-sliding-keras-seed1" in names and "parity-simple-float64-gap-double_bias" in names
     assert len(names) == len(set(names))
+    shapes = [job for job in shared if job.function.__name__ == "shape_agreement_job"]
+    assert {(job.kwargs["shape"], job.kwargs["dtype"]) for job in shapes} == {
+        (shape, dtype) for shape in AGREEMENT_SHAPES for dtype in ("float32", "float64")
+    }
+    assert set(AGREEMENT_SHAPES) <= set(SHAPES)  # every row names a shape of the grammar
 
 
 def test_report_refuses_a_bad_option(capsys):

@@ -103,3 +103,10 @@ def test_report_plans_parity_runs_for_gru_reset_before():
         for mode in ("parity", "users"):
             assert f"parity-gru-reset-before-{dtype}-{mode}" in names
             assert f"parity-gru-{dtype}-{mode}" in names
+
+
+def test_a_grammar_shape_row_is_named_by_its_label():
+    record = agreement_record("lstm", True, 2e-16) | {"label": "embedding + mask_zero"}
+    summary, text = render([record, agreement_record("simple", True, 2e-16)])
+    assert [row["layer"] for row in summary["agreement"]] == ["embedding + mask_zero", "simple"]
+    assert "| embedding + mask_zero | float64 |" in text
