@@ -5,9 +5,12 @@ results can be checked against the numpy reference and compared with `keras_impl
 either implementation knowing about the other. It never imports Keras or TensorFlow.
 """
 
+from torch_impl.export import export_program, run_program
 from torch_impl.io import load_model, save_model
 from torch_impl.model import build_model, create_rnn, spec_of
+from torch_impl.traced_model import TracedModel, trace_module, traced_outputs, traced_parts
 from torch_impl.train import fit, fit_plain, predict
+from torch_impl.user_class import import_class, module_from_file
 from torch_impl.user_models import (
     Inferred,
     canonical_from_state_dict,
@@ -19,21 +22,29 @@ from torch_impl.weights import from_canonical, native_weights, set_canonical, to
 
 __all__ = [
     "Inferred",
+    "TracedModel",
     "build_model",
     "canonical_from_module",
     "canonical_from_state_dict",
     "create_rnn",
+    "export_program",
     "fit",
     "fit_plain",
     "from_canonical",
+    "import_class",
     "load_model",
+    "module_from_file",
     "module_outputs",
     "native_weights",
     "predict",
     "read_canonical",
     "read_state_dict",
+    "run_program",
     "save_model",
     "set_canonical",
     "spec_of",
     "to_canonical",
+    "trace_module",
+    "traced_outputs",
+    "traced_parts",
 ]

@@ -146,6 +146,13 @@ def head_of(source: str, others: dict[str, dict[str, Any]]) -> tuple[str, dict[s
         raise ModelFileError(
             f"{source}: keys that fit no nn.RNN/LSTM/GRU/Linear layout: {listed(unknown)}"
         )
+    if len(linears) > 1:
+        keys = [f"{m}.weight" if m else "weight" for m in linears]
+        raise ModelFileError(
+            f"{source}: {len(linears)} nn.Linear layers ({listed(keys)}): a state dict cannot say "
+            "what your forward runs between them (an activation? dropout?); pass --module "
+            "package.module:YourClass to port from your own class"
+        )
     if len(linears) != 1:
         found = listed([m or "(top level)" for m in linears]) if linears else "none"
         raise ModelFileError(

@@ -4,7 +4,9 @@ Everything goes through the canonical weight format of `shared.weights`: each im
 its own layout, this room never names a framework's parameters. `agreement` measures outputs
 and every hidden state against the numpy reference; `files` ports file to file and verifies
 before anything lands; `user_files` reads what users have (their own torch state dicts,
-Lightning checkpoints, .safetensors, nn.Modules, legacy Keras .h5); `testing` holds the
+Lightning checkpoints, .safetensors, legacy Keras .h5); `module_port` ports a live nn.Module
+by tracing its forward and checks the port against that forward, `divergence` says where two
+computations first part; `testing` holds the
 assertion behind `compare.testing`; `command` and `check_command` are the CLI's `port` and
 `check`.
 """
@@ -20,7 +22,8 @@ from compare.port.files import (
     save_weights,
     torch_to_keras,
 )
-from compare.port.user_files import Assumptions, read_source, torch_module_to_keras
+from compare.port.module_port import port_with_module, torch_module_to_keras
+from compare.port.user_files import Assumptions, read_source
 
 __all__ = [
     "FORMATS",
@@ -30,6 +33,7 @@ __all__ = [
     "keras_to_torch",
     "load_weights",
     "port_file",
+    "port_with_module",
     "predict_file",
     "read_source",
     "save_weights",

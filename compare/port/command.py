@@ -5,7 +5,10 @@ prints what it mapped and the agreement it measured. A torch file that rnn-parit
 (`torch.save(model.state_dict(), "model.pt")`, a checkpoint of your own LightningModule, a
 .safetensors file) has its layers inferred from key names and shapes; what the keys cannot say
 comes from --activation, --head-activation and --time-steps, and the summary prints every key
-mapping and every assumption made.
+mapping and every assumption made, and says that it was not checked against the user's forward.
+With `--module package.module:Class` the user's own class is rebuilt from the file, its forward
+traced, and the port checked against it (`compare.port.module_port`). A `.pt2` destination is a
+torch.export program that plain torch runs.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 
 SOURCES = ".keras, .h5, .ckpt, .pt, .pth, .safetensors or .npz"
+DESTINATIONS = ".keras, .ckpt, .pt, .pth, .safetensors, .npz, or .pt2 (a torch.export program)"
 
 
 def _positive(text: str) -> int:
@@ -24,9 +28,7 @@ def _positive(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", help=f"model file: {SOURCES}")
-    parser.add_argument(
-        "destination", help="file to write (.keras, .ckpt, .pt, .pth, .safetensors or .npz)"
-    )
+    parser.add_argument("destination", help=f"file to write: {DESTINATIONS}")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random check inputs")
     parser.add_argument(
         "--activation",
@@ -39,6 +41,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="activation your forward applies after the nn.Linear head (default: %(default)s)",
     )
     parser.add_argument(
+        "--module",
+        metavar="PACKAGE.MODULE:CLASS",
+        help="your own nn.Module or LightningModule class: rnn-parity IMPORTS YOUR CODE (the "
+        "module you name, from the current folder or your environment), builds the class, loads "
+        "the state dict or checkpoint into it (weights_only=True, in the file's dtype; a .ckpt "
+        "rebuilds it from its hyper_parameters), traces its forward and checks the port "
+        "against that forward before writing",
+    )
+    parser.add_argument(
+        "--module-kwargs",
+        metavar="JSON",
+        help="keyword arguments of your class, e.g. '{\"hidden_dim\": 16}'",
+    )
+    parser.add_argument(
         "--time-steps",
         type=_positive,
         default=12,
@@ -48,7 +64,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from compare.port.files import port_file
+    from compare.port.module_port import parse_kwargs, port_with_module
     from compare.port.user_files import Assumptions
+
+    if args.module:
+        result = port_with_module(
+            args.source,
+            args.destination,
+            args.module,
+            parse_kwargs(args.module_kwargs),
+            args.time_steps,
+            args.seed,
+        )
+        print(result.summary())
+        return 0
+    if args.module_kwargs:
+        from shared.errors import ModelFileError
+
+        raise ModelFileError("--module-kwargs needs --module (the class they are for)")
 
     assumptions = Assumptions(args.activation, args.head_activation, args.time_steps)
     print(

@@ -4,7 +4,8 @@ Every copy goes through the canonical format, as
 `torch_impl.from_canonical(keras_impl.to_canonical(model))` and back. This module never names a
 framework's parameters; each impl owns its own layout. Files are told apart by extension
 (`.keras` and legacy `.h5`, Lightning `.ckpt`, torch `.pt`/`.pth`, `.safetensors`, canonical
-`.npz`; see `compare.port.user_files` for files without an rnn-parity spec); a port is verified
+`.npz`, and `.pt2` torch.export programs for plain torch, written only; see
+`compare.port.user_files` for files without an rnn-parity spec); a port is verified
 after writing (the destination is read back and run against the numpy reference) and the
 destination is removed again if anything fails, so a failed port leaves no file behind.
 """
@@ -19,6 +20,7 @@ from compare.frameworks import both, keras_impl, torch_impl
 from compare.port.agreement import TOLERANCES, Difference, difference, random_inputs
 from compare.port.user_files import (
     FORMATS,
+    WRITE_ONLY,
     Assumptions,
     check_destination,
     file_format,
@@ -67,6 +69,9 @@ def save_weights(weights: CanonicalWeights, path: str | Path) -> Path:
     framework = file_format(path)
     if framework == "canonical":
         return save_npz(weights, path)
+    if Path(path).suffix.lower() in WRITE_ONLY:  # a torch.export program for plain torch
+        torch = torch_impl()
+        return torch.export_program(torch.from_canonical(weights), path)
     impl = _impl(framework)
     return impl.save_model(impl.from_canonical(weights), path)
 
@@ -78,6 +83,8 @@ def predict_file(path: str | Path, inputs: Any, assumptions: Assumptions | None 
     if framework == "keras":
         impl = keras_impl()
         return impl.predict(impl.load_model(path), inputs)
+    if Path(path).suffix.lower() in WRITE_ONLY:
+        return torch_impl().run_program(path, inputs)
     weights = read_source(path, assumptions).weights
     if framework == "canonical":
         return reference_predict(weights, inputs)
@@ -92,10 +99,11 @@ class PortResult:
     source: Path
     destination: Path
     weights: CanonicalWeights
-    weights_max_abs_diff: float
+    weights_max_abs_diff: float | None  # None: the destination names no weights (.pt2)
     agreement: list[Difference]
     mapping: list[str] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
+    forward_checked: bool = False  # compared with the user's own forward (port --module)
 
     def summary(self) -> str:
         """Lines for the terminal: the mapping (layers, gates, shapes) and the agreement."""
@@ -131,14 +139,23 @@ class PortResult:
             f"  head dense {spec.head.activation}: W_y {self.weights.W_y.shape}, "
             f"b_y {self.weights.b_y.shape}"
         )
-        lines.append(
-            f"  weights read back from the destination: max abs diff "
-            f"{self.weights_max_abs_diff:.2e} (one-bias layers compared as b + c)"
-        )
+        if self.weights_max_abs_diff is None:
+            lines.append("  weights not read back (a .pt2 program names none): outputs below")
+        else:
+            lines.append(
+                f"  weights read back from the destination: max abs diff "
+                f"{self.weights_max_abs_diff:.2e} (one-bias layers compared as b + c)"
+            )
         for row in self.agreement:
             lines.append(
                 f"  outputs {row.pair}: max abs diff {row.max_abs:.2e} "
                 f"(tolerance {row.tolerance:.0e}) {'ok' if row.ok else 'FAILED'}"
+            )
+        if self.mapping and not self.forward_checked:
+            lines.append(
+                "not checked against your forward (a state dict holds no forward, so the wiring "
+                "above is inferred): pass --module package.module:YourClass to rebuild your "
+                "own model from the file and check the port against its forward"
             )
         return "\n".join(lines)
 
@@ -146,6 +163,11 @@ class PortResult:
 def _shapes(arrays: dict[str, Any]) -> str:
     """E.g. "E (20, 8)", or "no weights" for Masking and Dropout."""
     return ", ".join(f"{name} {array.shape}" for name, array in arrays.items()) or "no weights"
+
+
+def read_back_gap(written: CanonicalWeights, weights: CanonicalWeights) -> float:
+    """Max abs difference of weights read back from a destination (one-bias layers as b + c)."""
+    return fold_single_bias(written).max_abs_diff(fold_single_bias(weights))
 
 
 def port_file(
@@ -182,7 +204,7 @@ def port_file(
     candidate = destination.with_name(f".{destination.stem}.porting{destination.suffix}")
     save_weights(weights, candidate)
     try:
-        written = load_weights(candidate)
+        written = None if destination.suffix.lower() in WRITE_ONLY else load_weights(candidate)
         inputs = random_inputs(weights.spec, batch=32, seed=seed)
         expected = reference_predict(weights, inputs)
         tolerance = TOLERANCES[weights.spec.dtype]
@@ -216,7 +238,7 @@ def port_file(
         source,
         destination,
         weights,
-        fold_single_bias(written).max_abs_diff(fold_single_bias(weights)),
+        None if written is None else read_back_gap(written, weights),
         agreement,
         read.mapping,
         read.assumptions,

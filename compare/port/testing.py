@@ -3,10 +3,11 @@
 Users who port a model keep both and want one line in their own pytest suite that fails with a
 useful message. `assert_same_outputs` runs both models on the same inputs and, when they differ,
 says by how much, for which sample, and, where both map to canonical weights, which layer and
-time step's hidden state diverges first. The hidden states come from the probe models of
-`compare.port.agreement` (each framework's own computation, from its own weights), so the
-message tells a wrong weight (a layer diverges) from a wrong forward (every hidden state agrees,
-the outputs do not).
+time step's hidden state diverges first, or which part after them (the readout, a head layer).
+A user's own torch module is traced (`torch_impl.trace_module`) so it runs as its forward
+expects (time-major where it is) and its parts can be compared; see `compare.port.divergence`.
+The message tells a wrong weight (a layer diverges) from a wrong forward (every hidden state
+agrees, the outputs do not).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from typing import Any
 import numpy as np
 
 from compare.frameworks import both
-from compare.port.agreement import TOLERANCES, probe_weights
+from compare.port.agreement import TOLERANCES, random_inputs
+from compare.port.divergence import first_divergence
 from shared.errors import RnnParityError
 from shared.spec import ModelSpec
+from shared.weights import CanonicalWeights
 
 
 def _keras_spec(keras_impl: Any, keras_model: Any) -> ModelSpec | None:
@@ -29,57 +32,41 @@ def _keras_spec(keras_impl: Any, keras_model: Any) -> ModelSpec | None:
 
 
 def _default_inputs(keras_model: Any, spec: ModelSpec | None) -> np.ndarray:
-    """Standard-normal (8, time, features) inputs shaped like the Keras model's input."""
+    """8 inputs shaped like the Keras model's: token ids for an Embedding, else standard normal."""
     if spec is not None:
-        time_steps, features, dtype = spec.time_steps, spec.features, spec.dtype
-    else:
-        _, time_steps, features = tuple(keras_model.inputs[0].shape)
-        dtype = str(keras_model.inputs[0].dtype)
+        return random_inputs(spec, batch=8, seed=0)
+    _, time_steps, features = tuple(keras_model.inputs[0].shape)
+    dtype = str(keras_model.inputs[0].dtype)
     return np.random.default_rng(0).normal(size=(8, time_steps or 12, features)).astype(dtype)
 
 
-def _torch_canonical(torch_impl: Any, torch_model: Any, time_steps: int) -> Any:
+def _torch_side(torch_impl: Any, torch_model: Any, X: np.ndarray) -> tuple[np.ndarray, Any]:
+    """The torch model's outputs on X and how to look inside it: rnn-parity's own model by its
+    canonical weights, a user's module by its traced forward (None when it cannot be traced)."""
     if isinstance(getattr(torch_model, "spec", None), ModelSpec):  # rnn-parity's own model
-        return torch_impl.to_canonical(torch_model)
-    return torch_impl.canonical_from_module(torch_model, time_steps=time_steps).weights
+        return torch_impl.predict(torch_model, X), torch_impl.to_canonical(torch_model)
+    try:
+        traced = torch_impl.trace_module(torch_model, X.shape[1])
+    except RnnParityError:
+        return torch_impl.module_outputs(torch_model, X), None
+    return torch_impl.traced_outputs(traced, torch_model, X), traced
 
 
-def _first_divergence(keras_model: Any, torch_model: Any, X: np.ndarray, atol: float) -> str:
-    """Where the two models' hidden states first part, in each layer's own reading order."""
-    keras_impl, torch_impl = both()
+def _first_divergence(keras_model: Any, inside: Any, X: np.ndarray, atol: float) -> str:
+    """Where the two models first part: layer, direction and step, or the part after them."""
+    keras_impl, _ = both()
+    if inside is None:
+        return "hidden states not compared (the torch forward is outside the grammar)"
     try:
         keras_weights = keras_impl.to_canonical(keras_model)
-        torch_weights = _torch_canonical(torch_impl, torch_model, X.shape[1])
     except RnnParityError as error:
         return f"hidden states not compared ({error})"
-    keras_layers, torch_layers = keras_weights.spec.layers, torch_weights.spec.layers
-    keras_shapes = [(layer.kind, layer.units, layer.bidirectional) for layer in keras_layers]
-    torch_shapes = [(layer.kind, layer.units, layer.bidirectional) for layer in torch_layers]
-    if keras_shapes != torch_shapes:
-        return f"the recurrent layers differ: Keras {keras_shapes}, torch {torch_shapes}"
-    for index, layer in enumerate(keras_layers):
-        keras_hidden = keras_impl.predict(
-            keras_impl.from_canonical(probe_weights(keras_weights, index)), X
-        )
-        torch_hidden = torch_impl.predict(
-            torch_impl.from_canonical(probe_weights(torch_weights, index)), X
-        )
-        gap = np.abs(keras_hidden.astype(np.float64) - torch_hidden.astype(np.float64))
-        for position, direction in enumerate(layer.directions):
-            per_step = gap[:, :, position * layer.units : (position + 1) * layer.units].max(
-                axis=(0, 2)
-            )  # (time,)
-            steps = range(len(per_step))
-            for step in reversed(steps) if direction == "backward" else steps:
-                if per_step[step] > atol:
-                    return (
-                        f"first diverging hidden state: layer {index} {direction}, time step "
-                        f"{step} (max abs {per_step[step]:.2e})"
-                    )
-    return (
-        "every hidden state agrees: the difference comes after the recurrent layers (the head, "
-        "its activation, or which step of the recurrent output the torch forward reads)"
-    )
+    if isinstance(inside, CanonicalWeights):
+        return first_divergence(keras_weights, inside, X, atol)
+    _, torch_impl = both()
+    labels = {(p.kind, p.index): p.label for p in inside.parts if p.kind != "layer"}
+    parts = torch_impl.traced_parts(inside, X)
+    return first_divergence(keras_weights, inside.weights, X, atol, parts, labels)
 
 
 def assert_same_outputs(
@@ -88,30 +75,36 @@ def assert_same_outputs(
     """Assert that a Keras model and a torch model give the same outputs.
 
     Args:
-        keras_model: a keras.Model taking (batch, time, features).
-        torch_model: an nn.Module (rnn-parity's or your own) called as `torch_model(x)` with x
-            (batch, time, features); a tuple output counts by its first element.
-        inputs: (batch, time, features); default 8 standard-normal samples shaped like the
-            Keras model's input.
+        keras_model: a keras.Model of the grammar, taking (batch, time, features) or token ids
+            (batch, time).
+        torch_model: an nn.Module (rnn-parity's or your own). Your own is traced (torch.fx), so
+            a batch_first=False module gets its inputs time-major and its per-step outputs are
+            compared batch-major; a forward outside the grammar is run as `torch_model(x)`
+            (a tuple output counts by its first element).
+        inputs: as the Keras model takes them (batch first); default 8 samples that fit its
+            input (token ids for an Embedding).
         atol: max abs difference allowed; default 1e-6 for float32 and 1e-12 for float64
             (a few ulps of summation-order drift, see compare.port.agreement).
 
     Raises:
         AssertionError: with the max abs difference, the worst sample and, where both models
-            map to canonical weights, the first layer and time step whose hidden states diverge.
+            map to the grammar, the first layer and time step whose hidden states diverge, or
+            the first part after them (readout, head layer) that does.
     """
     keras_impl, torch_impl = both()
     spec = _keras_spec(keras_impl, keras_model)
     X = _default_inputs(keras_model, spec) if inputs is None else np.asarray(inputs)
-    if X.ndim != 3:
-        raise AssertionError(f"inputs must be (batch, time, features), got shape {X.shape}")
+    expected_dims = 2 if spec is not None and spec.embedded else 3
+    if X.ndim != expected_dims:
+        shape = "(batch, time) token ids" if expected_dims == 2 else "(batch, time, features)"
+        raise AssertionError(f"inputs must be {shape}, got shape {X.shape}")
     dtype = spec.dtype if spec is not None else str(X.dtype)
     atol = TOLERANCES.get(dtype, TOLERANCES["float32"]) if atol is None else atol
     if spec is not None:
         keras_out = keras_impl.predict(keras_model, X)
     else:
         keras_out = np.asarray(keras_model(X, training=False))
-    torch_out = torch_impl.module_outputs(torch_model, X)
+    torch_out, inside = _torch_side(torch_impl, torch_model, X)
     if keras_out.shape != torch_out.shape:
         raise AssertionError(
             f"output shapes differ: Keras {keras_out.shape}, torch {torch_out.shape}"
@@ -121,7 +114,8 @@ def assert_same_outputs(
     if not max_abs <= atol:  # also catches NaN
         per_sample = gap.reshape(len(gap), -1).max(axis=1)
         worst = int(np.nanargmax(per_sample)) if np.isfinite(per_sample).any() else 0
-        where = _first_divergence(keras_model, torch_model, X.astype(dtype), atol)
+        X = X if spec is not None and spec.embedded else X.astype(dtype)
+        where = _first_divergence(keras_model, inside, X, atol)
         raise AssertionError(
             f"Keras and torch outputs differ: max abs difference {max_abs:.3e} > atol "
             f"{atol:.0e}; worst sample {worst} of {len(X)} (Keras {keras_out[worst].ravel()[:4]}, "

@@ -5,18 +5,16 @@ LightningModule's checkpoint or their `.safetensors` do not. `torch_impl` infers
 key names and shapes; what a state dict cannot say comes from `Assumptions` (the `port` flags
 --activation, --head-activation, --time-steps), and every choice comes back as a sentence for the
 port summary beside the key mapping. A live `nn.Module` says more (its nonlinearity, dtype,
-layers), so `torch_module_to_keras` needs no flags at all.
+layers, its forward), so `compare.port.module_port` traces it instead of guessing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from compare.frameworks import both, keras_impl, torch_impl
+from compare.frameworks import keras_impl, torch_impl
 from shared.errors import ModelFileError, WeightFormatError
-from shared.spec import ModelSpec
 from shared.weights import CanonicalWeights, load_npz
 
 # extension -> framework whose files it names; ".h5"/".hdf5" are read, never written
@@ -28,9 +26,12 @@ FORMATS = {
     ".pt": "torch",
     ".pth": "torch",
     ".safetensors": "torch",
+    ".pt2": "torch",
     ".npz": "canonical",
 }
 READ_ONLY = (".h5", ".hdf5")
+# a torch.export program: the forward as a graph, for plain torch; it names no weights to read
+WRITE_ONLY = (".pt2",)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,11 @@ def read_source(path: str | Path, assumptions: Assumptions | None = None) -> Sou
             outside the specs, or a state dict whose keys fit no layout.
     """
     framework = file_format(path)
+    if Path(path).suffix.lower() in WRITE_ONLY:
+        raise ModelFileError(
+            f"{path}: a .pt2 torch.export program is a destination only (it runs in plain "
+            "torch: torch.export.load(path).module()); port from the file it was written from"
+        )
     if framework == "canonical":
         try:
             return Source(load_npz(path))
@@ -107,29 +113,3 @@ def read_source(path: str | Path, assumptions: Assumptions | None = None) -> Sou
         path, chosen.activation, chosen.head_activation, chosen.time_steps
     )
     return Source(inferred.weights, inferred.mapping, inferred.assumptions)
-
-
-def torch_module_to_keras(
-    module: Any, head_activation: str | None = None, time_steps: int = 12
-) -> Any:
-    """A Keras model computing what a user's torch module computes (float32 or float64).
-
-    The module's recurrent children (nn.RNN / nn.LSTM / nn.GRU, any layers and directions) and
-    its final nn.Linear must form a chain; their types and settings are read from the modules.
-    rnn-parity's own Lightning models are ported from their spec.
-
-    Args:
-        module: the user's nn.Module (or LightningModule).
-        head_activation: the activation forward applies after the head (Keras name); None reads
-            it from an activation module registered after the head, else "linear".
-        time_steps: window length the Keras model takes.
-
-    Raises:
-        ModelFileError: naming the module part that cannot be ported.
-    """
-    keras, torch = both()
-    if isinstance(getattr(module, "spec", None), ModelSpec):  # rnn-parity's own RNNModel
-        return keras.from_canonical(torch.to_canonical(module))
-    return keras.from_canonical(
-        torch.canonical_from_module(module, head_activation, time_steps).weights
-    )

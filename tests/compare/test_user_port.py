@@ -236,7 +236,7 @@ def _bad_state_dicts() -> dict[str, tuple[dict, str]]:
     projected = torch.nn.LSTM(2, 4, proj_size=2).state_dict()
     return {
         "unknown-keys": ({**state, "norm.running_var": torch.ones(3)}, "norm.running_var"),
-        "two-heads": ({**state, "fc2.weight": torch.zeros(1, 3)}, "candidate heads: fc, fc2"),
+        "two-heads": ({**state, "fc2.weight": torch.zeros(1, 3)}, "(fc.weight, fc2.weight)"),
         "proj-size": ({**projected, "fc.weight": torch.zeros(1, 2)}, "proj_size"),
         "shapes": ({**state, "rnn.bias_ih_l0": torch.zeros(5)}, "mismatched shapes"),
     }

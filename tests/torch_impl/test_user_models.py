@@ -185,7 +185,7 @@ def test_keys_that_fit_no_layout_are_listed():
 def test_more_than_one_candidate_head():
     state = _state()
     state["extra.weight"], state["extra.bias"] = torch.zeros(2, 3), torch.zeros(2)
-    _refused(state, "exactly one nn.Linear head", "fc", "extra")
+    _refused(state, "2 nn.Linear layers (fc.weight, extra.weight)", "--module")
 
 
 def test_no_head_and_no_recurrent_module():
