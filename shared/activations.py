@@ -34,6 +34,12 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return (0.5 * x * (1.0 + _erf(x / np.sqrt(2.0)))).astype(x.dtype)
 
 
+def _softmax(x: np.ndarray) -> np.ndarray:
+    # Over the last axis (Keras's and torch's dim=-1), shifted by the max so exp never overflows.
+    shifted = np.exp(x - np.max(x, axis=-1, keepdims=True))
+    return (shifted / np.sum(shifted, axis=-1, keepdims=True)).astype(x.dtype)
+
+
 def _hard_sigmoid(x: np.ndarray) -> np.ndarray:
     return (np.clip(x + 3.0, 0.0, 6.0) / 6.0).astype(x.dtype)
 
@@ -58,6 +64,7 @@ ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "hard_silu": lambda x: (x * _hard_sigmoid(x)).astype(x.dtype),
     "mish": lambda x: (x * np.tanh(_softplus(x))).astype(x.dtype),
     "exponential": np.exp,
+    "softmax": _softmax,
 }
 
 

@@ -12,6 +12,7 @@ import zlib
 
 import lightning
 import torch
+import torch.nn.functional as F  # noqa: N812 - the usual spelling
 from torch import nn
 
 TIME_STEPS = 6
@@ -147,6 +148,19 @@ class TextClassifier(nn.Module):
         return self.fc(h_n[-1])
 
 
+class SoftmaxClassifier(nn.Module):
+    """nn.GRU -> nn.Linear -> softmax over the classes: probabilities, not logits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gru = nn.GRU(2, 4, batch_first=True)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.gru(x)
+        return F.softmax(self.fc(out[:, -1]), dim=1)
+
+
 class BiLSTMLastStep(nn.Module):
     """A bidirectional LSTM read at out[:, -1, :], as most public code reads it."""
 
@@ -246,6 +260,7 @@ PORTED = {
     LayerNormHead: ("series", 2),
     BatchNormHead: ("series", 2),
     TextClassifier: ("ids", 20),
+    SoftmaxClassifier: ("series", 2),
     BiLSTMLastStep: ("series", 2),
     BiLSTMFinal: ("series", 2),
 }

@@ -43,6 +43,7 @@ TORCH_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "hard_silu": lambda x: x * _hard_sigmoid(x),
     "mish": lambda x: x * torch.tanh(_softplus(x)),
     "exponential": torch.exp,
+    "softmax": lambda x: torch.softmax(x, dim=-1),  # over features, as Keras's axis=-1
 }
 if set(TORCH_ACTIVATIONS) != set(ACTIVATIONS):  # fail at import, not mid-training
     raise ImportError(

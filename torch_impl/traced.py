@@ -449,7 +449,29 @@ def _dropout_rate(node: fx.Node) -> float:
     return float(node.args[1] if len(node.args) > 1 else node.kwargs.get("p", 0.5))
 
 
-def _activation_of(node: fx.Node, module: nn.Module | None) -> str | None:
+def _softmax_dim(node: fx.Node, module: nn.Module | None) -> int | None:
+    """The dim of a softmax node (module, function or method), or None when it is not one."""
+    if type(module) is nn.Softmax:
+        return module.dim
+    is_function = node.op == "call_function" and node.target in (F.softmax, torch.softmax)
+    if not (is_function or (node.op == "call_method" and node.target == "softmax")):
+        return None
+    dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
+    if not isinstance(dim, int):
+        raise GrammarError(f"softmax without an explicit integer dim: {where(node)}")
+    return dim
+
+
+def _activation_of(node: fx.Node, module: nn.Module | None, sequence: bool = False) -> str | None:
+    dim = _softmax_dim(node, module)
+    if dim is not None:
+        last = 2 if sequence else 1  # (batch, time, units) or (batch, units)
+        if dim not in (-1, last):
+            raise GrammarError(
+                f"softmax over dim {dim}: the grammar's softmax is over the features (the last "
+                f"dim): {where(node)}"
+            )
+        return "softmax"
     if module is not None:
         name = _ACTIVATION_MODULES.get(type(module))
         if type(module) is nn.GELU and module.approximate != "none":
@@ -468,7 +490,7 @@ def _activation_of(node: fx.Node, module: nn.Module | None) -> str | None:
 def _head_step(node: fx.Node, pipe: Pipe, module: nn.Module | None) -> Pipe:
     """One op after the readout, appended to the head (an activation joins the Dense before)."""
     sequence = pipe.readout == "sequence"
-    activation = _activation_of(node, module)
+    activation = _activation_of(node, module, sequence)
     if activation is not None:
         previous = pipe.head[-1] if pipe.head else None
         if previous is None or not isinstance(previous.spec, DenseSpec):
@@ -488,6 +510,4 @@ def _head_step(node: fx.Node, pipe: Pipe, module: nn.Module | None) -> Pipe:
     if type(module) is nn.BatchNorm1d and module.track_running_stats and not sequence:
         spec = BatchNormSpec(module.eps)
         return pipe.add(head=(*pipe.head, Head(spec, module, node.name)))
-    if node.target in (F.softmax, torch.softmax, nn.Softmax) or type(module) is nn.Softmax:
-        raise GrammarError(f"softmax is not an activation of the grammar yet: {where(node)}")
     raise GrammarError(f"outside the grammar: {where(node)}")

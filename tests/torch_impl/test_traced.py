@@ -39,6 +39,7 @@ READ_AS = {
     "LayerNormHead": "lstm(4) -> layer_norm(epsilon=1e-05) -> dense(5, gelu) -> dense(1, linear)",
     "BatchNormHead": "gru(4) -> batch_norm(epsilon=1e-05) -> dense(1, linear)",
     "TextClassifier": "embedding(20, 3) -> lstm(4) -> dense(2, linear)",
+    "SoftmaxClassifier": "gru(4) -> dense(3, softmax)",
     "BiLSTMLastStep": "lstm(3, bidirectional, seq) -> last step -> dense(1, linear)",
     "BiLSTMFinal": "lstm(3, bidirectional, seq) -> lstm(3, bidirectional) -> dense(1, linear)",
 }
@@ -82,7 +83,7 @@ class _BackwardOnly(BiLSTMLastStep):
 
 class _Softmax(BiLSTMLastStep):
     def forward(self, x):
-        return torch.softmax(self.fc(self.lstm(x)[0][:, -1]), dim=-1)
+        return torch.softmax(self.fc(self.lstm(x)[0][:, -1]), dim=0)  # over the batch
 
 
 class _Residual(BiLSTMLastStep):
@@ -111,7 +112,7 @@ class _LearnedState(nn.Module):
         (RandomInitialState, "initial state of self.gru is not zeros"),
         (_LearnedState, "initial state of self.gru is not zeros"),
         (_BackwardOnly, "only torch.cat((h_n[-2], h_n[-1]), dim=1) ports"),
-        (_Softmax, "softmax is not an activation of the grammar yet"),
+        (_Softmax, "softmax over dim 0: the grammar's softmax is over the features"),
         (_Residual, "outside the grammar: call_function add"),
     ],
     ids=lambda value: getattr(value, "__name__", "")[:20],
