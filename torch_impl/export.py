@@ -45,7 +45,7 @@ class _LoopedLayer(nn.Module):
         if mask is None:
             return self.layer(inputs, None)
         directions = ("forward", "backward") if self.layer.bidirectional else ("forward",)
-        sequence, finals = masked._loop(self.layer.rnn, inputs, mask, directions)
+        sequence, finals = masked.step_loop(self.layer.rnn, inputs, mask, directions)
         dropout = getattr(self.layer, "output_dropout", None)
         return (dropout(sequence) if dropout is not None else sequence), finals
 

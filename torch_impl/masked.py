@@ -125,7 +125,7 @@ def step_states(
     return torch.stack(hidden, dim=1)
 
 
-def _loop(
+def step_loop(
     rnn: nn.Module, inputs: torch.Tensor, mask: torch.Tensor, directions: tuple[str, ...]
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The step loop: carried states -> (sequence, finals) by Keras's rule."""
@@ -192,4 +192,4 @@ def masked_recurrence(
     if lengths is not None and packed is not False:
         return _packed(rnn, inputs, lengths, bidirectional)
     directions = ("forward", "backward") if bidirectional else ("forward",)
-    return _loop(rnn, inputs, mask, directions)
+    return step_loop(rnn, inputs, mask, directions)
