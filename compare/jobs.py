@@ -4,14 +4,16 @@ A measurement is a `Job`: a name (its record's file name), an importable functio
 "module:function" (or the top-level function itself) and JSON-able keyword arguments. Because a
 job is described by data, not by a closure, it can run in a worker process: `run_jobs` hands
 the jobs to a pool of `workers` processes started with `spawn` (TensorFlow and torch are not
-fork-safe), or runs them in this process when `workers` is 1 (simple to test and debug).
+fork-safe), or runs them in this process when `workers` is 1 (simple to test and debug), or
+sends them to a Dask cluster (`cluster`, see compare.cluster); this process alone writes records.
 
 Each record is cached under a hash of everything that determines it (see `cache_key`), written
 atomically, so the same command again reuses what exists and an interrupted run resumes where
 it stopped. Exclusive jobs (timing) never run beside another job: they run here, one at a time,
 after the pool has drained, and may be closures (they are cached only when given a `key`).
 A job that raises becomes a `failed_job` record carrying the error's first line, and the run
-goes on. `report`, `bench` and `experiment` all plan lists of jobs and hand them here.
+goes on. Ctrl-C stops every worker and raises `compare.interrupt.Interrupted`, which counts
+the records kept for the next run. `report`, `bench` and `experiment` plan jobs and hand them here.
 """
 
 from __future__ import annotations
@@ -30,9 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from compare.cluster import Task, run_on_cluster
+from compare.interrupt import Interrupted, children_ignore_interrupts, stop_pool
 from compare.records import (
     CACHE_FORMAT,
     RECORD_KINDS,
+    first_line,
     json_round_trip,
     read_cached,
     versions,
@@ -124,11 +129,6 @@ def cached(job: Job, folder: Path | None) -> dict[str, Any] | None:
     return read_cached(folder / f"{key[0]}.json") if key else None
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
-
-
 def _call(function: str | Callable[..., dict], kwargs: dict[str, Any]) -> tuple[bool, Any]:
     """(True, record as JSON reads it back) or (False, the error's first line)."""
     try:
@@ -138,7 +138,7 @@ def _call(function: str | Callable[..., dict], kwargs: dict[str, Any]) -> tuple[
             raise TypeError(f"returned no record (kind must be one of {RECORD_KINDS})")
         return True, json_round_trip(record)
     except Exception as error:  # recorded as a failed job; the run goes on
-        return False, _first_line(error)
+        return False, first_line(error)
 
 
 def _worker_start(threads: int) -> None:
@@ -209,6 +209,7 @@ def run_jobs(
     fresh: bool = False,
     desc: str = "measuring",
     groups: str = "cells",
+    cluster: str | None = None,
 ) -> JobsRun:
     """Run `jobs` (cached records reused), writing each record into `staging` as it arrives.
 
@@ -219,6 +220,12 @@ def run_jobs(
         cache: folder of cached records (`HASH.json`); None caches nothing.
         fresh: ignore cached records (new ones are still written).
         desc: the progress bar's label; groups: what a job's group is called on it.
+        cluster: a Dask scheduler's address, or "local" (a cluster of `workers` processes),
+            for the non-exclusive jobs; None: the local pool.
+
+    Raises:
+        Interrupted: on Ctrl-C, once every worker is stopped (finished records are cached).
+        RnnParityError: the cluster cannot be reached or its workers' versions differ.
     """
     names = Counter(job.name for job in jobs)
     if any(count > 1 for count in names.values()):
@@ -255,7 +262,9 @@ def run_jobs(
 
     shared = [job for job in pending if not job.exclusive]
     try:
-        if workers > 1 and shared:
+        if cluster and shared:
+            _run_cluster(shared, cluster, workers, finish)
+        elif workers > 1 and shared:
             _run_pool(shared, min(workers, len(shared)), finish)
         else:  # jobs import what they use themselves, through compare.frameworks
             for job in shared:
@@ -263,6 +272,9 @@ def run_jobs(
         for job in pending:
             if job.exclusive:
                 finish(job, *_call(job.function, job.kwargs))
+    except KeyboardInterrupt:
+        kept = sum(cached(job, cache) is not None for job in jobs) if cache else 0
+        raise Interrupted(kept, len(jobs), fresh) from None
     finally:
         progress.bar.close()
     result.records = {job.name: done[job.name] for job in jobs}
@@ -277,19 +289,42 @@ def _run_pool(jobs: list[Job], workers: int, finish: Callable[[Job, bool, Any], 
         workers, mp_context=context, initializer=_worker_start, initargs=(threads,)
     )
     try:
-        futures: dict[Future, Job] = {
-            pool.submit(_call, function_path(job.function), job.kwargs): job for job in jobs
-        }
+        with children_ignore_interrupts():  # submitting starts the workers: Ctrl-C is ours
+            futures: dict[Future, Job] = {
+                pool.submit(_call, function_path(job.function), job.kwargs): job for job in jobs
+            }
         for future in as_completed(futures):
             try:
                 ok, outcome = future.result()
             except Exception as error:  # the worker itself died (e.g. killed for memory)
-                ok, outcome = False, _first_line(error)
+                ok, outcome = False, first_line(error)
             finish(futures[future], ok, outcome)
-    except BaseException:  # Ctrl-C: drop what has not started; finished records are cached
-        pool.shutdown(wait=False, cancel_futures=True)
+    except BaseException:  # Ctrl-C: stop every worker now; finished records are cached
+        stop_pool(pool)
         raise
     pool.shutdown(wait=True)
+
+
+def _run_cluster(
+    jobs: list[Job], address: str, workers: int, finish: Callable[[Job, bool, Any], None]
+) -> None:
+    """Run `jobs` on the Dask cluster at `address`, keyed by group, name and cache hash."""
+    tasks = [
+        Task(
+            (job.group or job.name, job.name, cache_key(job)[0]),
+            function_path(job.function),
+            job.kwargs,
+        )
+        for job in jobs
+    ]
+    run_on_cluster(
+        tasks,
+        address,
+        workers,
+        f"{__name__}:_call",
+        f"{__name__}:_worker_start",
+        lambda index, ok, outcome: finish(jobs[index], ok, outcome),
+    )
 
 
 def _failed_record(job: Job, error: str) -> dict[str, Any]:
