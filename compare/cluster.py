@@ -195,49 +195,45 @@ def connected(address: str, workers: int) -> Iterator[Any]:
 
 
 def run_on_cluster(
+    client: Any,
     tasks: list[Task],
-    address: str,
-    workers: int,
     call: str,
     start: str,
     finish: Callable[[int, bool, Any], None],
 ) -> None:
-    """Run `tasks` on the cluster at `address`; each outcome is finished here as it arrives.
+    """Run `tasks` on the cluster of `client`; each outcome is finished here as it arrives.
 
     Args:
+        client: from `connected`.
         tasks: the jobs, sent in one batch.
-        address: "tcp://host:port" of a Dask scheduler, or "local".
-        workers: worker processes of a local cluster.
         call, start: as for `run_task`.
         finish: called with (index in `tasks`, ok, record or error line), in this process.
 
     Raises:
-        RnnParityError: the scheduler is unreachable or has no usable workers.
         VersionMismatchError: a worker's versions differ from this client's.
     """
     from distributed import as_completed
 
-    with connected(address, workers) as client:
-        futures = client.map(
-            run_task,
-            [task.function for task in tasks],
-            [task.kwargs for task in tasks],
-            key=[task.key for task in tasks],
-            pure=False,
-            call=call,
-            start=start,
-            expected=versions(),
-        )
-        index = {future.key: number for number, future in enumerate(futures)}
-        try:
-            for future in as_completed(futures):
-                try:
-                    ok, outcome = future.result()
-                except VersionMismatchError:
-                    raise
-                except Exception as error:  # KilledWorker: the job took down every worker
-                    ok, outcome = False, first_line(error)
-                finish(index[future.key], ok, outcome)
-        except BaseException:  # Ctrl-C or a mismatch: nothing more may run for this client
-            client.cancel(futures)
-            raise
+    futures = client.map(
+        run_task,
+        [task.function for task in tasks],
+        [task.kwargs for task in tasks],
+        key=[task.key for task in tasks],
+        pure=False,
+        call=call,
+        start=start,
+        expected=versions(),
+    )
+    index = {future.key: number for number, future in enumerate(futures)}
+    try:
+        for future in as_completed(futures):
+            try:
+                ok, outcome = future.result()
+            except VersionMismatchError:
+                raise
+            except Exception as error:  # KilledWorker: the job took down every worker
+                ok, outcome = False, first_line(error)
+            finish(index[future.key], ok, outcome)
+    except BaseException:  # Ctrl-C or a mismatch: nothing more may run for this client
+        client.cancel(futures)
+        raise

@@ -24,16 +24,17 @@ import json
 import multiprocessing
 import os
 import shutil
-import sys
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compare.cluster import Task, run_on_cluster
+from compare.cluster import Task, connected, run_on_cluster
 from compare.interrupt import Interrupted, children_ignore_interrupts, stop_pool
+from compare.progress import Progress
 from compare.records import (
     CACHE_FORMAT,
     RECORD_KINDS,
@@ -165,41 +166,6 @@ class JobsRun:
     failed: list[str] = field(default_factory=list)
 
 
-class _Progress:
-    """The progress bar: jobs done of all, time left, groups (cells) done, the last job."""
-
-    def __init__(self, jobs: list[Job], done: int, desc: str, groups: str) -> None:
-        from tqdm import tqdm
-
-        self.left = Counter(job.group for job in jobs if job.group)
-        self.groups, self.label = len(self.left), groups
-        self.bar = tqdm(
-            total=len(jobs),
-            initial=done,
-            desc=desc,
-            unit="job",
-            file=sys.stderr,
-            smoothing=0,  # jobs differ in size: the average rate predicts best
-            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} jobs [{elapsed}<{remaining}]{postfix}",
-        )
-
-    def finished(self, job: Job, counted: bool = True) -> None:
-        if job.group:
-            self.left[job.group] -= 1
-        done = sum(1 for left in self.left.values() if left == 0)
-        cells = f"{done}/{self.groups} {self.label} " if self.groups else ""
-        self.bar.set_postfix_str(f"{cells}{job.name}", refresh=False)
-        if counted:
-            self.bar.update(1)
-
-
-def say_above_bar(text: str) -> None:
-    """One line of progress inside a long job, printed above the bar without breaking it."""
-    from tqdm import tqdm
-
-    tqdm.write(f"  {text}", file=sys.stderr)
-
-
 def run_jobs(
     jobs: list[Job],
     staging: Path | None = None,
@@ -242,10 +208,7 @@ def run_jobs(
             if staging is not None:
                 write_record(staging, job.name, record)
     result.reused = len(done)
-    progress = _Progress(jobs, len(done), desc, groups)
-    for job in jobs:
-        if job.name in done:
-            progress.finished(job, counted=False)
+    progress: Progress | None = None  # shown once a cluster is reached
 
     def finish(job: Job, ok: bool, outcome: Any) -> None:
         key = cache_key(job) if cache is not None else None
@@ -258,25 +221,29 @@ def run_jobs(
         if staging is not None:
             write_record(staging, job.name, record)
         result.ran += 1
-        progress.finished(job)
+        if progress is not None:
+            progress.finished(job)
 
     shared = [job for job in pending if not job.exclusive]
     try:
-        if cluster and shared:
-            _run_cluster(shared, cluster, workers, finish)
-        elif workers > 1 and shared:
-            _run_pool(shared, min(workers, len(shared)), finish)
-        else:  # jobs import what they use themselves, through compare.frameworks
-            for job in shared:
-                finish(job, *_call(job.function, job.kwargs))
-        for job in pending:
+        with connected(cluster, workers) if cluster and shared else nullcontext() as client:
+            progress = Progress(jobs, done, desc, groups)  # after a one-line "cannot reach"
+            if client is not None:
+                _run_cluster(client, shared, finish)
+            elif workers > 1 and shared:
+                _run_pool(shared, min(workers, len(shared)), finish)
+            else:  # jobs import what they use themselves, through compare.frameworks
+                for job in shared:
+                    finish(job, *_call(job.function, job.kwargs))
+        for job in pending:  # alone: a local cluster is closed by now
             if job.exclusive:
                 finish(job, *_call(job.function, job.kwargs))
     except KeyboardInterrupt:
         kept = sum(cached(job, cache) is not None for job in jobs) if cache else 0
         raise Interrupted(kept, len(jobs), fresh) from None
     finally:
-        progress.bar.close()
+        if progress is not None:
+            progress.close()
     result.records = {job.name: done[job.name] for job in jobs}
     return result
 
@@ -305,10 +272,8 @@ def _run_pool(jobs: list[Job], workers: int, finish: Callable[[Job, bool, Any], 
     pool.shutdown(wait=True)
 
 
-def _run_cluster(
-    jobs: list[Job], address: str, workers: int, finish: Callable[[Job, bool, Any], None]
-) -> None:
-    """Run `jobs` on the Dask cluster at `address`, keyed by group, name and cache hash."""
+def _run_cluster(client: Any, jobs: list[Job], finish: Callable[[Job, bool, Any], None]) -> None:
+    """Run `jobs` on a Dask cluster, keyed by group, name and cache hash."""
     tasks = [
         Task(
             (job.group or job.name, job.name, cache_key(job)[0]),
@@ -318,9 +283,8 @@ def _run_cluster(
         for job in jobs
     ]
     run_on_cluster(
+        client,
         tasks,
-        address,
-        workers,
         f"{__name__}:_call",
         f"{__name__}:_worker_start",
         lambda index, ok, outcome: finish(jobs[index], ok, outcome),

@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from compare.cluster import add_cluster_argument
-from compare.jobs import Job, cached, publish, run_jobs, say_above_bar
+from compare.jobs import Job, cached, publish, run_jobs
+from compare.progress import say_above_bar
 from compare.records import write_record
 from shared.errors import RnnParityError
 
