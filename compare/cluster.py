@@ -146,7 +146,9 @@ def _start(address: str, workers: int) -> tuple[Any, Any]:
                 processes=True,
                 host="127.0.0.1",
                 dashboard_address=None,
-                silence_logs=logging.ERROR,
+                preload=["compare.interrupt"],  # its workers leave Ctrl-C to the client
+                silence_logs=logging.CRITICAL,  # closing logs heartbeat tracebacks; a
+                # job's own errors come back as failed records
             )
             return cluster, Client(cluster)
         return None, Client(address, timeout=CONNECT_TIMEOUT_S)

@@ -5,7 +5,9 @@ it started (the local pool's, or a `--cluster local` cluster's). Workers that ea
 own KeyboardInterrupt print tracebacks over the progress bar and may die mid-write, while the
 client waits on them. So only the client handles Ctrl-C: workers are started with SIGINT
 blocked (`children_ignore_interrupts`; a blocked signal is inherited through fork and exec and
-never delivered), the client stops them itself (`stop_pool`, or cancelling its futures), and
+never delivered; a `--cluster local` worker, whose nanny may start it from any thread, ignores
+it through the Dask preload `dask_setup`), the client stops them itself (`stop_pool`, or
+cancelling its futures and closing the cluster), and
 `compare.jobs.run_jobs` turns the KeyboardInterrupt into `Interrupted`, which counts the
 records the cache keeps for the next run; `compare.cli.main` prints it and returns 130.
 """
@@ -13,6 +15,7 @@ records the cache keeps for the next run; `compare.cli.main` prints it and retur
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -73,3 +76,13 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
         process.terminate()
     for process in processes:
         process.join(timeout=10)
+
+
+def dask_setup(worker: object) -> None:
+    """Dask preload hook (`preload=["compare.interrupt"]`): this worker process ignores SIGINT.
+
+    For the workers of `--cluster local`, which share the client's process group: without it
+    each prints its own KeyboardInterrupt traceback while the client closes the cluster.
+    """
+    if threading.current_thread() is threading.main_thread():  # signal.signal's rule
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -8,7 +8,10 @@ than in the local pool, from run to run. So each Dask worker hands its jobs, one
 child process of its own that runs them in its main thread as a local pool worker does (the
 same start and call functions, so the same records), and reads the outcome back: JSON lines
 over a pair of pipes, since jobs and records are JSON. The child is started on the worker's
-first job and kept; it ends when its worker does (it watches its parent).
+first job and kept; it ends when its worker does (it watches its parent). It runs in a process
+group of its own, so Ctrl-C at a terminal that started the client (and a `--cluster local`
+cluster) never interrupts a job halfway through an import: the client cancels, the worker goes,
+and the child follows it.
 """
 
 from __future__ import annotations
@@ -55,11 +58,14 @@ def serve(start: str, call: str, threads: str, requests: str, replies: str, pare
     threading.Thread(target=_watch_parent, args=(int(parent),), daemon=True).start()
     _resolve(start)(int(threads))
     run = _resolve(call)
-    with os.fdopen(int(requests)) as incoming, os.fdopen(int(replies), "w") as outgoing:
-        for line in incoming:  # EOF: the worker closed the pipe (or died)
-            function, kwargs = json.loads(line)
-            outgoing.write(json.dumps(run(function, kwargs)) + "\n")
-            outgoing.flush()
+    try:
+        with os.fdopen(int(requests)) as incoming, os.fdopen(int(replies), "w") as outgoing:
+            for line in incoming:  # EOF: the worker closed the pipe (or died)
+                function, kwargs = json.loads(line)
+                outgoing.write(json.dumps(run(function, kwargs)) + "\n")
+                outgoing.flush()
+    except BrokenPipeError:  # the worker went mid-job (its run was cancelled): nothing to say
+        os._exit(0)
 
 
 class JobProcess:
@@ -78,6 +84,7 @@ class JobProcess:
             [sys.executable, "-c", CHILD, *arguments, str(os.getpid())],
             stdin=subprocess.DEVNULL,
             pass_fds=(child_requests, child_replies),
+            process_group=0,  # a group of its own: a terminal's Ctrl-C is for the client
         )
         os.close(child_requests)
         os.close(child_replies)

@@ -107,7 +107,7 @@ class Killed:
 
 
 def kill_a_worker_mid_job(
-    cluster: DaskCluster, settle_s: float = 1.0
+    cluster: DaskCluster, settle_s: float = 0.3
 ) -> tuple[threading.Thread, Killed]:
     """A started thread that SIGKILLs one worker process `settle_s` after it starts a job.
 
