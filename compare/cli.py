@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 
+from compare.interrupt import EXIT_STATUS, Interrupted
 from shared.errors import RnnParityError
 
 # subcommand -> (module, one-line help)
@@ -60,13 +61,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse arguments, run the chosen subcommand, turn input errors into one clear line."""
+    """Parse arguments, run the chosen subcommand, turn input errors into one clear line.
+
+    Ctrl-C is one line too ("interrupted: K of N records kept; ..." when jobs were running)
+    and exit status 130, as a shell reports a command stopped by SIGINT.
+    """
     args = build_parser().parse_args(argv)
     try:
         return int(args._module.run(args) or 0)
     except RnnParityError as error:
         print(f"rnn-parity {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as error:
+        line = str(error) if isinstance(error, Interrupted) else "interrupted"
+        print(f"rnn-parity {args.command}: {line}", file=sys.stderr)
+        return EXIT_STATUS
 
 
 if __name__ == "__main__":

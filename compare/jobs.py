@@ -4,14 +4,16 @@ A measurement is a `Job`: a name (its record's file name), an importable functio
 "module:function" (or the top-level function itself) and JSON-able keyword arguments. Because a
 job is described by data, not by a closure, it can run in a worker process: `run_jobs` hands
 the jobs to a pool of `workers` processes started with `spawn` (TensorFlow and torch are not
-fork-safe), or runs them in this process when `workers` is 1 (simple to test and debug).
+fork-safe), or runs them in this process when `workers` is 1 (simple to test and debug), or
+sends them to a Dask cluster (`cluster`, see compare.cluster); this process alone writes records.
 
 Each record is cached under a hash of everything that determines it (see `cache_key`), written
 atomically, so the same command again reuses what exists and an interrupted run resumes where
 it stopped. Exclusive jobs (timing) never run beside another job: they run here, one at a time,
 after the pool has drained, and may be closures (they are cached only when given a `key`).
 A job that raises becomes a `failed_job` record carrying the error's first line, and the run
-goes on. `report`, `bench` and `experiment` all plan lists of jobs and hand them here.
+goes on. Ctrl-C stops every worker and raises `compare.interrupt.Interrupted`, which counts
+the records kept for the next run. `report`, `bench` and `experiment` plan jobs and hand them here.
 """
 
 from __future__ import annotations
@@ -22,17 +24,21 @@ import json
 import multiprocessing
 import os
 import shutil
-import sys
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from compare.cluster import Task, connected, run_on_cluster
+from compare.interrupt import Interrupted, children_ignore_interrupts, stop_pool
+from compare.progress import Progress
 from compare.records import (
     CACHE_FORMAT,
     RECORD_KINDS,
+    first_line,
     json_round_trip,
     read_cached,
     versions,
@@ -124,11 +130,6 @@ def cached(job: Job, folder: Path | None) -> dict[str, Any] | None:
     return read_cached(folder / f"{key[0]}.json") if key else None
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
-
-
 def _call(function: str | Callable[..., dict], kwargs: dict[str, Any]) -> tuple[bool, Any]:
     """(True, record as JSON reads it back) or (False, the error's first line)."""
     try:
@@ -138,7 +139,7 @@ def _call(function: str | Callable[..., dict], kwargs: dict[str, Any]) -> tuple[
             raise TypeError(f"returned no record (kind must be one of {RECORD_KINDS})")
         return True, json_round_trip(record)
     except Exception as error:  # recorded as a failed job; the run goes on
-        return False, _first_line(error)
+        return False, first_line(error)
 
 
 def _worker_start(threads: int) -> None:
@@ -165,41 +166,6 @@ class JobsRun:
     failed: list[str] = field(default_factory=list)
 
 
-class _Progress:
-    """The progress bar: jobs done of all, time left, groups (cells) done, the last job."""
-
-    def __init__(self, jobs: list[Job], done: int, desc: str, groups: str) -> None:
-        from tqdm import tqdm
-
-        self.left = Counter(job.group for job in jobs if job.group)
-        self.groups, self.label = len(self.left), groups
-        self.bar = tqdm(
-            total=len(jobs),
-            initial=done,
-            desc=desc,
-            unit="job",
-            file=sys.stderr,
-            smoothing=0,  # jobs differ in size: the average rate predicts best
-            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} jobs [{elapsed}<{remaining}]{postfix}",
-        )
-
-    def finished(self, job: Job, counted: bool = True) -> None:
-        if job.group:
-            self.left[job.group] -= 1
-        done = sum(1 for left in self.left.values() if left == 0)
-        cells = f"{done}/{self.groups} {self.label} " if self.groups else ""
-        self.bar.set_postfix_str(f"{cells}{job.name}", refresh=False)
-        if counted:
-            self.bar.update(1)
-
-
-def say_above_bar(text: str) -> None:
-    """One line of progress inside a long job, printed above the bar without breaking it."""
-    from tqdm import tqdm
-
-    tqdm.write(f"  {text}", file=sys.stderr)
-
-
 def run_jobs(
     jobs: list[Job],
     staging: Path | None = None,
@@ -209,6 +175,7 @@ def run_jobs(
     fresh: bool = False,
     desc: str = "measuring",
     groups: str = "cells",
+    cluster: str | None = None,
 ) -> JobsRun:
     """Run `jobs` (cached records reused), writing each record into `staging` as it arrives.
 
@@ -219,6 +186,12 @@ def run_jobs(
         cache: folder of cached records (`HASH.json`); None caches nothing.
         fresh: ignore cached records (new ones are still written).
         desc: the progress bar's label; groups: what a job's group is called on it.
+        cluster: a Dask scheduler's address, or "local" (a cluster of `workers` processes),
+            for the non-exclusive jobs; None: the local pool.
+
+    Raises:
+        Interrupted: on Ctrl-C, once every worker is stopped (finished records are cached).
+        RnnParityError: the cluster cannot be reached or its workers' versions differ.
     """
     names = Counter(job.name for job in jobs)
     if any(count > 1 for count in names.values()):
@@ -235,10 +208,7 @@ def run_jobs(
             if staging is not None:
                 write_record(staging, job.name, record)
     result.reused = len(done)
-    progress = _Progress(jobs, len(done), desc, groups)
-    for job in jobs:
-        if job.name in done:
-            progress.finished(job, counted=False)
+    progress: Progress | None = None  # shown once a cluster is reached
 
     def finish(job: Job, ok: bool, outcome: Any) -> None:
         key = cache_key(job) if cache is not None else None
@@ -251,20 +221,29 @@ def run_jobs(
         if staging is not None:
             write_record(staging, job.name, record)
         result.ran += 1
-        progress.finished(job)
+        if progress is not None:
+            progress.finished(job)
 
     shared = [job for job in pending if not job.exclusive]
     try:
-        if workers > 1 and shared:
-            _run_pool(shared, min(workers, len(shared)), finish)
-        else:  # jobs import what they use themselves, through compare.frameworks
-            for job in shared:
-                finish(job, *_call(job.function, job.kwargs))
-        for job in pending:
+        with connected(cluster, workers) if cluster and shared else nullcontext() as client:
+            progress = Progress(jobs, done, desc, groups)  # after a one-line "cannot reach"
+            if client is not None:
+                _run_cluster(client, shared, finish)
+            elif workers > 1 and shared:
+                _run_pool(shared, min(workers, len(shared)), finish)
+            else:  # jobs import what they use themselves, through compare.frameworks
+                for job in shared:
+                    finish(job, *_call(job.function, job.kwargs))
+        for job in pending:  # alone: a local cluster is closed by now
             if job.exclusive:
                 finish(job, *_call(job.function, job.kwargs))
+    except KeyboardInterrupt:
+        kept = sum(cached(job, cache) is not None for job in jobs) if cache else 0
+        raise Interrupted(kept, len(jobs), fresh) from None
     finally:
-        progress.bar.close()
+        if progress is not None:
+            progress.close()
     result.records = {job.name: done[job.name] for job in jobs}
     return result
 
@@ -277,19 +256,39 @@ def _run_pool(jobs: list[Job], workers: int, finish: Callable[[Job, bool, Any], 
         workers, mp_context=context, initializer=_worker_start, initargs=(threads,)
     )
     try:
-        futures: dict[Future, Job] = {
-            pool.submit(_call, function_path(job.function), job.kwargs): job for job in jobs
-        }
+        with children_ignore_interrupts():  # submitting starts the workers: Ctrl-C is ours
+            futures: dict[Future, Job] = {
+                pool.submit(_call, function_path(job.function), job.kwargs): job for job in jobs
+            }
         for future in as_completed(futures):
             try:
                 ok, outcome = future.result()
             except Exception as error:  # the worker itself died (e.g. killed for memory)
-                ok, outcome = False, _first_line(error)
+                ok, outcome = False, first_line(error)
             finish(futures[future], ok, outcome)
-    except BaseException:  # Ctrl-C: drop what has not started; finished records are cached
-        pool.shutdown(wait=False, cancel_futures=True)
+    except BaseException:  # Ctrl-C: stop every worker now; finished records are cached
+        stop_pool(pool)
         raise
     pool.shutdown(wait=True)
+
+
+def _run_cluster(client: Any, jobs: list[Job], finish: Callable[[Job, bool, Any], None]) -> None:
+    """Run `jobs` on a Dask cluster, keyed by group, name and cache hash."""
+    tasks = [
+        Task(
+            (job.group or job.name, job.name, cache_key(job)[0]),
+            function_path(job.function),
+            job.kwargs,
+        )
+        for job in jobs
+    ]
+    run_on_cluster(
+        client,
+        tasks,
+        f"{__name__}:_call",
+        f"{__name__}:_worker_start",
+        lambda index, ok, outcome: finish(jobs[index], ok, outcome),
+    )
 
 
 def _failed_record(job: Job, error: str) -> dict[str, Any]:

@@ -91,6 +91,12 @@ def read_records(folder: str | os.PathLike) -> list[dict[str, Any]]:
     return records
 
 
+def first_line(error: BaseException) -> str:
+    """An error as a failed_job record carries it: its type and the first line of its text."""
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
+
+
 def as_float(value: Any) -> float:
     """A record's number back as a float ("nan"/"inf" strings included)."""
     return float(value)

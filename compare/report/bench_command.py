@@ -21,7 +21,8 @@ from compare.bench.plan import (
     bench_jobs,
 )
 from compare.bench.variants import VARIANTS
-from compare.jobs import Job, run_jobs, say_above_bar
+from compare.jobs import Job, run_jobs
+from compare.progress import say_above_bar
 from compare.records import read_records
 
 

@@ -4,7 +4,8 @@ Runs every measurement (forward agreement, the RMSE study over seeds for each pr
 baselines, the training-parity runs and a speed study), writes each as a JSON record, then
 renders report.md, report.json and the PNG plots from those records alone. Records are first
 written to a staging folder, so a crash or Ctrl-C mid-study leaves the previous report and its
-records intact. `--quick` is a smoke run.
+records intact; Ctrl-C ends with one line (how many records the cache kept) and status 130.
+`--quick` is a smoke run; `--cluster` runs the jobs on a Dask cluster (timing stays here).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-from compare.jobs import Job, cached, publish, run_jobs, say_above_bar
+from compare.cluster import add_cluster_argument
+from compare.jobs import Job, cached, publish, run_jobs
+from compare.progress import say_above_bar
 from compare.records import write_record
 from shared.errors import RnnParityError
 
@@ -65,6 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="worker processes (default: the number of cores); 1 runs every job in this "
         "process. Timing jobs always run alone. Results do not depend on it",
     )
+    add_cluster_argument(parser)
     parser.add_argument(
         "--fresh",
         action="store_true",
@@ -95,6 +99,7 @@ def meta_record(args: argparse.Namespace) -> dict:
         "versions": _versions(),
         "quick": args.quick,
         "jobs": args.jobs,
+        "cluster": args.cluster,
     }
 
 
@@ -271,7 +276,18 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     write_record(staging, "meta", meta_record(args))
     cache = out / ".cache"
-    done = run_jobs(plan(args, cache), staging, workers=args.jobs, cache=cache, fresh=args.fresh)
+    try:
+        done = run_jobs(
+            plan(args, cache),
+            staging,
+            workers=args.jobs,
+            cache=cache,
+            fresh=args.fresh,
+            cluster=args.cluster,
+        )
+    except BaseException:  # Ctrl-C, an unreachable cluster: the cache keeps what finished
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     publish(staging, out / "records")
     summary = write_report(out / "records", out)
     print(terminal_summary(summary))

@@ -5,6 +5,8 @@ and in PyTorch Lightning with the same seeds on a preset's data steps, beside th
 and linear-AR baselines for each time-steps value. Jobs run in a pool of worker processes
 (--jobs) and each record is cached in OUT/.cache, so running the same command again reuses
 every finished run and an interrupted run resumes; --fresh measures everything again.
+--cluster ADDRESS (or $RNN_PARITY_CLUSTER) runs the jobs on a Dask scheduler's workers instead,
+and --cluster local on a Dask cluster of --jobs workers started here.
 
 Writes OUT/experiment.json ("runs", "baselines"), OUT/experiment.md with a table per
 time-steps value (mean ± sd per framework, Welch's p for the difference, the best baseline)
@@ -20,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from compare.cluster import add_cluster_argument
 from compare.jobs import run_jobs
 from compare.records import versions, write_json
 from compare.study import experiment
@@ -60,6 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=os.cpu_count() or 1,
         help="worker processes (default: the number of cores); 1 runs in this process",
     )
+    add_cluster_argument(parser)
     parser.add_argument("--out", default="reports", help="output folder (default reports/)")
     parser.add_argument(
         "--fresh", action="store_true", help="ignore cached records and train everything again"
@@ -82,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         fresh=args.fresh,
         desc="experiment",
         groups="cells",
+        cluster=args.cluster,
     )
     data = {
         "meta": {
@@ -98,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
                 "epochs": args.epochs,
             },
             "jobs": args.jobs,
+            "cluster": args.cluster,
         },
         **experiment.collect(plan, done.records),
     }

@@ -79,3 +79,13 @@ def impls():
     from compare.frameworks import both
 
     return both()
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """A real Dask scheduler and two `dask worker` processes on 127.0.0.1, for the session."""
+    from tests.dask_helpers import start_cluster
+
+    cluster = start_cluster(workers=2)
+    yield cluster
+    cluster.stop()

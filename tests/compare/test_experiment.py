@@ -1,7 +1,8 @@
 """`rnn-parity experiment`: the grid's plan and checks, its records, its page, end to end.
 
 The end-to-end test trains a tiny grid (2 cells, 1 seed, 1 epoch) with 1 worker and with 2,
-and demands identical numbers: results must not depend on --jobs.
+and on a real Dask cluster with one worker killed mid-job, and demands identical numbers:
+results must depend neither on --jobs nor on where the jobs ran.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from compare.report.render import render_markdown
 from compare.report.summary import summarise
 from compare.study.experiment import collect, plan_experiment
 from compare.study.presets import Preset
+from tests.dask_helpers import kill_a_worker_mid_job, running
 
 TINY = ["--units", "2", "--time-steps", "6", "--layers", "1", "2", "--seeds", "1"]
 TINY += ["--epochs", "1"]
@@ -143,8 +145,10 @@ RUN_FIELDS |= {"test_rmse", "test_rmse_units", "seconds", "error"}
 
 
 @pytest.mark.slow
-def test_tiny_grid_end_to_end_same_numbers_with_1_and_2_workers(tmp_path, capsys):
-    one, two = tmp_path / "one", tmp_path / "two"
+def test_tiny_grid_end_to_end_same_numbers_with_1_and_2_workers_and_on_a_cluster(
+    tmp_path, capsys, dask_cluster
+):
+    one, two, three = tmp_path / "one", tmp_path / "two", tmp_path / "three"
     assert main(["experiment", *TINY, "--jobs", "1", "--out", str(one)]) == 0
     assert "6 job(s) run, 0 reused" in capsys.readouterr().out
     assert main(["experiment", *TINY, "--jobs", "2", "--out", str(two)]) == 0
@@ -171,3 +175,17 @@ def test_tiny_grid_end_to_end_same_numbers_with_1_and_2_workers(tmp_path, capsys
     assert main(["experiment", *TINY, "--jobs", "1", "--fresh", "--out", str(one)]) == 0
     assert "6 job(s) run, 0 reused" in capsys.readouterr().out
     assert untimed(json.loads((one / "experiment.json").read_text())) == untimed(first)
+
+    # A scheduler and two `dask worker` processes on 127.0.0.1; one is killed mid-job (its
+    # nanny restarts it). The scheduler runs the job again: every record, the pool's numbers.
+    capsys.readouterr()
+    watcher, killed = kill_a_worker_mid_job(dask_cluster)
+    cli = ["experiment", *TINY, "--cluster", dask_cluster.address, "--out", str(three)]
+    assert main(cli) == 0
+    watcher.join(timeout=10)
+    assert killed.pid and killed.job, "no worker was killed mid-job"
+    assert "6 job(s) run, 0 reused" in capsys.readouterr().out
+    on_cluster = json.loads((three / "experiment.json").read_text())
+    assert untimed(on_cluster) == untimed(second) and on_cluster["baselines"] == second["baselines"]
+    assert on_cluster["meta"]["cluster"] == dask_cluster.address
+    assert not any(running(pid) for pid in killed.children)  # its job process ended with it
