@@ -13,6 +13,8 @@ from typing import Any
 SWEEP_TITLES = {"batch": "batch size", "units": "recurrent units", "time_steps": "time steps"}
 SWEEP_AXES = tuple(SWEEP_TITLES)
 CHART_TUTORIAL = "speed_tutorial.png"
+# What report.json's speed.ratios keeps of each ratio of the rounds record.
+RATIO_FIELDS = ("variant", "reference", "ratio", "ci95", "rounds", "method", "per_round")
 
 
 def sweep_chart_name(axis: str) -> str:
@@ -122,11 +124,13 @@ def ci_bounds(entry: dict | None) -> tuple[float, float] | None:
 def speed_summary(records: list[dict]) -> dict[str, Any]:
     """What report.json's "speed" holds: the per-variant runs, ratios, differences, rounds.
 
-    ratios: [{variant, reference, ratio, ci95: [low, high], rounds}] from the rounds record.
+    ratios: [{variant, reference, ratio, ci95: [low, high], rounds, method, per_round}] from
+    the rounds record; method is None in records made before it was recorded (those intervals
+    were percentile bootstraps of the median).
     """
     rounds = rounds_record(records)
     ratios = [
-        {key: entry.get(key) for key in ("variant", "reference", "ratio", "ci95", "rounds")}
+        {key: entry.get(key) for key in RATIO_FIELDS}
         for entry in (rounds or {}).get("ratios") or []
     ]
     return {
