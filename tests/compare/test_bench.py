@@ -19,9 +19,8 @@ from compare.bench.equal_work import judge_equal_work
 from compare.bench.process import BenchError, run_worker, worker_env
 from compare.bench.timing import spread, timed_epochs
 from compare.bench.variants import VARIANTS, WorkerConfig
-from compare.report import bench_command
+from compare.report import bench_command, speed_findings
 from compare.report import speed as speed_report
-from compare.report import speed_findings
 from compare.report.speed_plots import draw_speed
 
 # ---------------------------------------------------------------- fixture records
