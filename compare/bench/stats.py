@@ -11,11 +11,11 @@ log-normal, with now and then a slow process (another job took a core). In a rou
 drift cancels; what is left is the ratio times the two processes' noise, so the log of a
 per-round ratio is the log of the true ratio plus a symmetric error (both variants share the
 machine's tail). Rounds are independent, so the mean of the logs with a Student-t interval is
-exact for normal errors at any round count from 2, and conservative for the heavy-tailed ones
-here (a scale mixture of normals widens s more than it moves the mean: Efron 1969). The
+exact for normal errors at any round count from 2, and conservative for symmetric heavy-tailed
+ones like these (Efron, "Student's t-test under symmetry conditions", JASA 1969). The
 percentile bootstrap of the median, used before, cannot be: it never reaches beyond the values
 it resamples, so at 2 rounds its interval is the span of two values and covers the true ratio
-about half the time (52% at 2 rounds, 76% at 3, 86% at 4 on rounds shaped like this machine's).
+about half the time (51% at 2 rounds, 74% at 3, 88% at 4 on rounds shaped like this machine's).
 A hierarchical bootstrap over each process's epochs would not help either: the epochs of one
 process share that process's noise, so they cannot show it. The coverage is checked, not
 assumed: tests/compare/test_bench_coverage.py draws 2,000 synthetic studies at 2, 3, 4, 6 and
