@@ -20,6 +20,7 @@ from compare.report.speed_records import (
     SWEEP_TITLES,
     ci_bounds,
     fmt,
+    fmt_bound,
     fmt_ratio,
     fmt_seconds,
     has_sweep,
@@ -119,7 +120,7 @@ def _ratio_table(speed: dict[str, Any]) -> list[str]:
         interval = (
             f"{TOO_FEW} ({per_round_text(entry, lambda v: f'{v:.2f}')})"
             if bounds is None
-            else f"{bounds[0]:.2f} to {bounds[1]:.2f}"
+            else f"{fmt_bound(bounds[0])} to {fmt_bound(bounds[1])}"
         )
         noise = "n/a" if bounds is None else ("no" if bounds[0] <= 1 <= bounds[1] else "yes")
         lines.append(

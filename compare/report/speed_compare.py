@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from compare.report.speed_records import ci_bounds, number
+from compare.report.speed_records import ci_bounds, fmt_bound, number
 from shared.errors import RnnParityError
 
 Pair = tuple[str, str]
@@ -61,7 +61,7 @@ def _cell(entry: dict[str, Any] | None) -> str:
     rounds = entry.get("rounds", "?")
     if bounds is None:
         return f"{text} ({rounds} r, no interval)"
-    return f"{text} ({bounds[0]:.2f} to {bounds[1]:.2f}, {rounds} r)"
+    return f"{text} ({fmt_bound(bounds[0])} to {fmt_bound(bounds[1])}, {rounds} r)"
 
 
 def _word(value: bool | None) -> str:

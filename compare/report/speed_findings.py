@@ -17,6 +17,7 @@ from compare.report.speed_records import (
     SWEEP_AXES,
     SWEEP_TITLES,
     ci_bounds,
+    fmt_bound,
     fmt_seconds,
     number,
     sweep_points,
@@ -25,8 +26,8 @@ from compare.report.speed_records import (
 TOO_FEW = "too few rounds for an interval"
 
 
-def _interval(low: float, high: float, pattern: str) -> str:
-    return f"95% CI {format(low, pattern)} to {format(high, pattern)}"
+def _interval(low: float, high: float) -> str:
+    return f"95% CI {fmt_bound(low)} to {fmt_bound(high)}"
 
 
 def per_round_text(entry: dict[str, Any], show: Any) -> str:
@@ -48,7 +49,7 @@ def ratio_finding(entry: dict[str, Any]) -> str | None:
     if bounds is None:
         return f"{text} ({per_round_text(entry, lambda v: f'{v:.2f}')}; {TOO_FEW})."
     low, high = bounds
-    text += f" ({_interval(low, high, '.2f')}, {rounds} rounds): "
+    text += f" ({_interval(low, high)}, {rounds} rounds): "
     if low <= 1 <= high:
         return text + "no difference beyond noise (the interval includes 1)."
     speed = f"{1 / value:.2f}× faster" if value < 1 else f"{value:.2f}× slower"

@@ -89,6 +89,11 @@ def fmt(value: float | None, pattern: str) -> str:
     return "n/a" if value is None else format(value, pattern)
 
 
+def fmt_bound(value: float) -> str:
+    """A ratio's interval bound: 2 decimals, or 2 significant digits below 0.1 (0.0031)."""
+    return f"{value:.2f}" if abs(value) >= 0.1 else f"{value:.2g}"
+
+
 def fmt_ratio(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}×"
 
