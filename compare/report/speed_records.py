@@ -90,8 +90,11 @@ def fmt(value: float | None, pattern: str) -> str:
 
 
 def fmt_bound(value: float) -> str:
-    """A ratio's interval bound: 2 decimals, or 2 significant digits below 0.1 (0.0031)."""
-    return f"{value:.2f}" if abs(value) >= 0.1 else f"{value:.2g}"
+    """A ratio's interval bound: 2 decimals; 2 significant digits below 0.1 (0.0031) and 3
+    from 100 up (2.28e+05): a 2-round interval on a loaded machine can span both."""
+    if 0.1 <= abs(value) < 100:
+        return f"{value:.2f}"
+    return f"{value:.2g}" if abs(value) < 0.1 else f"{value:.3g}"
 
 
 def fmt_ratio(value: float | None) -> str:

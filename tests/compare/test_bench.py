@@ -228,6 +228,13 @@ def test_ratios_with_intervals_and_beyond_noise_wording():
     assert "goal" not in text.lower()
 
 
+def test_interval_bounds_keep_their_digits():
+    from compare.report.speed_records import fmt_bound
+
+    found = [fmt_bound(v) for v in (3.1e-6, 0.0031, 0.25, 10.014, 228151.4)]
+    assert found == ["3.1e-06", "0.0031", "0.25", "10.01", "2.28e+05"]
+
+
 def test_one_round_shows_its_value_and_claims_nothing():
     speed = _speed({name: values[:1] for name, values in ROUND_STEPS.items()})
     text = "\n".join(speed_report.speed_section(speed))
