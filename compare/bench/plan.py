@@ -19,10 +19,10 @@ goes on to 1024 units, 384 time steps and batch 4096).
 
 The study is planned as jobs: first the timing rounds (`compare.bench.rounds`: R rounds, each a
 fresh process per variant in a new random order, K timed epochs each; ratios formed per round
-and given with bootstrap 95% intervals) as one `bench_rounds` record, then one `bench_run`
-record per variant from one more process: the equal-work runs (the tutorial trained in full
-per seed, judged against the variant's reference) and the scaling sweep. Records go to
-OUT/records/ and the report (OUT/report.md) is re-rendered from every record there.
+and given with Student-t 95% intervals on their logs) as one `bench_rounds` record, then one
+`bench_run` record per variant from one more process: the equal-work runs (the tutorial
+trained in full per seed, judged against the variant's reference) and the scaling sweep. Records go
+to OUT/records/ and the report (OUT/report.md) is re-rendered from every record there.
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def bench_jobs(
         threads: one thread count for every framework.
         epochs_per_round: timed epochs in each round's process (default FULL_EPOCHS_PER_ROUND).
         rounds: rounds of the timing study (default FULL_ROUNDS, quick QUICK_ROUNDS).
-        seed: seeds the rounds' random orders and the bootstrap.
+        seed: seeds the rounds' random orders.
         variants: a subset of VARIANTS; default all CPU variants, plus GPU twins if a GPU is
             visible to torch.
         previous: earlier bench records by variant, used as references for variants whose
@@ -194,7 +194,7 @@ def bench_jobs(
 
     def timing() -> dict:
         return rounds_record(
-            chosen, config, count, seed, progress=progress, extras=extras_from_rounds
+            chosen, config, count, seed, progress=progress, extras=extras_from_rounds, quick=quick
         )
 
     def job(name: str) -> Callable[[], dict]:

@@ -5,8 +5,8 @@ variant runs at that moment: the same code gave a Keras speed-up of 3.27 to 4.79
 Here every variant runs in R rounds; each round starts a fresh worker per variant in its own
 random order (seeded: the same seed gives the same orders), and each worker times K epochs
 after its warm-up. Ratios are then formed within a round, between processes minutes apart at
-most, and summarised over rounds with bootstrap intervals (`compare.bench.stats`). The result
-is one `bench_rounds` record.
+most, and summarised over rounds with Student-t intervals on their logs (`compare.bench.stats`).
+The result is one `bench_rounds` record.
 """
 
 from __future__ import annotations
@@ -107,17 +107,19 @@ def rounds_record(
     run: Callable[[str, WorkerConfig], dict[str, Any]] = run_worker,
     progress: Callable[[str], None] | None = None,
     extras: dict[str, dict[str, Any]] | None = None,
+    quick: bool = False,
 ) -> dict[str, Any]:
     """Run the rounds and summarise them: the `bench_rounds` record.
 
     Besides the rows and the statistics (`summarise_rounds`), it holds the median over rounds
     of every other timing (import, build, prediction, memory) per variant. `extras`: see
-    `run_rounds` (the last round's processes also measure equal work and the sweep).
+    `run_rounds` (the last round's processes also measure equal work and the sweep). `quick`
+    is recorded, so the report can say its figures are indicative.
     """
     started = time.perf_counter()
     orders = round_orders(variants, rounds, seed)
     rows = run_rounds(orders, config, run, progress, extras)
-    stats = summarise_rounds(rows, RATIOS, DIFFERENCES, seed=seed)
+    stats = summarise_rounds(rows, RATIOS, DIFFERENCES)
     others = ("import_s", "build_s", "build_warm_s", "predict_batch_median_s")
     others += ("predict_one_median_s", "peak_rss_mb")
     for name, summary in stats["variants"].items():
@@ -126,6 +128,7 @@ def rounds_record(
     return {
         "kind": "bench_rounds",
         "rounds": rounds,
+        "quick": quick,
         "epochs_per_round": config.repeats,
         "seed": seed,
         "threads": config.threads,

@@ -24,6 +24,7 @@ from compare.bench.variants import VARIANTS
 from compare.jobs import Job, run_jobs
 from compare.progress import say_above_bar
 from compare.records import read_records
+from shared.errors import RnnParityError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,9 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"timed epochs in each round's process, after 2 warm-up epochs "
         f"(default {FULL_EPOCHS_PER_ROUND}, quick {QUICK_EPOCHS_PER_ROUND})",
     )
-    parser.add_argument(
-        "--seed", type=int, default=0, help="seed of the rounds' orders and the bootstrap"
-    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the rounds' random orders")
     parser.add_argument(
         "--threads", type=int, default=1, help="threads for every framework (default 1)"
     )
@@ -64,6 +63,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help=f"run only these (default: all CPU variants, GPU twins if any): {', '.join(VARIANTS)}",
     )
+    parser.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="REPORT_JSON",
+        help="OLD_report.json: after the study, print old and new interval per ratio and "
+        "whether they overlap; OLD NEW: compare two report.json files without measuring",
+    )
+
+
+def _compare_paths(paths: list[str] | None) -> tuple[Path, Path | None] | None:
+    """(OLD, NEW or None) from --compare, checked before anything is measured."""
+    if not paths:
+        return None
+    if len(paths) > 2:
+        raise RnnParityError(f"--compare takes OLD_report.json [NEW_report.json], got {paths}")
+    for path in paths:
+        if not Path(path).is_file():
+            raise RnnParityError(f"--compare: no such file {path}")
+    return Path(paths[0]), Path(paths[1]) if len(paths) == 2 else None
 
 
 def _previous_records(folder: Path) -> dict[str, dict]:
@@ -76,8 +94,15 @@ def _previous_records(folder: Path) -> dict[str, dict]:
 def run(args: argparse.Namespace) -> int:
     from compare.report.render import write_report
     from compare.report.speed import terminal_table
+    from compare.report.speed_compare import compare_reports, read_ratios
     from compare.report.speed_records import speed_summary
 
+    compare = _compare_paths(args.compare)
+    if compare is not None:
+        read_ratios(compare[0])  # a bad OLD file fails now, not after the study
+        if compare[1] is not None:
+            print(compare_reports(*compare))
+            return 0
     out = Path(args.out)
     records = out / "records"
     seeds = args.seeds if args.seeds is not None else (1 if args.quick else 3)
@@ -115,4 +140,7 @@ def run(args: argparse.Namespace) -> int:
         f"{len(made)} record(s) made in {time.perf_counter() - started:.0f} s; "
         f"records in {records}, report {out / 'report.md'}"
     )
+    if compare is not None:
+        print(f"compared with {compare[0]}:")
+        print(compare_reports(compare[0], out / "report.json"))
     return 0

@@ -185,6 +185,7 @@ def _bench_jobs(quick: bool, cache: Path | None, fresh: bool) -> list[Job]:
     against its default variant's cached record.
     """
     from compare.bench.plan import bench_jobs
+    from compare.bench.stats import METHOD
 
     seeds = 1 if quick else 3
 
@@ -194,6 +195,7 @@ def _bench_jobs(quick: bool, cache: Path | None, fresh: bool) -> list[Job]:
             "quick": quick,
             "seeds": seeds,
             "threads": 1,
+            "stats": METHOD,  # a record summarised another way is not reused
             "machine": f"{platform.machine()} {platform.processor()} {os.cpu_count()} cores",
         }
 

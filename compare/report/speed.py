@@ -1,9 +1,10 @@
 """The report's speed section and charts, from `bench_rounds` and `bench_run` records alone.
 
 A speed claim is only worth its interval and its proof of equal work. Per-step times are
-medians over randomized interleaved rounds with bootstrap 95% intervals; every ratio is formed
-within each round and stated with its interval (`compare.report.speed_findings` words them:
-beyond noise only when the interval excludes 1); the equal-work table shows whether a faster
+medians over randomized interleaved rounds with 95% intervals (Student-t on the logs); every
+ratio is formed within each round and stated with its interval (`compare.report.speed_findings`
+words them: beyond noise only when the interval excludes 1); the equal-work table shows whether
+a faster
 variant still reaches its reference's results. Nothing is judged against a target. Records may
 be partial: what is missing is shown as "n/a", never treated as zero.
 """
@@ -12,13 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from compare.report.speed_findings import findings
+from compare.report.speed_findings import TOO_FEW, findings, per_round_text
 from compare.report.speed_records import (
     CHART_TUTORIAL,
     SWEEP_AXES,
     SWEEP_TITLES,
     ci_bounds,
     fmt,
+    fmt_bound,
     fmt_ratio,
     fmt_seconds,
     has_sweep,
@@ -59,10 +61,13 @@ def _intro(speed: dict[str, Any]) -> list[str]:
         f"{rounds.get('seed', '?')}), each process timing {rounds.get('epochs_per_round', '?')} "
         "epochs after two discarded warm-up epochs. Per-step time is an epoch's wall time "
         "divided by its steps (the tutorial: 187 windows, batch 1); a process's time is its "
-        "median epoch, a variant's the median over rounds, with a bootstrap 95% interval. "
-        "Ratios are formed within each round, between processes close in time, then "
-        "summarised the same way; below 1 is faster than the reference. At this model size "
-        "the times are framework overhead, not arithmetic.",
+        "median epoch, a variant's the median over rounds. Ratios are formed within each "
+        "round, between processes close in time; a ratio is the geometric mean of its "
+        "per-round values, below 1 is faster than the reference. Every 95% interval is a "
+        "Student-t interval on the logs of the per-round values (from 2 rounds; on simulated "
+        "rounds shaped like this machine's it covers the true ratio 95% to 97% of the time "
+        "at 2 to 10 rounds), so with few rounds it is wide. At this model size the times are "
+        "framework overhead, not arithmetic.",
         "",
     ]
 
@@ -112,7 +117,11 @@ def _ratio_table(speed: dict[str, Any]) -> list[str]:
     ]
     for entry in ratios:
         bounds = ci_bounds(entry)
-        interval = "n/a" if bounds is None else f"{bounds[0]:.2f} to {bounds[1]:.2f}"
+        interval = (
+            f"{TOO_FEW} ({per_round_text(entry, lambda v: f'{v:.2f}')})"
+            if bounds is None
+            else f"{fmt_bound(bounds[0])} to {fmt_bound(bounds[1])}"
+        )
         noise = "n/a" if bounds is None else ("no" if bounds[0] <= 1 <= bounds[1] else "yes")
         lines.append(
             f"| {entry.get('variant')} | {entry.get('reference')} | "

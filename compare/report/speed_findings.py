@@ -1,10 +1,12 @@
 """What the speed study found, in words: each ratio with its interval, noise or not, and the GPU.
 
 A reader should not have to judge a timing table: every ratio (variant ÷ its reference, per
-round, median over rounds) is stated with its bootstrap 95% interval and called a difference
-beyond noise only when the interval excludes 1; per-step differences (where the time goes)
-likewise against 0; and from the sweep, the size from which the GPU beats the CPU. No target is
-judged here: the study states what it measured. Records only, no framework.
+round, geometric mean over rounds) is stated with its 95% interval (Student-t on the logs of
+the per-round ratios: `compare.bench.stats`) and called a difference beyond noise only when the
+interval excludes 1; per-step differences (where the time goes) likewise against 0. With too
+few rounds for an interval the per-round values are shown and nothing is called beyond noise.
+From the sweep: the size from which the GPU beats the CPU. No target is judged here: the study
+states what it measured. Records only, no framework.
 """
 
 from __future__ import annotations
@@ -15,14 +17,23 @@ from compare.report.speed_records import (
     SWEEP_AXES,
     SWEEP_TITLES,
     ci_bounds,
+    fmt_bound,
     fmt_seconds,
     number,
     sweep_points,
 )
 
+TOO_FEW = "too few rounds for an interval"
 
-def _interval(low: float, high: float, pattern: str) -> str:
-    return f"95% CI {format(low, pattern)} to {format(high, pattern)}"
+
+def _interval(low: float, high: float) -> str:
+    return f"95% CI {fmt_bound(low)} to {fmt_bound(high)}"
+
+
+def per_round_text(entry: dict[str, Any], show: Any) -> str:
+    """E.g. "per round: 0.58, 0.61" from the entry's per-round values (n/a if none)."""
+    values = [v for v in entry.get("per_round") or [] if isinstance(v, int | float)]
+    return "per round: " + (", ".join(show(v) for v in values) or "n/a")
 
 
 def ratio_finding(entry: dict[str, Any]) -> str | None:
@@ -36,9 +47,9 @@ def ratio_finding(entry: dict[str, Any]) -> str | None:
     rounds = entry.get("rounds", "?")
     text = f"`{variant}` takes {value:.2f}× `{reference}`'s per-step time"
     if bounds is None:
-        return f"{text} ({rounds} round(s): no interval, so noise cannot be judged)."
+        return f"{text} ({per_round_text(entry, lambda v: f'{v:.2f}')}; {TOO_FEW})."
     low, high = bounds
-    text += f" ({_interval(low, high, '.2f')}, {rounds} rounds): "
+    text += f" ({_interval(low, high)}, {rounds} rounds): "
     if low <= 1 <= high:
         return text + "no difference beyond noise (the interval includes 1)."
     speed = f"{1 / value:.2f}× faster" if value < 1 else f"{value:.2f}× slower"
@@ -55,7 +66,7 @@ def difference_finding(entry: dict[str, Any]) -> str | None:
     text = f"`{variant}` spends {fmt_seconds(abs(value))} {more} per step than `{reference}`"
     bounds = ci_bounds(entry)
     if bounds is None:
-        return text + " (no interval: too few rounds)."
+        return f"{text} ({per_round_text(entry, fmt_seconds)}; {TOO_FEW})."
     low, high = bounds
     noise = "within noise" if low <= 0 <= high else "beyond noise"
     return text + f" (95% CI {fmt_seconds(low)} to {fmt_seconds(high)}): {noise}."
@@ -116,15 +127,28 @@ def findings(speed: dict[str, Any]) -> list[str]:
     return [line for line in lines if line]
 
 
+def indicative(speed: dict[str, Any]) -> str | None:
+    """One line saying that a quick study's figures are indicative; None for a full study."""
+    rounds = speed.get("rounds") or {}
+    if not rounds.get("quick"):
+        return None
+    return (
+        f"the figures below come from the quick study ({rounds.get('rounds', '?')} rounds of "
+        f"{rounds.get('epochs_per_round', '?')} timed epochs per process) and are indicative; "
+        "their intervals are wide at so few rounds. `rnn-parity bench` runs the full study."
+    )
+
+
 def headline(speed: dict[str, Any]) -> list[str]:
-    """The headline's speed lines: the tuned-over-default and Lightning-over-plain ratios."""
+    """The headline's speed lines: whether they are indicative, then the tuned-over-default and
+    Lightning-over-plain ratios."""
     wanted = {
         ("keras_tuned", "keras_fit"),
         ("lightning_default", "torch_plain"),
         ("lightning_tuned", "torch_plain"),
         ("torch_tuned", "torch_plain"),
     }
-    picked = [
+    picked = [indicative(speed)] + [
         ratio_finding(entry)
         for entry in speed.get("ratios") or []
         if (entry.get("variant"), entry.get("reference")) in wanted

@@ -61,7 +61,7 @@ def _draw_tutorial(rounds: dict, path: Path) -> None:
     medians = [step["median"] * 1e6 for _, step in rows]  # µs
     lows, highs = [], []
     for (_, step), median in zip(rows, medians, strict=True):
-        bounds = ci_bounds(step)  # whiskers: the bootstrap 95% interval, where there is one
+        bounds = ci_bounds(step)  # whiskers: the 95% interval, where there is one
         lows.append(median - bounds[0] * 1e6 if bounds else 0.0)
         highs.append(bounds[1] * 1e6 - median if bounds else 0.0)
     figure, axis = plt.subplots(figsize=(8, 0.5 * len(rows) + 1.5))

@@ -13,6 +13,8 @@ from typing import Any
 SWEEP_TITLES = {"batch": "batch size", "units": "recurrent units", "time_steps": "time steps"}
 SWEEP_AXES = tuple(SWEEP_TITLES)
 CHART_TUTORIAL = "speed_tutorial.png"
+# What report.json's speed.ratios keeps of each ratio of the rounds record.
+RATIO_FIELDS = ("variant", "reference", "ratio", "ci95", "rounds", "method", "per_round")
 
 
 def sweep_chart_name(axis: str) -> str:
@@ -87,6 +89,14 @@ def fmt(value: float | None, pattern: str) -> str:
     return "n/a" if value is None else format(value, pattern)
 
 
+def fmt_bound(value: float) -> str:
+    """A ratio's interval bound: 2 decimals; 2 significant digits below 0.1 (0.0031) and 3
+    from 100 up (2.28e+05): a 2-round interval on a loaded machine can span both."""
+    if 0.1 <= abs(value) < 100:
+        return f"{value:.2f}"
+    return f"{value:.2g}" if abs(value) < 0.1 else f"{value:.3g}"
+
+
 def fmt_ratio(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}×"
 
@@ -122,11 +132,13 @@ def ci_bounds(entry: dict | None) -> tuple[float, float] | None:
 def speed_summary(records: list[dict]) -> dict[str, Any]:
     """What report.json's "speed" holds: the per-variant runs, ratios, differences, rounds.
 
-    ratios: [{variant, reference, ratio, ci95: [low, high], rounds}] from the rounds record.
+    ratios: [{variant, reference, ratio, ci95: [low, high], rounds, method, per_round}] from
+    the rounds record; method is None in records made before it was recorded (those intervals
+    were percentile bootstraps of the median).
     """
     rounds = rounds_record(records)
     ratios = [
-        {key: entry.get(key) for key in ("variant", "reference", "ratio", "ci95", "rounds")}
+        {key: entry.get(key) for key in RATIO_FIELDS}
         for entry in (rounds or {}).get("ratios") or []
     ]
     return {

@@ -19,7 +19,7 @@ from compare.bench.equal_work import judge_equal_work
 from compare.bench.process import BenchError, run_worker, worker_env
 from compare.bench.timing import spread, timed_epochs
 from compare.bench.variants import VARIANTS, WorkerConfig
-from compare.report import bench_command
+from compare.report import bench_command, speed_findings
 from compare.report import speed as speed_report
 from compare.report.speed_plots import draw_speed
 
@@ -180,7 +180,7 @@ def _rounds(steps: dict[str, list[float]]) -> dict:
         "machine": "x86_64, Linux, 2 CPU cores",
         "cpu_model": "Test CPU 9000",
         "gpu": None,
-        **summarise_rounds(rows, RATIOS, DIFFERENCES, seed=0),
+        **summarise_rounds(rows, RATIOS, DIFFERENCES),
     }
 
 
@@ -212,8 +212,9 @@ def test_ratios_with_intervals_and_beyond_noise_wording():
     speed = _speed()
     by_pair = {(r["variant"], r["reference"]): r for r in speed["ratios"]}
     tuned = by_pair[("keras_tuned", "keras_fit")]
-    assert set(tuned) == {"variant", "reference", "ratio", "ci95", "rounds"}
-    assert tuned["ratio"] == pytest.approx(0.25) and tuned["rounds"] == 5
+    assert set(tuned) == {"variant", "reference", "ratio", "ci95", "rounds", "method", "per_round"}
+    assert tuned["ratio"] == pytest.approx(0.25, abs=1e-3) and tuned["rounds"] == 5
+    assert tuned["method"] == "student-t on log per-round values"
     assert tuned["ci95"][0] <= 0.25 <= tuned["ci95"][1] < 1
     text = "\n".join(speed_report.speed_section(speed))
     assert "`keras_tuned` takes 0.25× `keras_fit`'s per-step time" in text
@@ -221,9 +222,41 @@ def test_ratios_with_intervals_and_beyond_noise_wording():
     assert "`torch_tuned` takes 1.00× `torch_plain`'s per-step time" in text
     assert "no difference beyond noise (the interval includes 1)" in text
     assert "| keras_tuned | keras_fit | 0.25× |" in text
-    assert "`lightning_default` spends 500 µs more per step than `torch_plain`" in text
+    # per-round ratios 1.5, 1.45, 1.56, 1.55, 1.5: geometric mean 1.511, x torch_plain's 1 ms
+    assert "`lightning_default` spends 511 µs more per step than `torch_plain`" in text
     assert "Test CPU 9000" in text and "no GPU" in text
     assert "goal" not in text.lower()
+
+
+def test_interval_bounds_keep_their_digits():
+    from compare.report.speed_records import fmt_bound
+
+    found = [fmt_bound(v) for v in (3.1e-6, 0.0031, 0.25, 10.014, 228151.4)]
+    assert found == ["3.1e-06", "0.0031", "0.25", "10.01", "2.28e+05"]
+
+
+def test_one_round_shows_its_value_and_claims_nothing():
+    speed = _speed({name: values[:1] for name, values in ROUND_STEPS.items()})
+    text = "\n".join(speed_report.speed_section(speed))
+    assert (
+        "`keras_tuned` takes 0.25× `keras_fit`'s per-step time (per round: 0.25; too few " in text
+    )
+    assert (
+        "| keras_tuned | keras_fit | 0.25× | too few rounds for an interval (per round: 0.25)"
+        in text
+    )
+    assert "spends 500 µs more per step than `torch_plain` (per round: 500 µs; too few" in text
+    assert "beyond noise" not in text.replace("| beyond noise |", "")  # only the column's name
+    assert "95% CI" not in "\n".join(speed_findings.findings(speed))
+
+
+def test_a_quick_study_says_in_the_headline_that_it_is_indicative():
+    quick = _speed()
+    assert not any("indicative" in line for line in speed_findings.headline(quick))
+    quick["rounds"] = {**quick["rounds"], "quick": True, "rounds": 2, "epochs_per_round": 2}
+    [first, *ratios] = speed_findings.headline(quick)
+    assert first.startswith("the figures below come from the quick study (2 rounds of 2 timed")
+    assert "indicative" in first and len(ratios) == 3 and "indicative" not in " ".join(ratios)
 
 
 def test_section_links_the_charts_and_shows_equal_work():
@@ -270,9 +303,7 @@ def test_empty_and_partial_records():
     text = "\n".join(speed_report.speed_section(speed_summary(partial)))
     assert "n/a" in text and "speed_tutorial.png" not in text
     one_round = _speed({"keras_fit": [2e-3], "keras_tuned": [5e-4]})
-    assert "no interval, so noise cannot be judged" in "\n".join(
-        speed_report.speed_section(one_round)
-    )
+    assert "too few rounds for an interval" in "\n".join(speed_report.speed_section(one_round))
     assert "keras_fit" in speed_report.terminal_table(speed_summary(partial))
 
 
@@ -514,5 +545,5 @@ def test_report_json_speed_holds_runs_and_ratios():
     speed = summarise([*_fixture(), _rounds(ROUND_STEPS)])["speed"]
     assert [run["variant"] for run in speed["runs"]][:2] == ["keras_fit", "keras_tuned"]
     for entry in speed["ratios"]:
-        assert set(entry) == {"variant", "reference", "ratio", "ci95", "rounds"}
-        assert len(entry["ci95"]) == 2 and entry["rounds"] == 5
+        assert {"variant", "reference", "ratio", "ci95", "rounds", "method"} <= set(entry)
+        assert len(entry["ci95"]) == 2 and entry["rounds"] == 5 and len(entry["per_round"]) == 5

@@ -1,4 +1,4 @@
-"""The speed study's statistics and rounds: bootstrap intervals, random orders, per-round ratios.
+"""The speed study's statistics and rounds: t intervals on logs, random orders, per-round ratios.
 
 No timing is asserted: the rounds run with a fake worker whose per-step times are given, so
 each ratio and interval is known in advance.
@@ -8,44 +8,37 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 
 from compare.bench.rounds import round_orders, rounds_record, run_rounds
-from compare.bench.stats import beyond_noise, bootstrap_median, per_round, summarise_rounds
+from compare.bench.stats import (
+    METHOD,
+    beyond_noise,
+    log_t_interval,
+    per_round,
+    summarise_rounds,
+    t_quantile,
+)
 from compare.bench.variants import WorkerConfig
 
 
-def test_bootstrap_interval_is_seeded_and_holds_the_median():
-    values = [1.0, 1.2, 0.9, 1.1, 1.05, 0.95, 1.3]
-    first, again = bootstrap_median(values, seed=3), bootstrap_median(values, seed=3)
-    assert first == again and first["median"] == 1.05 and first["n"] == 7
-    low, high = first["ci95"]
-    assert min(values) <= low <= 1.05 <= high <= max(values)
-    assert bootstrap_median([2.0, math.nan])["n"] == 1  # non-finite values left out
-    one = bootstrap_median([2.0])
-    assert one["median"] == 2.0 and all(math.isnan(b) for b in one["ci95"])
-    assert bootstrap_median([])["n"] == 0
+def test_log_t_interval_by_hand():
+    # logs 0 and 0.2: mean 0.1, sd 0.2 / sqrt(2), t(1 df) 12.706; half-width 12.706 * 0.1
+    found = log_t_interval([1.0, math.exp(0.2)])
+    assert found["estimate"] == pytest.approx(math.exp(0.1), rel=1e-12)
+    low, high = found["ci95"]
+    assert low == pytest.approx(math.exp(0.1 - 1.27062), rel=1e-5)
+    assert high == pytest.approx(math.exp(0.1 + 1.27062), rel=1e-5)
+    assert found["n"] == 2 and found["method"] == METHOD
+    kept = log_t_interval([2.0, math.nan, -1.0, 0.0])  # non-finite and non-positive left out
+    assert kept["n"] == 1 and kept["estimate"] == 2.0 and math.isnan(kept["ci95"][1])
+    assert log_t_interval([])["n"] == 0
 
 
-@pytest.mark.parametrize(
-    ("name", "draw", "true_median"),
-    [
-        ("normal", lambda rng, n: rng.normal(10.0, 1.0, n), 10.0),
-        ("lognormal", lambda rng, n: rng.lognormal(0.0, 0.5, n), 1.0),  # skewed, median e^0
-    ],
-)
-def test_bootstrap_interval_covers_the_true_median_about_95_percent(name, draw, true_median):
-    """Over 400 seeded samples of 15: the percentile bootstrap of a median covers the true
-    median in roughly 95% of them (it runs a little narrow at n = 15, so 88% to 99% is asked;
-    a wrong percentile or a mean instead of a median lands far outside)."""
-    rng = np.random.default_rng(0)
-    covered = 0
-    trials = 400
-    for trial in range(trials):
-        low, high = bootstrap_median(list(draw(rng, 15)), seed=trial, resamples=2000)["ci95"]
-        covered += low <= true_median <= high
-    assert 0.88 <= covered / trials <= 0.99, (name, covered / trials)
+def test_t_quantiles_match_the_tables():
+    # two-sided 95%: 12.706 (1 df), 4.303 (2), 3.182 (3), 2.571 (5), 2.262 (9); to 1e-3
+    for df, table in ((1, 12.706), (2, 4.303), (3, 3.182), (5, 2.571), (9, 2.262)):
+        assert t_quantile(df) == pytest.approx(table, abs=1e-3)
 
 
 def test_round_orders_are_random_reproducible_and_hold_every_variant_once():
@@ -72,10 +65,14 @@ def test_ratios_are_formed_within_each_round():
     assert per_round(rows, "a", "b", "difference") == [-1.0, -2.0]
     summary = summarise_rounds(rows, (("a", "b"), ("a", "z")), (("b", "a"),))
     [ratio] = summary["ratios"]  # ("a", "z") has no common round: left out
-    assert ratio["ratio"] == 0.5 and ratio["ci95"] == [0.5, 0.5] and ratio["rounds"] == 2
-    assert ratio["beyond_noise"] is True
+    assert ratio["ratio"] == pytest.approx(0.5) and ratio["rounds"] == 2
+    assert ratio["ci95"] == pytest.approx([0.5, 0.5])  # no spread at all: a point
+    assert ratio["beyond_noise"] is True and ratio["method"] == METHOD
     [difference] = summary["differences"]
-    assert difference["difference_s"] == 1.5 and difference["per_round"] == [1.0, 2.0]
+    # b / a is 2 in each round; said in seconds at a's median step (1.5 s): 1.5 s more
+    assert difference["difference_s"] == pytest.approx(1.5) and difference["rounds"] == 2
+    assert difference["ci95"] == pytest.approx([1.5, 1.5]) and difference["beyond_noise"]
+    assert difference["per_round"] == [1.0, 2.0]  # the raw per-round differences
     assert summary["variants"]["a"]["median"] == 1.5 and summary["variants"]["a"]["n"] == 3
 
 
