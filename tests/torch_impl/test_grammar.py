@@ -61,11 +61,11 @@ def _gap(a: np.ndarray, b: np.ndarray) -> float:
 def _routes(monkeypatch) -> list[str]:
     """Record which route (packed or loop) each masked layer takes."""
     taken: list[str] = []
-    for name in ("_packed", "_loop"):
+    for name, route in (("_packed", "packed"), ("step_loop", "loop")):
         original = getattr(masked_module, name)
 
-        def spy(*args, _original=original, _name=name):
-            taken.append(_name.strip("_"))
+        def spy(*args, _original=original, _route=route):
+            taken.append(_route)
             return _original(*args)
 
         monkeypatch.setattr(masked_module, name, spy)
