@@ -1,7 +1,8 @@
-"""The `rnn-parity` command line: one subcommand per job, each defined in its own module.
+"""The `rnn-parity` command line: one subcommand per job, each a door in `compare.commands`.
 
-Each subcommand module exposes `add_arguments(parser)` and `run(args) -> int` and imports no
-framework at module level, so `rnn-parity --help` stays instant. Frameworks load inside `run`.
+Each door (`compare/commands/<subcommand>.py`) exposes `add_arguments(parser)` and
+`run(args) -> int` and imports no framework at module level, so `rnn-parity --help` stays
+instant. Frameworks load inside `run`.
 """
 
 from __future__ import annotations
@@ -10,34 +11,19 @@ import argparse
 import importlib
 import sys
 
-from compare.interrupt import EXIT_STATUS, Interrupted
+from compare.jobs.interrupt import EXIT_STATUS, Interrupted
 from shared.errors import RnnParityError
 
-# subcommand -> (module, one-line help)
-SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "report": ("compare.report.command", "run the whole study and write the report (main job)"),
-    "experiment": (
-        "compare.report.experiment_command",
-        "train a grid of units, time steps and layers in both frameworks",
-    ),
-    "bench": (
-        "compare.report.bench_command",
-        "time each framework at its defaults and at its best",
-    ),
-    "data": ("compare.learn.data_command", "summarise the series, its split, scaling and windows"),
-    "check": ("compare.port.check_command", "check Keras, torch and the numpy reference agree"),
-    "port": (
-        "compare.port.command",
-        "port a model file (.keras, .h5, .ckpt, .pt, .safetensors, .npz)",
-    ),
-    "walkthrough": (
-        "compare.learn.walkthrough",
-        "the tutorial's hand computation across frameworks (--kind simple|lstm|gru)",
-    ),
-    "notebooks": (
-        "compare.learn.notebooks",
-        "write the tutorial pair and the gated walkthrough as Jupyter notebooks",
-    ),
+# subcommand -> one-line help; each is the door compare/commands/<subcommand>.py
+SUBCOMMANDS: dict[str, str] = {
+    "report": "run the whole study and write the report (main job)",
+    "experiment": "train a grid of units, time steps and layers in both frameworks",
+    "bench": "time each framework at its defaults and at its best",
+    "data": "summarise the series, its split, scaling and windows",
+    "check": "check Keras, torch and the numpy reference agree",
+    "port": "port a model file (.keras, .h5, .ckpt, .pt, .safetensors, .npz)",
+    "walkthrough": "the tutorial's hand computation across frameworks (--kind simple|lstm|gru)",
+    "notebooks": "write the tutorial pair and the gated walkthrough as Jupyter notebooks",
 }
 
 
@@ -47,8 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="The same recurrent network in Keras and PyTorch Lightning, side by side.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (module_name, help_text) in SUBCOMMANDS.items():
-        module = importlib.import_module(module_name)
+    for name, help_text in SUBCOMMANDS.items():
+        module = importlib.import_module(f"compare.commands.{name}")
         subparser = subparsers.add_parser(
             name,
             help=help_text,

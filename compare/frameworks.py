@@ -68,7 +68,7 @@ def both() -> tuple[ModuleType, ModuleType]:
 # Settings that change speed, never results: each framework runs this many train steps per call
 # (Keras per compiled call; Lightning per `training_step`, with manual optimization). Both are
 # proven bit-identical to one step per call: tests/keras_impl/test_train.py::
-# test_steps_per_execution_changes_nothing and tests/compare/test_bench.py::
+# test_steps_per_execution_changes_nothing and tests/compare/bench/test_bench.py::
 # test_torch_speed_options_change_nothing_but_speed. XLA (jit_compile) is left out: it rounds
 # differently. The study, the experiment and the parity runs use these so the default report
 # stays within a few minutes on 2 cores (Lightning's tutorial run: 4.7 s -> 3.2 s).

@@ -3,7 +3,7 @@
 Every measurement (a training run, a baseline, a parity run, a speed run) is one JSON record
 written atomically into a records folder, one file per run. Measuring and reporting stay
 separate: the report is rendered from these files alone, so it can be re-rendered, diffed, and
-tested on small fixture records without training anything. The job runner (compare.jobs)
+tested on small fixture records without training anything. The job runner (compare.jobs.runner)
 keeps a copy of each record in a cache; what its key hashes and how a cached file is read back
 live here too, next to the records themselves.
 """
@@ -21,8 +21,8 @@ from typing import Any
 
 from shared.errors import RnnParityError
 
-# failed_job: a job that raised; the job runner (compare.jobs) writes it with the error's first
-# line, so a run goes on and the report names what is missing instead of stopping.
+# failed_job: a job that raised; the job runner (compare.jobs.runner) writes it with the error's
+# first line, so a run goes on and the report names what is missing instead of stopping.
 RECORD_KINDS = (
     "meta",
     "agreement_run",
@@ -146,7 +146,7 @@ def versions() -> dict[str, str]:
 
 
 def read_cached(path: Path) -> dict[str, Any] | None:
-    """The record in a cache file (see compare.jobs), or None: missing or unreadable files
+    """The record in a cache file (see compare.jobs.runner), or None: missing or unreadable files
     count as none, so a damaged cache costs a re-run, never a wrong record."""
     if not path.is_file():
         return None

@@ -112,7 +112,7 @@ def kill_a_worker_mid_job(
     """A started thread that SIGKILLs one worker process `settle_s` after it starts a job.
 
     The worker process is the nanny's child (the nanny restarts it, as on a real cluster);
-    its job process (compare.job_process) is recorded, to check it ends with its worker.
+    its job process (compare.jobs.process) is recorded, to check it ends with its worker.
     """
     import psutil
 

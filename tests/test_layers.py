@@ -54,10 +54,13 @@ PLANTED = [
     ("compare/study/presets.py", "import compare.bench.plan", "compare's rooms point one way"),
     ("compare/report/summary.py", "import compare.study.parity", "renderers read records only"),
     (
-        "compare/report/experiment_render.py",
+        "compare/report/experiment/render.py",
         "import compare.study.experiment",
         "renderers read records only",
     ),
+    ("compare/report/speed/versus.py", "import compare.jobs.runner", "renderers read records only"),
+    ("compare/port/files.py", "import compare.commands.port", "compare's rooms point one way"),
+    ("compare/jobs/process.py", "import compare.jobs.runner", "job runner's parts point one way"),
     ("compare/bench/timing.py", "import compare.bench.worker", "no import cycles"),
 ]
 

@@ -18,7 +18,7 @@ it resamples, so at 2 rounds its interval is the span of two values and covers t
 about half the time (51% at 2 rounds, 74% at 3, 88% at 4 on rounds shaped like this machine's).
 A hierarchical bootstrap over each process's epochs would not help either: the epochs of one
 process share that process's noise, so they cannot show it. The coverage is checked, not
-assumed: tests/compare/test_bench_coverage.py draws 2,000 synthetic studies at 2, 3, 4, 6 and
+assumed: tests/compare/bench/test_bench_coverage.py draws 2,000 synthetic studies at 2, 3, 4, 6 and
 10 rounds, and every interval printed must cover the truth in at least 90% of them.
 
 So a ratio is the geometric mean of its per-round ratios, with the t interval of their logs,

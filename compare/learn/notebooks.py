@@ -16,7 +16,6 @@ since the program draws with the file-only Agg backend.
 
 from __future__ import annotations
 
-import argparse
 import ast
 import inspect
 import textwrap
@@ -190,25 +189,3 @@ def build_notebooks(epochs: int = 20, seed: int = 0) -> dict[str, object]:
         nbformat.validate(notebook)
         notebooks[file] = notebook
     return notebooks
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=Path("."), help="folder for the notebooks")
-    parser.add_argument(
-        "--epochs", type=int, default=20, help="the tutorial notebooks' epochs (argv cell)"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="the tutorial notebooks' seed")
-
-
-def run(args: argparse.Namespace) -> int:
-    import nbformat
-
-    from shared.errors import RnnParityError
-
-    if args.epochs < 1:
-        raise RnnParityError(f"--epochs must be at least 1, got {args.epochs}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    for file, notebook in build_notebooks(args.epochs, args.seed).items():
-        nbformat.write(notebook, args.out / file)
-        print(f"wrote {args.out / file}")
-    return 0

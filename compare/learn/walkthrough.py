@@ -16,17 +16,14 @@ its Lightning twin, taken from their source at run time so it cannot go stale. `
 
 from __future__ import annotations
 
-import argparse
 import inspect
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from compare.frameworks import both
 from compare.learn.gate_tables import array_lines
 from compare.port.agreement import probe_weights
-from shared.errors import RnnParityError
 from shared.weights import CanonicalWeights
 
 DEMO_INPUT = np.array([[[1.0], [2.0], [3.0]]])  # (batch 1, time 3, features 1)
@@ -230,65 +227,3 @@ def render_side_by_side() -> str:
             "",
         ]
     return "\n".join(parts)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--kind",
-        choices=("simple", "lstm", "gru"),
-        default="simple",
-        help="simple: the tutorial's SimpleRNN (default); lstm, gru: a gated layer weight by "
-        "weight, every gate by hand",
-    )
-    parser.add_argument(
-        "--reset-before",
-        action="store_true",
-        help="with --kind gru: Keras's GRU(reset_after=False), which nn.GRU cannot run",
-    )
-    parser.add_argument("--units", type=int, default=2, help="units of the recurrent layer")
-    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    parser.add_argument(
-        "--seed", type=int, default=0, help="seed of Keras's initialisers (gated: of the weights)"
-    )
-    parser.add_argument(
-        "--side-by-side",
-        metavar="PATH",
-        nargs="?",
-        const="side_by_side.md",
-        help="write the side-by-side Markdown page of the tutorial's Keras and Lightning "
-        "programs (default side_by_side.md)",
-    )
-    parser.add_argument(
-        "--engine",
-        action="store_true",
-        help="with --side-by-side: the page of the project's engine (build_model, fit, ...) "
-        "instead, with its parity machinery",
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    if args.engine and not args.side_by_side:
-        raise RnnParityError("--engine chooses the --side-by-side page; give --side-by-side too")
-    if args.side_by_side:
-        from compare.learn.tutorial_page import render_page
-
-        path = Path(args.side_by_side)
-        path.write_text(render_side_by_side() if args.engine else render_page())
-        print(f"wrote {path}")
-        return 0
-    if args.reset_before and args.kind != "gru":
-        raise RnnParityError(
-            f"--reset-before is a GRU variant; --kind {args.kind} has no reset gate"
-        )
-    if not 1 <= args.units <= 64:
-        raise RnnParityError(
-            f"--units must be between 1 and 64 (a walkthrough prints every value), got {args.units}"
-        )
-    if args.kind == "simple":
-        print(render(compute(args.dtype, args.seed, args.units)))
-        return 0
-    from compare.learn.gates import compute_gated, render_gated
-
-    result = compute_gated(args.kind, not args.reset_before, args.units, args.dtype, args.seed)
-    print(render_gated(result))
-    return 0

@@ -7,8 +7,8 @@ before anything lands; `user_files` reads what users have (their own torch state
 Lightning checkpoints, .safetensors, legacy Keras .h5); `module_port` ports a live nn.Module
 by tracing its forward and checks the port against that forward, `divergence` says where two
 computations first part; `testing` holds the
-assertion behind `compare.testing`; `command` and `check_command` are the CLI's `port` and
-`check`.
+assertion behind `compare.testing`; `agreement_rows` are the report's forward-agreement jobs.
+The CLI's `port` and `check` are doors in `compare.commands`.
 """
 
 from compare.port.files import (

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from compare.records import read_records, write_json
-from compare.report.experiment_render import experiment_section, summarise_experiment
-from compare.report.speed import speed_section, terminal_table
-from compare.report.speed_findings import headline as speed_headline
+from compare.report.experiment.render import experiment_section, summarise_experiment
+from compare.report.speed.findings import headline as speed_headline
+from compare.report.speed.render import speed_section, terminal_table
 from compare.report.summary import summarise
 
 
@@ -286,7 +286,7 @@ def write_report(records_folder: str | Path, out: str | Path) -> dict[str, Any]:
         The summary (what report.json holds).
     """
     from compare.report.plots import draw_all
-    from compare.report.speed_plots import draw_speed
+    from compare.report.speed.plots import draw_speed
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from compare.records import as_float, group_study
-from compare.report.speed_records import speed_summary
+from compare.report.speed.records import speed_summary
 
 METRICS = ("train_rmse_scaled", "test_rmse_scaled", "train_rmse_units", "test_rmse_units")
 

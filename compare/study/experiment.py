@@ -15,7 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from compare.jobs import Job
+from compare.jobs.runner import Job
 from compare.records import as_float
 from compare.study.presets import (
     BASELINES,

@@ -205,7 +205,7 @@ def training_record(
     }
 
 
-# ---------------------------------------------------------------- jobs (see compare.jobs)
+# ---------------------------------------------------------------- jobs (see compare.jobs.runner)
 
 
 def training_job(

@@ -1,6 +1,6 @@
 """shared.numpy_train on its own: gradients against finite differences, Adam, orders, errors.
 
-Its agreement with Keras's training is in tests/compare/test_numpy_train_parity.py; here the
+Its agreement with Keras's training is in tests/compare/study/test_numpy_train_parity.py; here the
 hand-written backpropagation is checked against central differences of the numpy reference's
 loss (float64: a relative error under 1e-7 leaves room for the O(h^2) truncation at h = 1e-6
 and is far below what a wrong term would give, order 1).

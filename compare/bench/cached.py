@@ -1,0 +1,51 @@
+"""The speed study as the report's jobs: exclusive (run alone, after the rest), cached per machine.
+
+`rnn-parity report` plans its speed rows here; `rnn-parity bench` plans its own, uncached.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+from compare.bench.plan import bench_jobs
+from compare.bench.stats import METHOD
+from compare.jobs.progress import say_above_bar
+from compare.jobs.runner import Job, cached
+
+
+def cached_bench_jobs(quick: bool, cache: Path | None, fresh: bool) -> list[Job]:
+    """The speed study as exclusive jobs (run alone, after the rest), cached per machine.
+
+    A timing belongs to its machine, so the cache key names the machine beside the sizes.
+    Cached references are handed to `bench_jobs`, so a tuned variant run now is judged
+    against its default variant's cached record.
+    """
+    seeds = 1 if quick else 3
+
+    def key(name: str) -> dict:
+        return {
+            "bench": name,
+            "quick": quick,
+            "seeds": seeds,
+            "threads": 1,
+            "stats": METHOD,  # a record summarised another way is not reused
+            "machine": f"{platform.machine()} {platform.processor()} {os.cpu_count()} cores",
+        }
+
+    names = [name for name, _ in bench_jobs(quick, seeds)]
+    previous = {}
+    for name in names if not fresh else ():
+        record = cached(Job(name, no_measure, exclusive=True, key=key(name)), cache)
+        if record is not None and record["kind"] == "bench_run":
+            previous[record["variant"]] = record
+    return [
+        Job(name, measure, exclusive=True, key=key(name))
+        for name, measure in bench_jobs(quick, seeds, previous=previous, progress=say_above_bar)
+    ]
+
+
+def no_measure() -> dict:
+    """Stands in for a bench job's measurement when only its cache key is needed."""
+    raise AssertionError("only looked up in the cache, never run")

@@ -1,0 +1,213 @@
+"""The job runner on a Dask cluster, and Ctrl-C on both back ends, with real processes.
+
+A real `dask scheduler` and two `dask worker` processes on 127.0.0.1 (the `dask_cluster`
+fixture). test_experiment.py runs a grid on them with a worker killed mid-job and demands the
+local pool's records; here: the one-line errors (unreachable scheduler, version mismatch) and
+Ctrl-C sent to a whole process group, as a terminal sends it, on the local pool and on the
+cluster: one line, status 130, no process left, staging removed, and the next run resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from compare.cli import build_parser, main
+from compare.jobs import cluster
+from compare.jobs.cluster import VersionMismatchError, run_task, version_mismatch
+from compare.records import versions
+from tests.dask_helpers import ROOT, free_port
+
+# A tiny grid: 2 cells (1 and 2 layers) x 2 frameworks x 1 seed of 1 epoch, and 2 baselines.
+CELL = ["experiment", "--units", "2", "--time-steps", "6", "--epochs", "1", "--seeds", "1"]
+GRID = [*CELL, "--layers", "1", "2"]
+INTERRUPTED = re.compile(
+    r"^rnn-parity (report|experiment): interrupted: (\d+) of (\d+) records kept; "
+    r"run the same command to resume$"
+)
+
+
+def _one_line(text: str) -> str:
+    """The only line of `text` that is not the progress bar (tqdm redraws with \\r)."""
+    lines = [line for line in text.replace("\r", "\n").splitlines() if line.strip()]
+    lines = [line for line in lines if "jobs [" not in line]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_the_flag_defaults_to_the_environment_and_unreachable_is_one_line(
+    tmp_path, capsys, monkeypatch
+):
+    address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
+    monkeypatch.setenv("RNN_PARITY_CLUSTER", address)
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 1)
+    assert build_parser().parse_args(["report"]).cluster == address
+    assert build_parser().parse_args(["experiment", "--cluster", "local"]).cluster == "local"
+    assert main([*GRID, "--out", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    line = captured.err.strip()
+    assert len(line.splitlines()) == 1, line  # no progress bar either: nothing ran
+    assert line.startswith(
+        f"rnn-parity experiment: error: cannot reach the Dask scheduler at {address}"
+    )
+    assert not (tmp_path / ".cache").exists()
+
+
+def test_version_mismatch_is_one_line_naming_the_worker(
+    tmp_path, capsys, monkeypatch, dask_cluster
+):
+    assert version_mismatch("w", versions(), versions()) is None
+    older = {**versions(), "torch": "2.0.0"}
+    assert version_mismatch("w", older, versions()) == (
+        f"Dask worker w has torch 2.0.0 but this client has torch {versions()['torch']}: "
+        "install the same versions on every worker (the record cache is keyed by them)"
+    )
+    # every worker is checked on connecting, before anything runs
+    monkeypatch.setattr(cluster, "versions", lambda: older)
+    cli = [*GRID, "--cluster", dask_cluster.address]
+    assert main([*cli, "--out", str(tmp_path)]) == 2
+    line = capsys.readouterr().err.strip()
+    assert len(line.splitlines()) == 1
+    assert re.match(
+        r"rnn-parity experiment: error: Dask worker tcp://127\.0\.0\.1:\d+ has torch ", line
+    )
+    assert "but this client has torch 2.0.0" in line and not (tmp_path / ".cache").exists()
+    # and each task checks its own worker again (workers may join later)
+    with dask_cluster.client() as client:
+        future = client.submit(
+            run_task, "x:y", {}, call="x:y", start="x:y", expected=older, pure=False
+        )
+        with pytest.raises(VersionMismatchError, match="has torch"):
+            future.result(timeout=60)
+
+
+def _environment() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+# The grid's one-layer cell (4 of its 6 jobs) is measured once, here, and its cache is copied
+# into each Ctrl-C test: the interrupted run then starts with records to keep, and is stopped
+# while its own jobs run, without waiting for a new record.
+
+
+@pytest.fixture(scope="module")
+def one_layer_cache(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("one_layer")
+    assert main([*CELL, "--layers", "1", "--jobs", "1", "--out", str(out)]) == 0
+    assert len(list((out / ".cache").glob("*.json"))) == 4
+    return out / ".cache"
+
+
+def _interrupt(
+    arguments: list[str], out: Path, tmp_path: Path, ready: Callable[[int], bool]
+) -> tuple[int, str, int]:
+    """Run `rnn-parity ARGUMENTS` in a process group of its own, send the group SIGINT once
+    `ready(its pid)`, and return (exit status, its stderr, records in the cache)."""
+    errors = tmp_path / "stderr.txt"
+    with errors.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "compare.cli", *arguments, "--out", str(out)],
+            cwd=ROOT,
+            env=_environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 120
+        while not ready(process.pid):
+            assert process.poll() is None, errors.read_text()
+            assert time.monotonic() < deadline, "not ready to interrupt within 120 s"
+            time.sleep(0.1)
+        os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole group
+        status = process.wait(timeout=60)
+    for _ in range(100):  # every process it started (workers too) is gone
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.killpg(process.pid, signal.SIGKILL)
+        pytest.fail("processes of the interrupted run were left running")
+    return status, errors.read_text(), len(list((out / ".cache").glob("*.json")))
+
+
+def _pool_workers(pid: int) -> int:
+    """Worker processes the local pool of process `pid` has started."""
+    import psutil
+
+    children = psutil.Process(pid).children()
+    return sum("spawn_main" in " ".join(child.cmdline()) for child in children)
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_the_local_pool_is_one_line_and_status_130_and_resumes(
+    tmp_path, capsys, one_layer_cache
+):
+    out = tmp_path / "out"
+    shutil.copytree(one_layer_cache, out / ".cache")
+    # SIGINT reaches the pool's two workers too, while they load the frameworks for their jobs
+    ready = lambda pid: _pool_workers(pid) == 2  # noqa: E731
+    status, stderr, cached = _interrupt([*GRID, "--jobs", "2"], out, tmp_path, ready)
+    assert status == 130 and "Traceback" not in stderr
+    kind, kept, total = INTERRUPTED.match(_one_line(stderr)).groups()
+    assert (kind, int(kept), int(total)) == ("experiment", cached, 6) and 4 <= cached < 6
+    assert main([*GRID, "--jobs", "1", "--out", str(out)]) == 0  # --jobs: not in the key
+    assert f"{6 - cached} job(s) run, {cached} reused" in capsys.readouterr().out
+
+
+def test_ctrl_c_in_report_removes_its_staging_folder(tmp_path, capsys, monkeypatch):
+    from compare.commands import report as command
+    from compare.jobs.interrupt import Interrupted
+
+    planned: list[int] = []
+
+    def interrupted(jobs, staging, **options):
+        assert staging.is_dir() and (staging / "meta.json").is_file()
+        planned.append(len(jobs))
+        raise Interrupted(3, len(jobs))
+
+    monkeypatch.setattr(command, "run_jobs", interrupted)
+    flags = ["--quick", "--no-parity", "--bench", "none", "--preset", "tutorial"]
+    assert main(["report", *flags, "--out", str(tmp_path)]) == 130
+    words = INTERRUPTED.match(capsys.readouterr().err.strip()).groups()
+    assert words == ("report", "3", str(planned[0]))
+    assert list(tmp_path.iterdir()) == []  # no staging, no records: the cache keeps the work
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_a_cluster_cancels_its_futures_and_resumes(
+    tmp_path, capsys, dask_cluster, one_layer_cache
+):
+    out = tmp_path / "out"
+    shutil.copytree(one_layer_cache, out / ".cache")
+    command = [*GRID, "--cluster", dask_cluster.address]
+    with dask_cluster.client() as client:
+
+        def tasks(pid: int = 0) -> int:  # tasks the scheduler holds (only that client's)
+            return client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+
+        status, stderr, cached = _interrupt(command, out, tmp_path, lambda pid: tasks() > 0)
+        assert status == 130 and "Traceback" not in stderr
+        kind, kept, total = INTERRUPTED.match(_one_line(stderr)).groups()
+        assert (kind, int(kept), int(total)) == ("experiment", cached, 6) and 4 <= cached < 6
+        for _ in range(100):  # its futures are cancelled: the scheduler forgets them
+            if tasks() == 0:
+                break
+            time.sleep(0.1)
+        assert tasks() == 0
+    assert main([*command, "--out", str(out)]) == 0
+    assert f"{6 - cached} job(s) run, {cached} reused" in capsys.readouterr().out
+    runs = json.loads((out / "experiment.json").read_text())["runs"]
+    assert len(runs) == 4 and all(run["error"] is None for run in runs)
