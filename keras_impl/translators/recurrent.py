@@ -88,6 +88,14 @@ def _read_unwrapped(
             f"{describe(layer)} has go_backwards={config.get('go_backwards')}: only a "
             "Bidirectional's backward half may read the sequence backwards"
         )
+    if config.get("zero_output_for_mask") and not bidirectional:
+        # Keras then outputs zeros at masked steps (and as the final output after trailing
+        # padding) where the grammar repeats the previous output: refused, never read as False.
+        raise ModelFileError(
+            f"{describe(layer)} has zero_output_for_mask=True: a one-direction layer in the "
+            "grammar repeats its previous output at masked steps (only a Bidirectional "
+            "returning sequences outputs zeros there)"
+        )
     if kind != "simple":
         gate = activation_name(config["recurrent_activation"], "recurrent_activation", layer)
         if gate != "sigmoid":

@@ -111,6 +111,15 @@ UNSUPPORTED = [
         "go_backwards=True",
     ),
     (
+        "zero output for mask",
+        lambda: _sequential(
+            keras.layers.Masking(0.0),
+            keras.layers.LSTM(3, return_sequences=True, zero_output_for_mask=True, name="enc"),
+            keras.layers.Dense(1),
+        ),
+        r"^layer 'enc' \(LSTM\) has zero_output_for_mask=True",
+    ),
+    (
         "hard sigmoid gates",
         lambda: _sequential(
             keras.layers.GRU(3, recurrent_activation="hard_sigmoid"), keras.layers.Dense(1)
