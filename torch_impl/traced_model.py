@@ -23,7 +23,8 @@ from torch import fx, nn
 
 from shared.errors import ModelFileError, SpecError
 from shared.grammar import DenseSpec, EmbeddingSpec
-from shared.spec import ModelSpec, RecurrentLayerSpec
+from shared.recurrent_spec import RecurrentLayerSpec
+from shared.spec import ModelSpec
 from shared.weights import CanonicalWeights
 from torch_impl.traced import Pipe, read, trace
 from torch_impl.translators import for_spec

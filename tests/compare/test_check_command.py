@@ -13,7 +13,8 @@ import json
 import pytest
 
 from compare.cli import main
-from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec
+from shared.recurrent_spec import RecurrentLayerSpec
+from shared.spec import DenseSpec, ModelSpec
 from shared.weights import random_weights, save_npz
 
 pytestmark = pytest.mark.slow  # every test builds Keras and torch models through the CLI

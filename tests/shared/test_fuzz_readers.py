@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 
 from shared.data import load_csv
 from shared.errors import DataError, WeightFormatError
-from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec
+from shared.recurrent_spec import RecurrentLayerSpec
+from shared.spec import DenseSpec, ModelSpec
 from shared.weights import CanonicalWeights, load_npz, random_weights, save_npz
 
 FUZZ = settings(

@@ -21,8 +21,9 @@ from shared.grammar import (
     LayerNormSpec,
     MaskingSpec,
 )
+from shared.recurrent_spec import RecurrentLayerSpec
 from shared.reference import forward
-from shared.spec import ModelSpec, RecurrentLayerSpec
+from shared.spec import ModelSpec
 from shared.weights import CanonicalWeights, load_npz, random_weights, save_npz
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "release_0_1"

@@ -7,14 +7,9 @@ import numpy as np
 import pytest
 
 from shared.errors import SpecError, WeightFormatError
-from shared.spec import (
-    DenseSpec,
-    ModelSpec,
-    OptimizerSpec,
-    RecurrentLayerSpec,
-    TrainSpec,
-    tutorial_spec,
-)
+from shared.recipe import OptimizerSpec, TrainSpec
+from shared.recurrent_spec import RecurrentLayerSpec
+from shared.spec import DenseSpec, ModelSpec, tutorial_spec
 from shared.weights import (
     CanonicalWeights,
     load_npz,
