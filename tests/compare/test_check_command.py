@@ -15,7 +15,8 @@ import pytest
 from compare.cli import main
 from shared.recurrent_spec import RecurrentLayerSpec
 from shared.spec import DenseSpec, ModelSpec
-from shared.weights import random_weights, save_npz
+from shared.weight_files import save_npz
+from shared.weights import random_weights
 
 pytestmark = pytest.mark.slow  # every test builds Keras and torch models through the CLI
 

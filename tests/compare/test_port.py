@@ -24,7 +24,8 @@ from shared.errors import ModelFileError
 from shared.recurrent_spec import RecurrentLayerSpec
 from shared.reference import predict as reference_predict
 from shared.spec import DenseSpec, ModelSpec
-from shared.weights import fold_single_bias, random_weights, save_npz, zero_recurrent_bias
+from shared.weight_files import save_npz
+from shared.weights import fold_single_bias, random_weights, zero_recurrent_bias
 from tests.compare.conftest import (
     BATCH,
     DTYPES,
