@@ -26,7 +26,8 @@ from shared.grammar import DenseSpec, EmbeddingSpec
 from shared.recurrent_spec import RecurrentLayerSpec
 from shared.spec import ModelSpec
 from shared.weights import CanonicalWeights
-from torch_impl.traced import Pipe, read, trace
+from torch_impl.traced import read, trace
+from torch_impl.traced_values import Pipe
 from torch_impl.translators import for_spec
 
 _KIND = {nn.RNN: "simple", nn.LSTM: "lstm", nn.GRU: "gru"}
