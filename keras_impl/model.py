@@ -18,7 +18,8 @@ import keras
 from keras_impl.translators import for_spec
 from keras_impl.translators.readout import build_last_step, crop_mask_warning_silenced
 from shared.errors import SpecError
-from shared.spec import DenseSpec, DropoutSpec, ModelSpec, RecurrentLayerSpec
+from shared.recurrent_spec import RecurrentLayerSpec
+from shared.spec import DenseSpec, DropoutSpec, ModelSpec
 
 
 @contextmanager

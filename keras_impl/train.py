@@ -34,7 +34,8 @@ from keras_impl.reading import spec_of
 from keras_impl.translators.readout import crop_mask_warning_silenced
 from keras_impl.weights import to_canonical
 from shared.errors import DataError, SpecError
-from shared.spec import ModelSpec, OptimizerSpec, TrainSpec
+from shared.recipe import OptimizerSpec, TrainSpec
+from shared.spec import ModelSpec
 from shared.training import FitHistory, check_orders, check_xy
 
 _LOSSES = {"mse": keras.losses.MeanSquaredError, "mae": keras.losses.MeanAbsoluteError}

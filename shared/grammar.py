@@ -1,7 +1,8 @@
 """The layer kinds of the model grammar around the recurrent stack, one frozen dataclass each.
 
 A model is `[front] -> recurrent layers -> readout -> head layers -> final Dense` (see
-`shared.spec.ModelSpec`). This module holds every kind that is not recurrent:
+`shared.spec.ModelSpec`). This module holds every kind that is not recurrent (that one is
+`shared.recurrent_spec`):
 
     front:        EmbeddingSpec(vocab, dim, mask_zero) | MaskingSpec(mask_value)
     head layers:  DenseSpec(units, activation) | DropoutSpec(rate)

@@ -35,7 +35,7 @@ from collections.abc import Callable
 import numpy as np
 
 from shared.errors import SpecError
-from shared.spec import TrainSpec
+from shared.recipe import TrainSpec
 from shared.training import FitHistory, check_orders, check_xy, epoch_orders
 from shared.weights import CanonicalWeights
 

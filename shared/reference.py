@@ -51,7 +51,8 @@ from shared.grammar import (
     LayerNormSpec,
     MaskingSpec,
 )
-from shared.spec import ModelSpec, RecurrentLayerSpec
+from shared.recurrent_spec import RecurrentLayerSpec
+from shared.spec import ModelSpec
 from shared.weights import CanonicalWeights, DirectionWeights
 
 

@@ -1,9 +1,11 @@
-"""Model and training specs: one description that builds the same network in every framework.
+"""The model spec: one description that builds the same network in every framework.
 
 A `ModelSpec` is what both `keras_impl.build_model` and `torch_impl.build_model` read, what the
-numpy reference runs, and what every weight file and report carries. A `TrainSpec` is the recipe
-both `fit` functions follow. Both are frozen dataclasses that round-trip through JSON; unknown
-keys and bad values raise `SpecError` naming the key (and layer) at fault.
+numpy reference runs, and what every weight file and report carries. It assembles the grammar's
+layers (`shared.recurrent_spec` for the recurrent stack, `shared.grammar` for the rest) into one
+model; how that model is trained is another description (`shared.recipe`). It is a frozen
+dataclass that round-trips through JSON; unknown keys and bad values raise `SpecError` naming
+the key (and layer) at fault.
 
 Activation names are Keras's (`"tanh"`, `"linear"`, ...); `shared.activations` defines each.
 """
@@ -14,7 +16,6 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from shared.activations import ACTIVATIONS
 from shared.errors import SpecError
 from shared.grammar import (
     FRONT_TYPES,
@@ -29,28 +30,10 @@ from shared.grammar import (
     MaskingSpec,
     tagged_from_dict,
 )
-from shared.validation import (
-    check_bool,
-    check_choice,
-    check_int,
-    check_positive_float,
-    check_rate,
-    from_mapping,
-)
+from shared.recurrent_spec import DROPOUT_FIELDS, RecurrentLayerSpec
+from shared.validation import check_choice, check_int, from_mapping
 
-RECURRENT_KINDS = ("simple", "lstm", "gru")
-# Gate names per kind, in the canonical (mathematical) order; see shared.weights.
-GATES: dict[str, tuple[str, ...]] = {
-    "simple": ("h",),
-    "lstm": ("i", "f", "g", "o"),
-    "gru": ("r", "z", "n"),
-}
 DTYPES = ("float32", "float64")
-OPTIMIZERS = ("adam", "sgd")
-LOSSES = ("mse", "mae")
-# "native": each framework's own Adam. "keras": epsilon added to sqrt(v) as Keras does.
-# "torch": epsilon added to sqrt(v_hat) as torch does. See compare.study.parity for why it matters.
-EPSILON_STYLES = ("native", "keras", "torch")
 READOUTS = ("final", "sequence", "last_step")
 HEAD_LAYER_CLASSES = (DenseSpec, DropoutSpec, LayerNormSpec, BatchNormSpec)
 # Re-exported: the grammar's layer kinds are part of the spec's public vocabulary.
@@ -62,75 +45,9 @@ __all__ = [
     "LayerNormSpec",
     "MaskingSpec",
     "ModelSpec",
-    "OptimizerSpec",
-    "RecurrentLayerSpec",
-    "TrainSpec",
     "first_difference",
     "tutorial_spec",
 ]
-
-
-@dataclass(frozen=True)
-class RecurrentLayerSpec:
-    """One recurrent layer (or a bidirectional pair of them).
-
-    `activation` is the simple RNN's activation, or the LSTM/GRU candidate and output activation
-    (only "tanh" there: torch's fused LSTM and GRU know no other). Gates always use sigmoid.
-    `reset_after` is read only for GRU (Keras 3's default True equals torch's nn.GRU).
-    `dropout` and `recurrent_dropout` are Keras's per-layer rates and `output_dropout` a Dropout
-    layer right after this one (torch: `nn.LSTM(dropout=...)` between stacked layers): all three
-    are recorded so a port writes them back, and all are the identity at inference.
-    """
-
-    kind: str
-    units: int
-    activation: str = "tanh"
-    return_sequences: bool = False
-    bidirectional: bool = False
-    reset_after: bool = True
-    dropout: float = 0.0
-    recurrent_dropout: float = 0.0
-    output_dropout: float = 0.0
-
-    def __post_init__(self) -> None:
-        check_choice(self.kind, "kind", RECURRENT_KINDS, "recurrent layer: ")
-        where = f"{self.kind} layer: "
-        check_int(self.units, "units", 1, where)
-        check_choice(self.activation, "activation", tuple(ACTIVATIONS), where)
-        if self.kind != "simple" and self.activation != "tanh":
-            raise SpecError(
-                f"{where}activation must be 'tanh' for lstm and gru, got "
-                f"{self.activation!r} (only simple layers take any activation)"
-            )
-        check_bool(self.return_sequences, "return_sequences", where)
-        check_bool(self.bidirectional, "bidirectional", where)
-        check_bool(self.reset_after, "reset_after", where)
-        for name in _DROPOUT_FIELDS:
-            check_rate(getattr(self, name), name, where)
-
-    @property
-    def gates(self) -> tuple[str, ...]:
-        return GATES[self.kind]
-
-    @property
-    def directions(self) -> tuple[str, ...]:
-        return ("forward", "backward") if self.bidirectional else ("forward",)
-
-    @property
-    def output_size(self) -> int:
-        """Features this layer hands on: units, doubled when bidirectional (Keras "concat")."""
-        return self.units * (2 if self.bidirectional else 1)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form; zero dropout rates are left out, so older specs read back the same."""
-        data = asdict(self)
-        for name in _DROPOUT_FIELDS:
-            if not data[name]:
-                del data[name]
-        return data
-
-
-_DROPOUT_FIELDS = ("dropout", "recurrent_dropout", "output_dropout")
 
 
 @dataclass(frozen=True)
@@ -274,7 +191,7 @@ class ModelSpec:
                 options.append("reset_after=False")
             if layer.bidirectional:
                 options.append("bidirectional")
-            options += [f"{name}={getattr(layer, name):g}" for name in _DROPOUT_FIELDS[:2]]
+            options += [f"{name}={getattr(layer, name):g}" for name in DROPOUT_FIELDS[:2]]
             options = [option for option in options if not option.endswith("=0")]
             if layer.return_sequences:
                 options.append("seq")
@@ -396,83 +313,3 @@ def tutorial_spec(dtype: str = "float32") -> ModelSpec:
         head=DenseSpec(units=1, activation="tanh"),
         dtype=dtype,
     )
-
-
-@dataclass(frozen=True)
-class OptimizerSpec:
-    """Optimizer name and hyperparameters. Defaults are Keras's Adam (epsilon 1e-7, not 1e-8)."""
-
-    name: str = "adam"
-    learning_rate: float = 1e-3
-    beta_1: float = 0.9
-    beta_2: float = 0.999
-    epsilon: float = 1e-7
-    momentum: float = 0.0
-    epsilon_style: str = "native"
-
-    def __post_init__(self) -> None:
-        check_choice(self.name, "optimizer name", OPTIMIZERS)
-        check_positive_float(self.learning_rate, "learning_rate")
-        for name in ("beta_1", "beta_2"):
-            value = getattr(self, name)
-            check_positive_float(value, name, allow_zero=True)
-            if value >= 1:
-                raise SpecError(f"{name} must be in [0, 1), got {value!r}")
-        check_positive_float(self.epsilon, "epsilon", allow_zero=True)
-        check_positive_float(self.momentum, "momentum", allow_zero=True)
-        check_choice(self.epsilon_style, "epsilon_style", EPSILON_STYLES)
-
-
-@dataclass(frozen=True)
-class TrainSpec:
-    """How to train: the tutorial's recipe by default (20 epochs, batch 1, Adam, MSE).
-
-    `shuffle` is the framework's own shuffling, used only when `fit` gets no explicit order.
-    `single_bias` keeps torch's recurrent-side bias at zero and frozen wherever Keras has none
-    (simple, LSTM and GRU with reset_after=False), so torch trains one bias per gate as Keras
-    does; GRU with reset_after=True keeps both, as Keras does (its c_n sits inside the reset gate).
-    """
-
-    epochs: int = 20
-    batch_size: int = 1
-    optimizer: OptimizerSpec = field(default_factory=OptimizerSpec)
-    loss: str = "mse"
-    seed: int = 0
-    shuffle: bool = True
-    single_bias: bool = False
-
-    def __post_init__(self) -> None:
-        check_int(self.epochs, "epochs", 1, "train spec: ")
-        check_int(self.batch_size, "batch_size", 1, "train spec: ")
-        check_int(self.seed, "seed", 0, "train spec: ")
-        check_choice(self.loss, "loss", LOSSES, "train spec: ")
-        check_bool(self.shuffle, "shuffle", "train spec: ")
-        check_bool(self.single_bias, "single_bias", "train spec: ")
-        if not isinstance(self.optimizer, OptimizerSpec):
-            raise SpecError(
-                f"train spec: optimizer must be an OptimizerSpec, got {self.optimizer!r}"
-            )
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, data: Any) -> TrainSpec:
-        kwargs = from_mapping(cls, data, "train spec: ")
-        if "optimizer" in kwargs:
-            optimizer = from_mapping(OptimizerSpec, kwargs["optimizer"], "train spec optimizer: ")
-            kwargs["optimizer"] = OptimizerSpec(**optimizer)
-        return cls(**kwargs)
-
-    @classmethod
-    def from_json(cls, text: str) -> TrainSpec:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise SpecError(f"train spec: not valid JSON ({error})") from None
-        except RecursionError:  # nested deeper than Python's JSON decoder can follow
-            raise SpecError("train spec: JSON nested too deeply") from None
-        return cls.from_dict(data)

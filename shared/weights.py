@@ -24,25 +24,20 @@ Epsilons and activations are not weights: they live in the spec. Flat names (the
 `layer{k}/{direction}/{param}/{gate}`, `head/W_y`, `head/b_y`, `front/E` and
 `head_layer{i}/{name}`, so files of models without the new layers keep exactly today's names.
 
-Gates: simple (h), lstm (i, f, g, o), gru (r, z, n). The weights carry their `ModelSpec`, and
-`.npz` files store it as JSON beside the arrays (loaded with allow_pickle=False).
+Gates: simple (h), lstm (i, f, g, o), gru (r, z, n). The weights carry their `ModelSpec`;
+`shared.weight_files` writes and reads them as `.npz` files.
 """
 
 from __future__ import annotations
 
-import os
-import zipfile
-import zlib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from shared.errors import SpecError, WeightFormatError
+from shared.errors import WeightFormatError
 from shared.spec import ModelSpec
 
 PARAMS = ("W", "U", "b", "c")
-_SPEC_KEY = "__spec_json__"
 
 
 @dataclass
@@ -312,62 +307,3 @@ def _expected_shape(spec: ModelSpec, name: str) -> tuple[int, ...]:
         "b": (units,),
         "c": (units,),
     }[param]
-
-
-def save_npz(weights: CanonicalWeights, path: str | os.PathLike) -> Path:
-    """Write weights and their spec (as JSON) to a `.npz` file, atomically.
-
-    Returns:
-        The path written.
-    """
-    weights.validate()
-    path = Path(path)
-    temporary = path.with_name(path.name + ".partial.npz")
-    arrays = weights.to_arrays()
-    arrays[_SPEC_KEY] = np.array(weights.spec.to_json())
-    try:
-        np.savez(temporary, **arrays)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path
-
-
-def load_npz(path: str | os.PathLike) -> CanonicalWeights:
-    """Read a `.npz` written by `save_npz` (allow_pickle=False) and validate it.
-
-    Raises:
-        WeightFormatError: naming the file and what is wrong (missing, not an npz, no spec,
-            bad spec, misfit arrays).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise WeightFormatError(f"{path}: no such weight file")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        NotImplementedError,
-        ValueError,
-        OSError,
-        EOFError,
-    ) as error:
-        # NotImplementedError: a zip member with an unknown compression method or version
-        raise WeightFormatError(f"{path}: not a readable .npz weight file ({error})") from None
-    except MemoryError as error:  # a member's header claims an absurd shape
-        raise WeightFormatError(
-            f"{path}: not a readable .npz weight file (a member claims an array too large to "
-            f"load: {error})"
-        ) from None
-    if _SPEC_KEY not in arrays:
-        raise WeightFormatError(f"{path}: holds no model spec (key {_SPEC_KEY!r} missing)")
-    try:
-        spec = ModelSpec.from_json(str(arrays.pop(_SPEC_KEY)))
-    except SpecError as error:
-        raise WeightFormatError(f"{path}: bad model spec: {error}") from None
-    try:
-        return CanonicalWeights.from_arrays(spec, arrays)
-    except WeightFormatError as error:
-        raise WeightFormatError(f"{path}: {error}") from None

@@ -3,7 +3,7 @@
 The contracts are the one declaration of who may import whom (shared <- impls <- compare, and
 compare's rooms in one direction). This test runs the linter on the real tree, and proves the
 linter has teeth by planting wrong-way imports in a temporary copy and watching the right
-contract break. It also keeps compare's modules small enough to read in one sitting.
+contract break. It also keeps every package's modules small enough to read in one sitting.
 """
 
 from __future__ import annotations
@@ -18,6 +18,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("shared", "keras_impl", "torch_impl", "compare")
 MAX_MODULE_LINES = 350  # "about 300": a module past this has grown a second purpose
+# module -> why it may pass the cap for now; an entry is removed when its module is split
+OVER_THE_CAP = {
+    "keras_impl/train.py": "being split in the same change",
+    "torch_impl/train.py": "being split in the same change",
+}
 
 
 def _lint(root: Path) -> subprocess.CompletedProcess[str]:
@@ -79,10 +84,30 @@ def test_a_planted_wrong_way_import_breaks_its_contract(tree_copy, module, plant
     assert any(contract in line for line in broken), result.stdout
 
 
-def test_compare_modules_stay_small():
-    too_long = {
-        str(path.relative_to(ROOT)): count
-        for path in (ROOT / "compare").rglob("*.py")
-        if (count := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+def _module_lines() -> dict[str, int]:
+    """Lines of every module of the four packages, by path from the repository root."""
+    return {
+        path.relative_to(ROOT).as_posix(): len(path.read_text().splitlines())
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
     }
-    assert not too_long, f"split these by responsibility: {too_long}"
+
+
+def test_every_module_stays_small():
+    too_long = [
+        f"{path}: {count} lines"
+        for path, count in _module_lines().items()
+        if count > MAX_MODULE_LINES and path not in OVER_THE_CAP
+    ]
+    message = f"over {MAX_MODULE_LINES} lines, split by responsibility: {'; '.join(too_long)}"
+    assert not too_long, message
+
+
+def test_every_exemption_is_still_needed():
+    lines = _module_lines()
+    stale = [
+        f"{path}: {lines.get(path, 'no such module')}"
+        for path in OVER_THE_CAP
+        if lines.get(path, 0) <= MAX_MODULE_LINES
+    ]
+    assert not stale, f"within {MAX_MODULE_LINES} lines now, drop from OVER_THE_CAP: {stale}"

@@ -25,7 +25,7 @@ from shared.grammar import (
     LayerNormSpec,
     MaskingSpec,
 )
-from shared.spec import RecurrentLayerSpec
+from shared.recurrent_spec import RecurrentLayerSpec
 from torch_impl.activations import torch_activation
 from torch_impl.masked import masked_recurrence
 

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812 - the universal torch spelling
 from torch import nn
 
-from shared.spec import RecurrentLayerSpec
+from shared.recurrent_spec import RecurrentLayerSpec
 from torch_impl.activations import torch_activation
 
 # Activations nn.RNN implements itself; any other simple-RNN activation needs the loop.

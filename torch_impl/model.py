@@ -25,7 +25,9 @@ import lightning
 import torch
 from torch import nn
 
-from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec, TrainSpec
+from shared.recipe import TrainSpec
+from shared.recurrent_spec import RecurrentLayerSpec
+from shared.spec import DenseSpec, ModelSpec
 from torch_impl.activations import TORCH_ACTIVATIONS, torch_activation
 from torch_impl.layers import FRONTS, HEAD_LAYERS, RecurrentLayer
 from torch_impl.loops import LoopGRU, LoopSimpleRNN, recurrent_module

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from shared.errors import DataError
-from shared.spec import OptimizerSpec
+from shared.recipe import OptimizerSpec
 
 
 class KerasAdam(torch.optim.Optimizer):

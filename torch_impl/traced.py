@@ -25,126 +25,30 @@ would have to be reassembled. torch.export is used where it is the right tool: w
 plain torch runs (`torch_impl.export`). One fx weakness is mended here: a recurrent module's
 output becomes a real tuple of proxies, so `isinstance(h_n, tuple)` and unpacking behave as at
 run time. `torch_impl.traced_model` turns what is read into a spec and canonical weights.
+
+This module traces and walks the graph; the readers of readouts (`torch_impl.traced_readout`)
+and of head layers (`torch_impl.traced_head`) interpret the nodes it hands them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import operator
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-import torch.nn.functional as F  # noqa: N812 - the universal torch spelling
 from torch import fx, nn
 
-from shared.errors import ModelFileError
-from shared.grammar import BatchNormSpec, DenseSpec, DropoutSpec, LayerNormSpec
+from torch_impl.traced_head import dropout_rate, head_step, is_dropout
+from torch_impl.traced_readout import cat_readout, indexed, readout_value, row_readout, state_rows
+from torch_impl.traced_values import GrammarError, Pipe, Recurrent, Value, where
 
 RECURRENT_TYPES = (nn.RNN, nn.LSTM, nn.GRU)
-# torch activation (module class, function or method name) -> Keras name of the same formula
-_ACTIVATION_MODULES = {
-    nn.ReLU: "relu",
-    nn.Tanh: "tanh",
-    nn.Sigmoid: "sigmoid",
-    nn.SiLU: "silu",
-    nn.ELU: "elu",
-    nn.SELU: "selu",
-    nn.ReLU6: "relu6",
-    nn.Softsign: "softsign",
-    nn.Mish: "mish",
-    nn.Hardsigmoid: "hard_sigmoid",
-    nn.Hardswish: "hard_silu",
-    nn.GELU: "gelu",
-}
-_ACTIVATION_FUNCTIONS = {
-    torch.relu: "relu",
-    F.relu: "relu",
-    torch.tanh: "tanh",
-    F.tanh: "tanh",
-    torch.sigmoid: "sigmoid",
-    F.sigmoid: "sigmoid",
-    F.silu: "silu",
-    F.elu: "elu",
-    F.selu: "selu",
-    F.relu6: "relu6",
-    F.softsign: "softsign",
-    F.mish: "mish",
-    F.hardsigmoid: "hard_sigmoid",
-    F.hardswish: "hard_silu",
-    F.gelu: "gelu",
-}
-_ACTIVATION_METHODS = {"relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid"}
 # Methods and functions that leave a zeros tensor zeros, or a pipeline tensor as it is.
 _KEEP_METHODS = {"to", "cuda", "cpu", "detach", "requires_grad_", "type_as", "float", "double"}
 _IDENTITY_METHODS = {"contiguous", "clone", "detach"}
 _ZEROS_FUNCTIONS = {torch.zeros, torch.zeros_like}
 _META_METHODS = {"size", "dim"}
-
-
-def where(node: fx.Node) -> str:
-    """`call_function gt (node gt) at models.py:220: if out.mean() > 0:` for messages."""
-    target = node.target
-    name = f"self.{target}" if node.op == "call_module" else getattr(target, "__name__", target)
-    text = f"{node.op} {name} (node {node.name})"
-    lines = [line.strip() for line in node.meta.get("stack_trace", "").splitlines()]
-    if len(lines) >= 2 and lines[0].startswith('File "'):  # the first frame is the forward's
-        path, _, rest = lines[0][len('File "') :].partition('", line ')
-        text += f" at {path.rsplit('/', 1)[-1]}:{rest.split(',')[0]}: {lines[1]}"
-    return text
-
-
-class GrammarError(ModelFileError):
-    """A forward the grammar cannot express, naming the node at fault."""
-
-
-@dataclass(frozen=True)
-class Recurrent:
-    """One recurrent module as the forward uses it; `dropout_after` an nn.Dropout behind it."""
-
-    name: str
-    module: nn.Module
-    node: str
-    dropout_after: float = 0.0
-
-
-@dataclass(frozen=True)
-class Head:
-    """One op after the readout: its spec, the module holding its weights, the node it ends at."""
-
-    spec: Any
-    module: nn.Module | None
-    node: str
-
-
-@dataclass(frozen=True)
-class Pipe:
-    """Everything a tensor went through, from the input on (the model that computes it)."""
-
-    embedding: tuple[str, nn.Module] | None = None
-    recurrent: tuple[Recurrent, ...] = ()
-    flipped: bool = False  # before the first recurrent module: transposed from the user's input
-    time_major: bool = False  # after one: the sequence's axes are (time, batch, ...)
-    input_time_major: bool = False
-    scrambled: bool = False  # axes moved other than (0, 1) before the first recurrent module
-    readout: str | None = None
-    readout_node: str = ""
-    head: tuple[Head, ...] = ()
-
-    def add(self, **changes: Any) -> Pipe:
-        return dataclasses.replace(self, **changes)
-
-
-@dataclass(frozen=True)
-class Value:
-    """What a node is: role "tensor" (the model's main path), "zeros", "meta" (sizes, devices),
-    "rec" (a recurrent module's output tuple), "state" (an LSTM's (h_n, c_n)), "h_n", "c_n",
-    "row" (h_n[k]: layer `row[0]`, direction `row[1]` of the last module)."""
-
-    role: str
-    pipe: Pipe = field(default_factory=Pipe)
-    row: tuple[int, int] | None = None
-    node: str = ""  # for a row: the node that picked it (the readout, if features read it)
 
 
 class _Tracer(fx.Tracer):
@@ -229,7 +133,7 @@ def _arg(node: fx.Node, values: dict[str, Value], index: int = 0) -> Value:
         return Value("meta" if item is None or isinstance(item, int | float | str) else "other")
     value = values[item.name]
     if value.role == "row" and node.target is not torch.cat:
-        return _row_readout(value)
+        return row_readout(value)
     return value
 
 
@@ -242,7 +146,7 @@ def _step(node: fx.Node, values: dict[str, Value], modules: dict[str, nn.Module]
     if node.op == "call_module":
         return _module_step(node, modules[node.target], values)
     if node.target is operator.getitem:
-        return _getitem(node, _raw(node, values))
+        return indexed(node, _raw(node, values))
     first = _arg(node, values)
     if node.target in _ZEROS_FUNCTIONS or (node.op == "call_method" and node.target == "new_zeros"):
         return Value("zeros")
@@ -256,12 +160,12 @@ def _step(node: fx.Node, values: dict[str, Value], modules: dict[str, nn.Module]
         return Value("meta")
     if first.role == "param":  # a tensor of the module's own (h0 = self.h0.expand(...))
         return Value("param")
-    if first.role == "h_n" and node.target == "squeeze" and _rows(first.pipe) == 1:
+    if first.role == "h_n" and node.target == "squeeze" and state_rows(first.pipe) == 1:
         return Value("row", first.pipe, (0, 0), node.name)
     if first.role == "tensor":
         return _tensor_step(node, first.pipe, values)
     if node.target is torch.cat:
-        return _cat(node, values)
+        return cat_readout(node, values)
     raise GrammarError(f"outside the grammar: {where(node)}")
 
 
@@ -324,95 +228,6 @@ def _raw(node: fx.Node, values: dict[str, Value]) -> Value:
     return values[node.args[0].name] if isinstance(node.args[0], fx.Node) else Value("other")
 
 
-def _rows(pipe: Pipe) -> int:
-    """Rows of the last recurrent module's h_n: num_layers * directions."""
-    last = pipe.recurrent[-1].module
-    return last.num_layers * (2 if last.bidirectional else 1)
-
-
-def _getitem(node: fx.Node, first: Value) -> Value:
-    index = node.args[1]
-    last = first.pipe.recurrent[-1].module if first.pipe.recurrent else None
-    if first.role == "rec" and index in (0, 1):
-        if index == 0:
-            return Value("tensor", first.pipe)
-        return Value("state" if isinstance(last, nn.LSTM) else "h_n", first.pipe)
-    if first.role == "state" and index in (0, 1, -1, -2):
-        return Value("h_n" if index in (0, -2) else "c_n", first.pipe)
-    if first.role == "h_n":
-        row = index[0] if isinstance(index, tuple) and _is_full(index[1:]) else index
-        rows = _rows(first.pipe)
-        if isinstance(row, int) and -rows <= row < rows:
-            layer_direction = divmod(row % rows, 2 if last.bidirectional else 1)
-            return Value("row", first.pipe, layer_direction, node.name)
-    if first.role == "tensor" and first.pipe.recurrent and first.pipe.readout is None:
-        step = _last_step(first.pipe, index)
-        if step:
-            bidirectional = first.pipe.recurrent[-1].module.bidirectional
-            return _read(first.pipe, "last_step" if bidirectional else "final", node.name)
-    raise GrammarError(f"outside the grammar (indexing {index!r}): {where(node)}")
-
-
-def _is_full(rest: tuple) -> bool:
-    return all(isinstance(s, slice) and s == slice(None) for s in rest)
-
-
-def _last_step(pipe: Pipe, index: Any) -> bool:
-    """Whether `index` picks the last time step of the whole sequence: out[:, -1] / out[-1]."""
-    if pipe.time_major:
-        return index == -1 or (isinstance(index, tuple) and index[0] == -1 and _is_full(index[1:]))
-    return (
-        isinstance(index, tuple)
-        and len(index) >= 2
-        and index[0] == slice(None)
-        and index[1] == -1
-        and _is_full(index[2:])
-    )
-
-
-def _read(pipe: Pipe, readout: str, node_name: str) -> Value:
-    """The readout, at node `node_name`; a Dropout on the sequence before it becomes a head layer
-    (the same computation at inference: indexing commutes with an elementwise identity)."""
-    if pipe.recurrent[-1].dropout_after:
-        head = (Head(DropoutSpec(pipe.recurrent[-1].dropout_after), None, node_name),)
-        pipe = pipe.add(recurrent=(*pipe.recurrent[:-1], _undropped(pipe.recurrent[-1])))
-        return Value("tensor", pipe.add(readout=readout, readout_node=node_name, head=head))
-    return Value("tensor", pipe.add(readout=readout, readout_node=node_name))
-
-
-def _undropped(use: Recurrent) -> Recurrent:
-    return dataclasses.replace(use, dropout_after=0.0)
-
-
-def _cat(node: fx.Node, values: dict[str, Value]) -> Value:
-    """torch.cat((h_n[-2], h_n[-1]), dim=1): both directions' final states of the last layer."""
-    parts = node.args[0]
-    dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
-    if isinstance(parts, tuple | list) and len(parts) == 2 and dim in (1, -1):
-        rows = [values[p.name] if isinstance(p, fx.Node) else Value("other") for p in parts]
-        if all(r.role == "row" for r in rows) and rows[0].pipe is rows[1].pipe:
-            last = rows[0].pipe.recurrent[-1].module
-            top = last.num_layers - 1
-            if last.bidirectional and [r.row for r in rows] == [(top, 0), (top, 1)]:
-                return _read(rows[0].pipe, "final", node.name)
-    raise GrammarError(
-        f"outside the grammar (only torch.cat((h_n[-2], h_n[-1]), dim=1) ports): {where(node)}"
-    )
-
-
-def _row_readout(value: Value) -> Value:
-    """h_n[k] used as features: the last layer's final state of a one-direction module."""
-    last = value.pipe.recurrent[-1].module
-    if value.row == (last.num_layers - 1, 0) and not last.bidirectional:
-        return _read(value.pipe, "final", value.node)
-    layer, direction = value.row
-    raise GrammarError(
-        f"h_n row of layer {layer}, direction {direction} of self.{value.pipe.recurrent[-1].name} "
-        f"(node {value.node}) is not the last layer's whole final state (bidirectional: "
-        "torch.cat((h_n[-2], h_n[-1]), dim=1) ports)"
-    )
-
-
 def _tensor_step(
     node: fx.Node, pipe: Pipe, values: dict[str, Value], module: nn.Module | None = None
 ) -> Value:
@@ -432,82 +247,11 @@ def _tensor_step(
         kind = f" ({type(module).__name__})" if module is not None else ""
         raise GrammarError(f"before the recurrent layers, outside the grammar{kind}: {where(node)}")
     if pipe.readout is None:
-        if _is_dropout(node, module):  # between recurrent modules, or a head layer later on
+        if is_dropout(node, module):  # between recurrent modules, or a head layer later on
             use = pipe.recurrent[-1]
-            rate = module.p if module is not None else _dropout_rate(node)
+            rate = module.p if module is not None else dropout_rate(node)
             use = dataclasses.replace(use, dropout_after=rate)
             return Value("tensor", pipe.add(recurrent=(*pipe.recurrent[:-1], use)))
-        pipe = _read(pipe, "sequence", node.args[0].name).pipe  # the whole `out`: every step
-    return Value("tensor", _head_step(node, pipe, module))
-
-
-def _is_dropout(node: fx.Node, module: nn.Module | None) -> bool:
-    return type(module) is nn.Dropout or (module is None and node.target is F.dropout)
-
-
-def _dropout_rate(node: fx.Node) -> float:
-    return float(node.args[1] if len(node.args) > 1 else node.kwargs.get("p", 0.5))
-
-
-def _softmax_dim(node: fx.Node, module: nn.Module | None) -> int | None:
-    """The dim of a softmax node (module, function or method), or None when it is not one."""
-    if type(module) is nn.Softmax:
-        return module.dim
-    is_function = node.op == "call_function" and node.target in (F.softmax, torch.softmax)
-    if not (is_function or (node.op == "call_method" and node.target == "softmax")):
-        return None
-    dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
-    if not isinstance(dim, int):
-        raise GrammarError(f"softmax without an explicit integer dim: {where(node)}")
-    return dim
-
-
-def _activation_of(node: fx.Node, module: nn.Module | None, sequence: bool = False) -> str | None:
-    dim = _softmax_dim(node, module)
-    if dim is not None:
-        last = 2 if sequence else 1  # (batch, time, units) or (batch, units)
-        if dim not in (-1, last):
-            raise GrammarError(
-                f"softmax over dim {dim}: the grammar's softmax is over the features (the last "
-                f"dim): {where(node)}"
-            )
-        return "softmax"
-    if module is not None:
-        name = _ACTIVATION_MODULES.get(type(module))
-        if type(module) is nn.GELU and module.approximate != "none":
-            return None
-        if type(module) is nn.ELU and module.alpha != 1.0:
-            return None
-        return name
-    if node.op == "call_method":
-        return _ACTIVATION_METHODS.get(node.target)
-    name = _ACTIVATION_FUNCTIONS.get(node.target)
-    if node.target is F.gelu and node.kwargs.get("approximate", "none") != "none":
-        return None
-    return name
-
-
-def _head_step(node: fx.Node, pipe: Pipe, module: nn.Module | None) -> Pipe:
-    """One op after the readout, appended to the head (an activation joins the Dense before)."""
-    sequence = pipe.readout == "sequence"
-    activation = _activation_of(node, module, sequence)
-    if activation is not None:
-        previous = pipe.head[-1] if pipe.head else None
-        if previous is None or not isinstance(previous.spec, DenseSpec):
-            raise GrammarError(f"an activation ports only right after an nn.Linear: {where(node)}")
-        if previous.spec.activation != "linear":
-            raise GrammarError(f"two activations after one nn.Linear: {where(node)}")
-        spec = DenseSpec(previous.spec.units, activation)
-        return pipe.add(head=(*pipe.head[:-1], Head(spec, previous.module, node.name)))
-    if _is_dropout(node, module):
-        rate = module.p if module is not None else _dropout_rate(node)
-        return pipe.add(head=(*pipe.head, Head(DropoutSpec(rate), None, node.name)))
-    if type(module) is nn.Linear:
-        return pipe.add(head=(*pipe.head, Head(DenseSpec(module.out_features), module, node.name)))
-    if type(module) is nn.LayerNorm and len(module.normalized_shape) == 1:
-        spec = LayerNormSpec(module.eps)
-        return pipe.add(head=(*pipe.head, Head(spec, module, node.name)))
-    if type(module) is nn.BatchNorm1d and module.track_running_stats and not sequence:
-        spec = BatchNormSpec(module.eps)
-        return pipe.add(head=(*pipe.head, Head(spec, module, node.name)))
-    raise GrammarError(f"outside the grammar: {where(node)}")
+        # the whole `out`: every step
+        pipe = readout_value(pipe, "sequence", node.args[0].name).pipe
+    return Value("tensor", head_step(node, pipe, module))

@@ -23,9 +23,11 @@ from torch import fx, nn
 
 from shared.errors import ModelFileError, SpecError
 from shared.grammar import DenseSpec, EmbeddingSpec
-from shared.spec import ModelSpec, RecurrentLayerSpec
+from shared.recurrent_spec import RecurrentLayerSpec
+from shared.spec import ModelSpec
 from shared.weights import CanonicalWeights
-from torch_impl.traced import Pipe, read, trace
+from torch_impl.traced import read, trace
+from torch_impl.traced_values import Pipe
 from torch_impl.translators import for_spec
 
 _KIND = {nn.RNN: "simple", nn.LSTM: "lstm", nn.GRU: "gru"}

@@ -26,7 +26,8 @@ from lightning.fabric.utilities.warnings import PossibleUserWarning
 from torch.utils.data import DataLoader, Sampler, TensorDataset
 
 from shared.errors import DataError
-from shared.spec import ModelSpec, TrainSpec
+from shared.recipe import TrainSpec
+from shared.spec import ModelSpec
 from shared.training import FitHistory, check_orders, check_xy
 from shared.weights import CanonicalWeights
 from torch_impl.inputs import model_inputs

@@ -38,7 +38,7 @@ from shared.grammar import (
     LayerNormSpec,
     MaskingSpec,
 )
-from shared.spec import RecurrentLayerSpec
+from shared.recurrent_spec import RecurrentLayerSpec
 from shared.weights import DirectionWeights
 from torch_impl.layers import Masking
 from torch_impl.loops import LoopGRU, LoopSimpleRNN

@@ -28,7 +28,8 @@ from typing import Any
 import torch
 
 from shared.errors import ModelFileError, SpecError
-from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec
+from shared.recurrent_spec import RecurrentLayerSpec
+from shared.spec import DenseSpec, ModelSpec
 from shared.weights import CanonicalWeights
 from torch_impl.io import load_model, read_file
 from torch_impl.model import build_model

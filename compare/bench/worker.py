@@ -119,7 +119,8 @@ def _equal_work(runner: Runner, data: Any, config: WorkerConfig) -> dict[str, An
 
 def _sweep_model(axis: str, value: int) -> tuple[Any, int]:
     """The tutorial spec with one axis changed, and the batch size of that point."""
-    from shared.spec import RecurrentLayerSpec, tutorial_spec
+    from shared.recurrent_spec import RecurrentLayerSpec
+    from shared.spec import tutorial_spec
 
     spec = tutorial_spec()
     if axis == "batch":
@@ -136,7 +137,7 @@ def _sweep_point(runner: Runner, axis: str, value: int, config: WorkerConfig) ->
     """Training samples per second at one sweep point (synthetic data, warm-up discarded)."""
     import numpy as np
 
-    from shared.spec import TrainSpec
+    from shared.recipe import TrainSpec
 
     spec, batch = _sweep_model(axis, value)
     samples = max(config.sweep_min_samples, config.sweep_min_steps * batch)

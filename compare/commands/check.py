@@ -16,7 +16,8 @@ import json
 from pathlib import Path
 
 from shared.errors import RnnParityError, SpecError
-from shared.spec import GATES, DenseSpec, ModelSpec, RecurrentLayerSpec
+from shared.recurrent_spec import GATES, RecurrentLayerSpec
+from shared.spec import DenseSpec, ModelSpec
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -21,7 +21,8 @@ import numpy as np
 from compare.frameworks import both
 from compare.learn.gate_tables import MappingRow, array_lines, check_mapping, mapping, table_lines
 from compare.port.agreement import probe_weights
-from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec
+from shared.recurrent_spec import RecurrentLayerSpec
+from shared.spec import DenseSpec, ModelSpec
 from shared.weights import CanonicalWeights, random_weights
 
 DEMO_STEPS = (1.0, 2.0, 3.0)  # the tutorial's input x_1, x_2, x_3

@@ -64,7 +64,8 @@ def hand_computation(
 def compute(dtype: str = "float32", seed: int = 0, units: int = 2) -> WalkthroughResult:
     """Build the demo in Keras (seeded), copy it to torch, compute everything the page shows."""
     keras_impl, torch_impl = both()
-    from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec
+    from shared.recurrent_spec import RecurrentLayerSpec
+    from shared.spec import DenseSpec, ModelSpec
 
     spec = ModelSpec(
         3,

@@ -18,7 +18,8 @@ AGREEMENT_KINDS = (
 def agreement_job(kind: str, reset_after: bool, dtype: str) -> dict:
     """Forward agreement on real sunspot windows, random non-constant weights (seed 0)."""
     from compare.port.agreement import measure, sunspot_inputs
-    from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec
+    from shared.recurrent_spec import RecurrentLayerSpec
+    from shared.spec import DenseSpec, ModelSpec
     from shared.weights import random_weights
 
     spec = ModelSpec(

@@ -28,7 +28,8 @@ from compare.port.user_files import (
 )
 from shared.errors import ModelFileError
 from shared.reference import predict as reference_predict
-from shared.weights import CanonicalWeights, fold_single_bias, save_npz
+from shared.weight_files import save_npz
+from shared.weights import CanonicalWeights, fold_single_bias
 
 __all__ = ["FORMATS", "file_format"]  # re-exported: callers name them through this module
 

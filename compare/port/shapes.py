@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from shared.recurrent_spec import RecurrentLayerSpec
 from shared.spec import (
     BatchNormSpec,
     DenseSpec,
@@ -18,7 +19,6 @@ from shared.spec import (
     LayerNormSpec,
     MaskingSpec,
     ModelSpec,
-    RecurrentLayerSpec,
 )
 
 

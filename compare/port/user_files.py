@@ -15,7 +15,8 @@ from pathlib import Path
 
 from compare.frameworks import keras_impl, torch_impl
 from shared.errors import ModelFileError, WeightFormatError
-from shared.weights import CanonicalWeights, load_npz
+from shared.weight_files import load_npz
+from shared.weights import CanonicalWeights
 
 # extension -> framework whose files it names; ".h5"/".hdf5" are read, never written
 FORMATS = {

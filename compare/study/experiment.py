@@ -27,7 +27,8 @@ from compare.study.presets import (
     training_job,
 )
 from shared.errors import DataError, SpecError
-from shared.spec import RECURRENT_KINDS, ModelSpec, RecurrentLayerSpec
+from shared.recurrent_spec import RECURRENT_KINDS, RecurrentLayerSpec
+from shared.spec import ModelSpec
 
 # The defaults: the tutorial's 3 units among smaller and larger ones, its 12 time steps
 # between half and double, one SimpleRNN and two stacked.

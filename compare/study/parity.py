@@ -28,7 +28,9 @@ import numpy as np
 
 from compare.frameworks import SPEED_ONLY_FIT_OPTIONS, both
 from compare.study.presets import PRESETS, prepare
-from shared.spec import DenseSpec, ModelSpec, OptimizerSpec, RecurrentLayerSpec, TrainSpec
+from shared.recipe import OptimizerSpec, TrainSpec
+from shared.recurrent_spec import RecurrentLayerSpec
+from shared.spec import DenseSpec, ModelSpec
 from shared.training import epoch_orders
 from shared.weights import fold_single_bias
 

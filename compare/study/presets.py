@@ -28,7 +28,9 @@ import numpy as np
 from compare.frameworks import SPEED_ONLY_FIT_OPTIONS, both
 from compare.study.baselines import linear_ar, persistence, rmse
 from shared.data import get_train_test, inverse_scale, load_sunspots
-from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec, TrainSpec, tutorial_spec
+from shared.recipe import TrainSpec
+from shared.recurrent_spec import RecurrentLayerSpec
+from shared.spec import DenseSpec, ModelSpec, tutorial_spec
 from shared.windows import make_windows
 
 FRAMEWORKS = ("keras", "torch")

@@ -31,7 +31,7 @@ from keras_impl.translators.common import (
 )
 from keras_impl.translators.table import RECURRENT, Translator, register
 from shared.errors import ModelFileError
-from shared.spec import RecurrentLayerSpec
+from shared.recurrent_spec import RecurrentLayerSpec
 from shared.weights import DirectionWeights
 
 # Keras layer class per spec kind; matched by exact type, since a subclass may compute otherwise.

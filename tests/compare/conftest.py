@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec
+from shared.recurrent_spec import RecurrentLayerSpec
+from shared.spec import DenseSpec, ModelSpec
 
 # Max abs difference allowed between two computations of the same outputs.
 # float32: ulp is ~1.2e-7 at 1.0 and the frameworks sum in different orders, so outputs of size

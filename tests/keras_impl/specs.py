@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from shared.grammar import BatchNormSpec, DropoutSpec, EmbeddingSpec, LayerNormSpec, MaskingSpec
-from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec
+from shared.recurrent_spec import RecurrentLayerSpec
+from shared.spec import DenseSpec, ModelSpec
 
 # (id, layer keyword arguments): every recurrent computation the specs allow.
 LAYER_KINDS: list[tuple[str, dict[str, Any]]] = [

@@ -18,7 +18,7 @@ import keras_impl
 from shared import reference
 from shared.errors import DataError
 from shared.grammar import BatchNormSpec, DenseSpec, EmbeddingSpec, LayerNormSpec
-from shared.spec import TrainSpec
+from shared.recipe import TrainSpec
 from shared.weights import CanonicalWeights, fold_single_bias, random_weights
 from tests.keras_impl.specs import GRAMMAR_NAMES, grammar_specs
 

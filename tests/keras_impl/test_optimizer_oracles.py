@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from shared.spec import OptimizerSpec
+from shared.recipe import OptimizerSpec
 from tests.optimizer_oracles import (
     LR,
     keras_trajectory,

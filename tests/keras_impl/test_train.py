@@ -10,7 +10,8 @@ import tensorflow as tf
 import keras_impl
 from shared import reference
 from shared.errors import DataError
-from shared.spec import OptimizerSpec, TrainSpec, tutorial_spec
+from shared.recipe import OptimizerSpec, TrainSpec
+from shared.spec import tutorial_spec
 from shared.training import epoch_orders
 from shared.weights import random_weights, zero_recurrent_bias
 from tests.keras_impl.specs import make_spec

@@ -24,7 +24,8 @@ from shared.grammar import (
     LayerNormSpec,
     MaskingSpec,
 )
-from shared.spec import ModelSpec, RecurrentLayerSpec
+from shared.recurrent_spec import RecurrentLayerSpec
+from shared.spec import ModelSpec
 
 layers = keras.layers
 LSTM, GRU = "lstm", "gru"

@@ -24,8 +24,10 @@ from hypothesis import strategies as st
 
 from shared.data import load_csv
 from shared.errors import DataError, WeightFormatError
-from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec
-from shared.weights import CanonicalWeights, load_npz, random_weights, save_npz
+from shared.recurrent_spec import RecurrentLayerSpec
+from shared.spec import DenseSpec, ModelSpec
+from shared.weight_files import load_npz, save_npz
+from shared.weights import CanonicalWeights, random_weights
 
 FUZZ = settings(
     max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True

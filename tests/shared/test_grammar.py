@@ -21,9 +21,11 @@ from shared.grammar import (
     LayerNormSpec,
     MaskingSpec,
 )
+from shared.recurrent_spec import RecurrentLayerSpec
 from shared.reference import forward
-from shared.spec import ModelSpec, RecurrentLayerSpec
-from shared.weights import CanonicalWeights, load_npz, random_weights, save_npz
+from shared.spec import ModelSpec
+from shared.weight_files import load_npz, save_npz
+from shared.weights import CanonicalWeights, random_weights
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "release_0_1"
 # float64 against float64 computed in another order: a few ulps of values of size ~1.

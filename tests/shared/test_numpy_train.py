@@ -15,8 +15,10 @@ import pytest
 
 from shared import numpy_train
 from shared.errors import DataError, SpecError
+from shared.recipe import OptimizerSpec, TrainSpec
+from shared.recurrent_spec import RecurrentLayerSpec
 from shared.reference import predict
-from shared.spec import DenseSpec, ModelSpec, OptimizerSpec, RecurrentLayerSpec, TrainSpec
+from shared.spec import DenseSpec, ModelSpec
 from shared.weights import random_weights
 
 

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from shared.errors import DataError
+from shared.recurrent_spec import RecurrentLayerSpec
 from shared.reference import forward, predict
-from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec
+from shared.spec import DenseSpec, ModelSpec
 from shared.weights import CanonicalWeights, random_weights
 
 # float64 against float64 with a different summation order: a few ulps of values of size ~1.

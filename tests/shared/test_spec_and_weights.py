@@ -7,21 +7,11 @@ import numpy as np
 import pytest
 
 from shared.errors import SpecError, WeightFormatError
-from shared.spec import (
-    DenseSpec,
-    ModelSpec,
-    OptimizerSpec,
-    RecurrentLayerSpec,
-    TrainSpec,
-    tutorial_spec,
-)
-from shared.weights import (
-    CanonicalWeights,
-    load_npz,
-    random_weights,
-    save_npz,
-    zero_recurrent_bias,
-)
+from shared.recipe import OptimizerSpec, TrainSpec
+from shared.recurrent_spec import RecurrentLayerSpec
+from shared.spec import DenseSpec, ModelSpec, tutorial_spec
+from shared.weight_files import load_npz, save_npz
+from shared.weights import CanonicalWeights, random_weights, zero_recurrent_bias
 
 STACKED = ModelSpec(
     time_steps=6,

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from shared.data import get_train_test
-from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec
+from shared.recurrent_spec import RecurrentLayerSpec
+from shared.spec import DenseSpec, ModelSpec
 from shared.windows import sliding_windows
 
 # (name, layer keyword arguments): every way a layer can be computed, fused or looped.

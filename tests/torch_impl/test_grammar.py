@@ -15,6 +15,7 @@ from torch import nn
 from shared import reference
 from shared.errors import DataError
 from shared.grammar import FRONT_TYPES, HEAD_LAYER_TYPES
+from shared.recurrent_spec import RecurrentLayerSpec
 from shared.spec import (
     BatchNormSpec,
     DenseSpec,
@@ -22,7 +23,6 @@ from shared.spec import (
     EmbeddingSpec,
     LayerNormSpec,
     MaskingSpec,
-    RecurrentLayerSpec,
 )
 from shared.weights import random_weights
 from tests.torch_impl.conftest import (

@@ -9,7 +9,7 @@ from torch import nn
 
 from shared import reference
 from shared.activations import ACTIVATIONS
-from shared.spec import RecurrentLayerSpec
+from shared.recurrent_spec import RecurrentLayerSpec
 from shared.weights import CanonicalWeights, random_weights
 from tests.torch_impl.conftest import LAYER_KINDS, STRUCTURES, make_spec
 from torch_impl import build_model, create_rnn, from_canonical, predict, spec_of, to_canonical

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from shared.errors import DataError
-from shared.spec import OptimizerSpec
+from shared.recipe import OptimizerSpec
 from torch_impl.optim import KerasAdam, checked_loss, make_loss, make_optimizer
 
 

@@ -8,7 +8,8 @@ import torch
 
 from shared import reference
 from shared.errors import DataError
-from shared.spec import BatchNormSpec, EmbeddingSpec, LayerNormSpec, OptimizerSpec, TrainSpec
+from shared.recipe import OptimizerSpec, TrainSpec
+from shared.spec import BatchNormSpec, EmbeddingSpec, LayerNormSpec
 from shared.training import epoch_orders
 from shared.weights import random_weights
 from tests.torch_impl.conftest import grammar_spec, make_spec, masked_inputs, tutorial_like_spec

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 import torch
 
+from shared.recurrent_spec import RecurrentLayerSpec
 from shared.reference import predict as reference_predict
-from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec, tutorial_spec
+from shared.spec import DenseSpec, ModelSpec, tutorial_spec
 from shared.weights import random_weights
 from tests.tutorial_helpers import (
     PRINT_PRECISION,

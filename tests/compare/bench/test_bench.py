@@ -457,7 +457,8 @@ def _windows(n: int = 24, steps: int = 12) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.slow
 def test_torch_speed_options_change_nothing_but_speed():
     from compare.frameworks import torch_impl
-    from shared.spec import TrainSpec, tutorial_spec
+    from shared.recipe import TrainSpec
+    from shared.spec import tutorial_spec
 
     impl = torch_impl()
     X, Y = _windows()
@@ -491,7 +492,8 @@ def test_fused_adam_is_the_same_update_up_to_rounding():
     """torch_tuned's fused Adam: not bit-identical (another kernel), but within float32
     rounding after 3 epochs (measured 3e-7 on the tutorial after 6 epochs; 1e-5 allowed)."""
     from compare.frameworks import torch_impl
-    from shared.spec import OptimizerSpec, TrainSpec, tutorial_spec
+    from shared.recipe import OptimizerSpec, TrainSpec
+    from shared.spec import tutorial_spec
 
     impl = torch_impl()
     X, Y = _windows()
@@ -510,7 +512,8 @@ def test_fused_adam_is_the_same_update_up_to_rounding():
 @pytest.mark.slow
 def test_keras_epoch_clock_changes_nothing():
     from compare.frameworks import keras_impl
-    from shared.spec import TrainSpec, tutorial_spec
+    from shared.recipe import TrainSpec
+    from shared.spec import tutorial_spec
 
     impl = keras_impl()
     X, Y = _windows()

@@ -13,8 +13,10 @@ import json
 import pytest
 
 from compare.cli import main
-from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec
-from shared.weights import random_weights, save_npz
+from shared.recurrent_spec import RecurrentLayerSpec
+from shared.spec import DenseSpec, ModelSpec
+from shared.weight_files import save_npz
+from shared.weights import random_weights
 
 pytestmark = pytest.mark.slow  # every test builds Keras and torch models through the CLI
 

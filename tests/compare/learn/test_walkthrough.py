@@ -18,8 +18,9 @@ import pytest
 
 from compare.cli import main
 from compare.learn.walkthrough import DEMO_INPUT, compute, hand_computation, render
+from shared.recurrent_spec import RecurrentLayerSpec
 from shared.reference import forward
-from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec
+from shared.spec import DenseSpec, ModelSpec
 from shared.weights import random_weights
 
 # The text prints states and o3 with 8 decimals: a printed value is within half a unit of the

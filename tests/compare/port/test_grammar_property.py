@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from compare.port import files as port
 from compare.port.agreement import TOLERANCES, random_inputs
+from shared.recurrent_spec import RecurrentLayerSpec
 from shared.spec import (
     BatchNormSpec,
     DenseSpec,
@@ -25,7 +26,6 @@ from shared.spec import (
     LayerNormSpec,
     MaskingSpec,
     ModelSpec,
-    RecurrentLayerSpec,
 )
 from shared.weights import random_weights
 

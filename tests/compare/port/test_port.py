@@ -21,9 +21,11 @@ from hypothesis import strategies as st
 from compare.cli import main
 from compare.port import files as port
 from shared.errors import ModelFileError
+from shared.recurrent_spec import RecurrentLayerSpec
 from shared.reference import predict as reference_predict
-from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec
-from shared.weights import fold_single_bias, random_weights, save_npz, zero_recurrent_bias
+from shared.spec import DenseSpec, ModelSpec
+from shared.weight_files import save_npz
+from shared.weights import fold_single_bias, random_weights, zero_recurrent_bias
 from tests.compare.conftest import (
     BATCH,
     DTYPES,

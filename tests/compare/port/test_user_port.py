@@ -25,7 +25,8 @@ from compare.cli import main
 from compare.port import Assumptions, port_file, predict_file, torch_module_to_keras
 from compare.testing import assert_same_outputs
 from shared.errors import ModelFileError
-from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec
+from shared.recurrent_spec import RecurrentLayerSpec
+from shared.spec import DenseSpec, ModelSpec
 from shared.weights import random_weights
 from tests.compare.conftest import TOLERANCE
 from tests.user_nets import TIME_STEPS, UserLightning, make_net, max_abs, outputs, user_inputs

@@ -7,7 +7,9 @@ import pytest
 
 from compare.study.baselines import linear_ar, persistence, rmse
 from compare.study.presets import PRESETS, Preset, baseline_records, prepare, training_record
-from shared.spec import DenseSpec, ModelSpec, OptimizerSpec, RecurrentLayerSpec, TrainSpec
+from shared.recipe import OptimizerSpec, TrainSpec
+from shared.recurrent_spec import RecurrentLayerSpec
+from shared.spec import DenseSpec, ModelSpec
 
 
 def test_presets_window_as_described():
