@@ -16,6 +16,7 @@ from torch import nn
 from compare.port.agreement import random_inputs
 from shared.errors import ModelFileError
 from shared.reference import predict
+from tests.specs import DTYPES_FLOAT64_SLOW
 from tests.torch_models_people_write import (
     PORTED,
     TIME_STEPS,
@@ -53,7 +54,7 @@ def _own_forward(module: nn.Module, X: np.ndarray) -> np.ndarray:
     return module(inputs).detach().numpy()
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("dtype", DTYPES_FLOAT64_SLOW)
 @pytest.mark.parametrize("cls", list(PORTED), ids=lambda cls: cls.__name__)
 def test_the_forward_is_read_as_the_grammar_computes_it(cls, dtype):
     module = build(cls, dtype)

@@ -308,6 +308,7 @@ def test_empty_and_partial_records():
     assert "keras_fit" in speed_report.terminal_table(speed_summary(partial))
 
 
+@pytest.mark.slow
 def test_draw_speed_writes_the_pngs(tmp_path):
     draw_speed([*_fixture(), _rounds(ROUND_STEPS)], tmp_path)
     names = sorted(path.name for path in tmp_path.iterdir())

@@ -4,7 +4,7 @@ Each model is a plain nn.Module of tests/torch_models_people_write.py with rando
 rnn-parity builder). Every check runs the Keras model in plain Keras (`keras.models.load_model`
 with safe_mode, `model(x)`) against the user's own forward called as the user calls it, within
 1e-6 (float32) / 1e-12 (float64): a few ulps of summation-order drift, where a wrong readout
-moves outputs by ~1e-2 and a swapped gate by ~1e-1 (tests/compare/conftest.py).
+moves outputs by ~1e-2 and a swapped gate by ~1e-1 (tests/specs.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from compare.port import port_with_module, torch_module_to_keras
 from compare.port.agreement import random_inputs
 from compare.testing import assert_same_outputs
 from shared.errors import ModelFileError
-from tests.compare.conftest import TOLERANCE
+from tests.specs import TOLERANCE
 from tests.torch_models_people_write import (
     PORTED,
     TIME_STEPS,
@@ -110,6 +110,7 @@ def test_a_lightning_checkpoint_rebuilds_the_module_from_its_hyper_parameters(im
     assert _gap(_keras_outputs(keras_model, X), _own_forward(module, X)) <= TOLERANCE["float32"]
 
 
+@pytest.mark.slow
 def test_module_kwargs_build_the_class(impls, tmp_path):
     module = build(GRUMultiOutput, hidden=6, outputs=2)
     torch.save(module.state_dict(), tmp_path / "gru.pt")
@@ -127,6 +128,7 @@ def test_module_kwargs_build_the_class(impls, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gru.npz", "gru.pt"]
 
 
+@pytest.mark.slow
 def test_a_planted_misport_is_caught_before_a_file_is_written(impls, tmp_path, monkeypatch):
     """Swap the readout after tracing (the old guess: cat(h_n[-2], h_n[-1]) for out[:, -1])."""
     _, torch_impl = impls

@@ -24,7 +24,7 @@ from shared.errors import ModelFileError
 from shared.reference import predict as reference_predict
 from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec
 from shared.weights import fold_single_bias, random_weights, save_npz, zero_recurrent_bias
-from tests.compare.conftest import (
+from tests.specs import (
     BATCH,
     DTYPES,
     KIND_IDS,
