@@ -118,6 +118,7 @@ def test_spec_and_canonical_weights_round_trip_exactly(built, name, dtype):
     assert again.bitwise_equal(back)
 
 
+@pytest.mark.slow
 def test_every_variable_is_canonical_and_in_the_spec_dtype(built):
     """native_weights names every Keras variable; each one is some canonical array's copy."""
     weights, model = built["per-step-head", "float64"]
