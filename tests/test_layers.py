@@ -70,6 +70,7 @@ PLANTED = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("module", "planted", "contract"), PLANTED)
 def test_a_planted_wrong_way_import_breaks_its_contract(tree_copy, module, planted, contract):
     path = tree_copy / module

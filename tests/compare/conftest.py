@@ -1,77 +1,11 @@
-"""Small specs and tolerances shared by the compare/ tests (porting, agreement, check, walkthrough).
+"""Fixtures for the compare/ tests: both frameworks imported once, and a real Dask cluster.
 
-Specs are tiny (units 3-4, features 2, time 5) because every case builds real Keras and torch
-models; the weights are always random and non-constant (`shared.weights.random_weights`), since a
-constant initialiser would hide a swapped gate or a dropped bias.
+The small specs and tolerances these tests share live in tests/specs.py.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-
-from shared.recurrent_spec import RecurrentLayerSpec
-from shared.spec import DenseSpec, ModelSpec
-
-# Max abs difference allowed between two computations of the same outputs.
-# float32: ulp is ~1.2e-7 at 1.0 and the frameworks sum in different orders, so outputs of size
-# ~1 drift by a few ulps (measured up to ~2.4e-7); 1e-6 leaves headroom while a swapped gate
-# moves outputs by ~1e-1. float64: ulp 2.2e-16, the same few-ulp drift is ~1e-15, so 1e-12 is
-# strict and still safe.
-TOLERANCE = {"float32": 1e-6, "float64": 1e-12}
-
-# (id, layer keyword arguments): the four recurrent computations the brief asks to port.
-KINDS: list[tuple[str, dict[str, Any]]] = [
-    ("simple", {"kind": "simple"}),
-    ("lstm", {"kind": "lstm"}),
-    ("gru-reset-after", {"kind": "gru", "reset_after": True}),
-    ("gru-reset-before", {"kind": "gru", "reset_after": False}),
-]
-KIND_IDS = [name for name, _ in KINDS]
-STRUCTURES = ("single", "stacked", "bidirectional")
-DTYPES = ("float32", "float64")
-
-TIME_STEPS, FEATURES, BATCH = 5, 2, 8
-
-
-def make_spec(
-    layer: dict[str, Any],
-    structure: str = "single",
-    dtype: str = "float32",
-    *,
-    time_steps: int = TIME_STEPS,
-    features: int = FEATURES,
-    units: int = 3,
-) -> ModelSpec:
-    """One layer, two stacked layers (units + 1 then units) or one bidirectional layer."""
-    if structure == "stacked":
-        layers = (
-            RecurrentLayerSpec(units=units + 1, return_sequences=True, **layer),
-            RecurrentLayerSpec(units=units, **layer),
-        )
-    elif structure == "bidirectional":
-        layers = (RecurrentLayerSpec(units=units, bidirectional=True, **layer),)
-    elif structure == "stacked-bidirectional":
-        layers = (
-            RecurrentLayerSpec(units=units + 1, return_sequences=True, bidirectional=True, **layer),
-            RecurrentLayerSpec(units=units, bidirectional=True, **layer),
-        )
-    else:
-        layers = (RecurrentLayerSpec(units=units, **layer),)
-    return ModelSpec(time_steps, features, layers, DenseSpec(2, "tanh"), dtype)
-
-
-def mixed_spec(dtype: str = "float32") -> ModelSpec:
-    """Every one-bias and two-bias kind in one model: bidirectional simple -> LSTM -> GRU(before)
-    -> GRU(after), so one file round trip exercises every mapping at once."""
-    layers = (
-        RecurrentLayerSpec("simple", 3, return_sequences=True, bidirectional=True),
-        RecurrentLayerSpec("lstm", 4, return_sequences=True),
-        RecurrentLayerSpec("gru", 3, return_sequences=True, reset_after=False),
-        RecurrentLayerSpec("gru", 3, bidirectional=True, reset_after=True),
-    )
-    return ModelSpec(TIME_STEPS, FEATURES, layers, DenseSpec(2, "tanh"), dtype)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ import keras_impl
 from shared import reference
 from shared.activations import ACTIVATIONS
 from shared.weights import random_weights, zero_recurrent_bias
-from tests.keras_impl.specs import ARRANGEMENTS, LAYER_KINDS, make_spec
+from tests.specs import KERAS_SIZES, KERAS_STRUCTURES, LAYER_KINDS, make_spec
 
 # Max abs output difference from the reference. float32: each output passes through 12 steps
 # of sums of a few products, each rounded at ~6e-8 relative, in a different order than numpy;
@@ -38,11 +38,12 @@ def _weights_as_keras_holds_them(spec, seed: int):
     return zero_recurrent_bias(weights)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("arrangement", ARRANGEMENTS)
+@pytest.mark.parametrize("arrangement", KERAS_STRUCTURES)
 @pytest.mark.parametrize("layer", [kw for _, kw in LAYER_KINDS], ids=[n for n, _ in LAYER_KINDS])
 def test_outputs_match_reference(layer, arrangement, dtype):
-    spec = make_spec(layer, arrangement, dtype)
+    spec = make_spec(layer, arrangement, dtype, sizes=KERAS_SIZES)
     weights = random_weights(spec, seed=7)  # real c everywhere; one-bias layers fold b + c
     model = keras_impl.from_canonical(weights)
     X = _inputs(spec)
@@ -112,7 +113,7 @@ def test_keras_float64_rounds_these_constants_through_float32(name):
 
 def test_swapping_gru_gates_would_be_caught():
     """The forward test is sensitive to the r/z reorder: without it outputs move by > 1e-3."""
-    spec = make_spec({"kind": "gru"}, "single", "float64")
+    spec = make_spec({"kind": "gru"}, "single", "float64", sizes=KERAS_SIZES)
     weights = random_weights(spec, seed=3)
     swapped = random_weights(spec, seed=3)
     direction = swapped.layers[0]["forward"]
@@ -129,7 +130,7 @@ def test_swapping_gru_gates_would_be_caught():
 def test_keras_kernel_blocks_are_in_keras_gate_order():
     """Keras's GRU kernel holds z, r, h column blocks; LSTM's i, f, c, o (documented layout)."""
     for kind, order in (("gru", ("z", "r", "n")), ("lstm", ("i", "f", "g", "o"))):
-        spec = make_spec({"kind": kind}, "single", "float64", units=3)
+        spec = make_spec({"kind": kind}, "single", "float64", units=3, sizes=KERAS_SIZES)
         weights = _weights_as_keras_holds_them(spec, seed=1)
         cell = keras_impl.from_canonical(weights).get_layer("rnn_0").cell
         kernel = keras.ops.convert_to_numpy(cell.kernel)  # (features, gates * units)

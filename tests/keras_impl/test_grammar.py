@@ -20,7 +20,7 @@ from shared.errors import DataError
 from shared.grammar import BatchNormSpec, DenseSpec, EmbeddingSpec, LayerNormSpec
 from shared.recipe import TrainSpec
 from shared.weights import CanonicalWeights, fold_single_bias, random_weights
-from tests.keras_impl.specs import GRAMMAR_NAMES, grammar_specs
+from tests.specs import GRAMMAR_NAMES, grammar_specs
 
 DTYPES = ["float32", "float64"]
 # Max abs difference from the reference, as compare/port/agreement.py's TOLERANCES: float32
@@ -63,6 +63,7 @@ def _gap(got: np.ndarray, expected: np.ndarray) -> float:
     return float(np.max(np.abs(got.astype(np.float64) - expected.astype(np.float64))))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", GRAMMAR_NAMES)
 def test_outputs_match_reference_with_masked_steps_anywhere(built, name, dtype):
@@ -92,6 +93,7 @@ def _probe(weights: CanonicalWeights, k: int) -> CanonicalWeights:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", ["embedding-mask-zero", "masking-stacked-dropout"])
 def test_hidden_states_match_reference_with_masked_steps_anywhere(built, name, dtype):
@@ -104,6 +106,7 @@ def test_hidden_states_match_reference_with_masked_steps_anywhere(built, name, d
         assert _gap(got, trace.sequences[k]) <= TOLERANCE[dtype], f"layer {k}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", GRAMMAR_NAMES)
 def test_spec_and_canonical_weights_round_trip_exactly(built, name, dtype):
@@ -115,6 +118,7 @@ def test_spec_and_canonical_weights_round_trip_exactly(built, name, dtype):
     assert again.bitwise_equal(back)
 
 
+@pytest.mark.slow
 def test_every_variable_is_canonical_and_in_the_spec_dtype(built):
     """native_weights names every Keras variable; each one is some canonical array's copy."""
     weights, model = built["per-step-head", "float64"]
@@ -127,6 +131,7 @@ def test_every_variable_is_canonical_and_in_the_spec_dtype(built):
         assert any(np.array_equal(array, value) for value in native.values()), name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", GRAMMAR_NAMES)
 def test_keras_files_load_in_plain_keras_and_compute_the_same(built, tmp_path, name):
     weights, model = built[name, "float64"]

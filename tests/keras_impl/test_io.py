@@ -11,12 +11,13 @@ import pytest
 import keras_impl
 from shared.errors import ModelFileError
 from shared.weights import random_weights
-from tests.keras_impl.specs import make_spec
+from tests.specs import KERAS_SIZES, make_spec
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_round_trip_gives_identical_predictions(tmp_path, dtype):
-    spec = make_spec({"kind": "gru"}, "stacked", dtype)
+    spec = make_spec({"kind": "gru"}, "stacked", dtype, sizes=KERAS_SIZES)
     model = keras_impl.from_canonical(random_weights(spec, seed=2))
     path = keras_impl.save_model(model, tmp_path / "model.keras")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras"]  # no temporary left

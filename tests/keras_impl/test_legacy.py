@@ -16,7 +16,7 @@ import pytest
 import keras_impl
 from shared.errors import ModelFileError
 from shared.weights import random_weights
-from tests.keras_impl.specs import grammar_specs
+from tests.specs import grammar_specs
 
 layers = keras.layers
 
@@ -55,6 +55,7 @@ def _randomised(model: keras.Model) -> keras.Model:
     return model
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "build", [_stacked_forecaster, _functional_of_the_grammar], ids=["sequential", "functional"]
 )

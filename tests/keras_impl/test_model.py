@@ -8,7 +8,7 @@ import pytest
 import keras_impl
 from shared.errors import ModelFileError, SpecError
 from shared.spec import ModelSpec, tutorial_spec
-from tests.keras_impl.specs import ARRANGEMENTS, LAYER_KINDS, make_spec
+from tests.specs import KERAS_SIZES, KERAS_STRUCTURES, LAYER_KINDS, make_spec
 
 
 def test_create_rnn_is_the_tutorials_model():
@@ -20,24 +20,27 @@ def test_create_rnn_is_the_tutorials_model():
     assert keras_impl.spec_of(model) == tutorial_spec()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("arrangement", ARRANGEMENTS)
+@pytest.mark.parametrize("arrangement", KERAS_STRUCTURES)
 @pytest.mark.parametrize("layer", [kw for _, kw in LAYER_KINDS], ids=[n for n, _ in LAYER_KINDS])
 def test_spec_of_reads_back_what_build_model_built(layer, arrangement, dtype):
-    spec = make_spec(layer, arrangement, dtype)
+    spec = make_spec(layer, arrangement, dtype, sizes=KERAS_SIZES)
     model = keras_impl.build_model(spec)
     assert keras_impl.spec_of(model) == spec
     assert all(weight.dtype == dtype for weight in model.weights)
 
 
 def test_layers_have_predictable_names():
-    spec = make_spec({"kind": "lstm"}, "stacked")
+    spec = make_spec({"kind": "lstm"}, "stacked", sizes=KERAS_SIZES)
     assert [layer.name for layer in keras_impl.build_model(spec).layers] == [
         "rnn_0",
         "rnn_1",
         "head",
     ]
-    bidirectional = keras_impl.build_model(make_spec({"kind": "gru"}, "bidirectional"))
+    bidirectional = keras_impl.build_model(
+        make_spec({"kind": "gru"}, "bidirectional", sizes=KERAS_SIZES)
+    )
     wrapper = bidirectional.get_layer("rnn_0")
     assert (wrapper.forward_layer.name, wrapper.backward_layer.name) == (
         "forward_rnn_0_gru",
@@ -195,7 +198,7 @@ def test_a_shared_layer_is_not_a_stack():
 
 
 def test_bad_specs_surface_as_spec_errors():
-    data = make_spec({"kind": "lstm"}).to_dict()
+    data = make_spec({"kind": "lstm"}, sizes=KERAS_SIZES).to_dict()
     data["layers"][0]["kind"] = "transformer"
     with pytest.raises(SpecError, match="kind"):
         keras_impl.build_model(ModelSpec.from_dict(data))

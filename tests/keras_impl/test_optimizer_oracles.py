@@ -54,6 +54,7 @@ def torch_adam_trajectory(
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("eps", [1e-8, 1e-3])
 def test_torch_style_parity_adam_follows_real_torch_adam_for_60_steps(eps):
     # betas 0.9 / 0.999 exactly: torch keeps them exact, and so must ParityAdam in float64
@@ -66,6 +67,7 @@ def test_torch_style_parity_adam_follows_real_torch_adam_for_60_steps(eps):
     assert relative_gap(oracle[-1], w0) > 1e-2  # the weights really moved
 
 
+@pytest.mark.slow
 def test_the_oracle_tells_torch_style_from_keras_style():
     # The bound has teeth: the keras-style update (epsilon on sqrt(v)) misses torch by far.
     w0, grads = weights_and_gradients(seed=5)

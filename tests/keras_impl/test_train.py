@@ -14,14 +14,16 @@ from shared.recipe import OptimizerSpec, TrainSpec
 from shared.spec import tutorial_spec
 from shared.training import epoch_orders
 from shared.weights import random_weights, zero_recurrent_bias
-from tests.keras_impl.specs import make_spec
+from tests.specs import KERAS_SIZES, make_spec
 
 
 def _start(dtype: str = "float32", kind: str = "simple", seed: int = 0):
     """Canonical start weights for a 12-step, 1-feature, 3-unit model with a tanh head."""
     spec = tutorial_spec(dtype)
     if kind != "simple":
-        spec = make_spec({"kind": kind}, dtype=dtype, features=1, units=3, head=spec.head)
+        spec = make_spec(
+            {"kind": kind}, dtype=dtype, features=1, units=3, head=spec.head, sizes=KERAS_SIZES
+        )
     return zero_recurrent_bias(random_weights(spec, seed=seed))
 
 
@@ -63,7 +65,14 @@ def test_the_given_order_is_the_order_fed(sunspot_windows):
     X, Y = sunspot_windows
     # every weight nonzero (GRU reset_after keeps a real c): a zero weight would move by 1e-30
     start = random_weights(
-        make_spec({"kind": "gru"}, dtype="float64", features=1, units=3, head=tutorial_spec().head),
+        make_spec(
+            {"kind": "gru"},
+            dtype="float64",
+            features=1,
+            units=3,
+            head=tutorial_spec().head,
+            sizes=KERAS_SIZES,
+        ),
         seed=4,
     )
     model = keras_impl.from_canonical(start)

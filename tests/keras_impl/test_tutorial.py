@@ -59,6 +59,7 @@ def test_part1_hand_computation_is_the_networks(keras_tutorial_run):
     assert abs(network) > 1e-3  # the demo's output is not a trivial zero
 
 
+@pytest.mark.slow
 def test_create_rnn_is_the_reference_model():
     # create_RNN(3, 1, (12, 1), ["tanh", "tanh"]) is the spec's model: random weights (biases
     # included, since Keras starts them at zero) must give the numpy reference's outputs.

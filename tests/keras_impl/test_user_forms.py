@@ -148,6 +148,7 @@ def test_user_written_forms_read_as_the_grammar(build, expected):
     assert keras_impl.spec_of(build()) == expected
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["time distributed", "last step by reshape", "functional chain"])
 def test_user_forms_compute_what_their_spec_says(name):
     """Weights are found inside wrappers and behind Reshape: Keras equals the reference.

@@ -86,6 +86,7 @@ def check_csv_outcome(path: Path, column: str | int) -> None:
     assert np.all(np.isfinite(series.to_numpy()))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=mangled_csv(), column=st.sampled_from([1, 0, "Sunspots", "Month"]))
 def test_load_csv_on_mangled_bytes(scratch, data, column):
@@ -219,6 +220,7 @@ def check_npz_outcome(path: Path) -> None:
     weights.validate()
 
 
+@pytest.mark.slow
 @FUZZ
 @given(members=mangled_members())
 def test_load_npz_on_mangled_members(scratch, members):
@@ -227,6 +229,7 @@ def test_load_npz_on_mangled_members(scratch, members):
     check_npz_outcome(path)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data())
 def test_load_npz_on_mangled_bytes(scratch, data):

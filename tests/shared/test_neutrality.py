@@ -7,6 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# A fresh interpreter importing all of shared takes seconds.
+pytestmark = pytest.mark.slow
+
 FORBIDDEN = ("tensorflow", "keras", "torch", "lightning", "keras_impl", "torch_impl", "compare")
 
 # Runs in a fresh interpreter: imports every module of `shared` (found by pkgutil), then prints

@@ -25,14 +25,8 @@ from shared.spec import (
     MaskingSpec,
 )
 from shared.weights import random_weights
-from tests.torch_impl.conftest import (
-    FUSED_KINDS,
-    LAYER_KINDS,
-    MASK_PATTERNS,
-    grammar_spec,
-    make_spec,
-    masked_inputs,
-)
+from tests.specs import DTYPES_FLOAT64_SLOW, LAYER_KINDS, TORCH_SIZES, grammar_spec, make_spec
+from tests.torch_impl.helpers import FUSED_KINDS, MASK_PATTERNS, masked_inputs
 from torch_impl import build_model, from_canonical, native_weights, predict, to_canonical
 from torch_impl import masked as masked_module
 from torch_impl.layers import FRONTS, HEAD_LAYERS
@@ -91,7 +85,7 @@ def test_head_layers_after_every_readout_match_reference(readout, dtype, inputs)
     assert _gap(ours, expected) <= TOLERANCE[dtype]
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("dtype", DTYPES_FLOAT64_SLOW)
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
 @pytest.mark.parametrize("pattern", list(MASK_PATTERNS))
 @pytest.mark.parametrize("kind", list(KINDS))
@@ -115,7 +109,7 @@ def test_masking_matches_reference_for_every_kind(kind, pattern, bidirectional, 
     assert taken == ["packed" if packed else "loop"] * 2  # both layers, one route
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("dtype", DTYPES_FLOAT64_SLOW)
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
 @pytest.mark.parametrize("kind", ["lstm", "gru-reset-after", "simple-linear"])
 def test_embedding_with_mask_zero_matches_reference(kind, bidirectional, dtype):
@@ -241,7 +235,7 @@ def test_epsilons_come_from_the_spec():
 def test_todays_specs_keep_todays_names_and_modules():
     """Old checkpoints load: no new key for a spec without the new layers, nor for dropout."""
     layer = {"kind": "lstm", "dropout": 0.2, "recurrent_dropout": 0.1}
-    spec = make_spec(layer, "stacked-bidirectional", "float32")
+    spec = make_spec(layer, "stacked-bidirectional", "float32", sizes=TORCH_SIZES)
     names = set(build_model(spec).state_dict())
     expected = {
         f"net.recurrent.{k}.rnn.{p}_l0{s}"

@@ -16,14 +16,17 @@ from shared.spec import (
     MaskingSpec,
 )
 from shared.weights import random_weights
-from tests.torch_impl.conftest import grammar_spec, make_spec, masked_inputs
+from tests.specs import TORCH_SIZES, grammar_spec, make_spec
+from tests.torch_impl.helpers import masked_inputs
 from torch_impl import from_canonical, load_model, predict, save_model, to_canonical
 from torch_impl.model import RNNModel
 
 
 @pytest.fixture
 def model() -> RNNModel:
-    spec = make_spec({"kind": "gru", "reset_after": False}, "stacked-bidirectional", "float64")
+    spec = make_spec(
+        {"kind": "gru", "reset_after": False}, "stacked-bidirectional", "float64", sizes=TORCH_SIZES
+    )
     return from_canonical(random_weights(spec, seed=50))
 
 
@@ -142,6 +145,7 @@ def _grammar_model(front) -> RNNModel:
     return from_canonical(random_weights(spec, seed=51))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".ckpt", ".pt", ".safetensors"])
 @pytest.mark.parametrize(
     "front", [MaskingSpec(), EmbeddingSpec(7, 3, mask_zero=True)], ids=["masking", "embedding"]

@@ -14,13 +14,8 @@ import torch
 from shared import reference
 from shared.spec import MaskingSpec
 from shared.weights import random_weights
-from tests.torch_impl.conftest import (
-    FUSED_KINDS,
-    LAYER_KINDS,
-    MASK_PATTERNS,
-    grammar_spec,
-    masked_inputs,
-)
+from tests.specs import DTYPES_FLOAT64_SLOW, LAYER_KINDS, grammar_spec
+from tests.torch_impl.helpers import FUSED_KINDS, MASK_PATTERNS, masked_inputs
 from torch_impl import from_canonical
 from torch_impl.masked import masked_recurrence, step_states, trailing_lengths
 
@@ -50,7 +45,7 @@ def _layers(kind: str, pattern: str, bidirectional: bool, dtype: str):
         yield model.net.recurrent[k].rnn, torch.from_numpy(source.astype(dtype)), trace, k
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("dtype", DTYPES_FLOAT64_SLOW)
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
 @pytest.mark.parametrize("pattern", list(MASK_PATTERNS))
 @pytest.mark.parametrize("kind", list(KINDS))

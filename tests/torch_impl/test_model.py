@@ -11,7 +11,7 @@ from shared import reference
 from shared.activations import ACTIVATIONS
 from shared.recurrent_spec import RecurrentLayerSpec
 from shared.weights import CanonicalWeights, random_weights
-from tests.torch_impl.conftest import LAYER_KINDS, STRUCTURES, make_spec
+from tests.specs import DTYPES_FLOAT64_SLOW, LAYER_KINDS, TORCH_SIZES, TORCH_STRUCTURES, make_spec
 from torch_impl import build_model, create_rnn, from_canonical, predict, spec_of, to_canonical
 from torch_impl.model import (
     TORCH_ACTIVATIONS,
@@ -29,11 +29,11 @@ from torch_impl.weights import set_canonical
 TOLERANCE = {"float32": 1e-6, "float64": 1e-12}
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("structure", STRUCTURES)
+@pytest.mark.parametrize("dtype", DTYPES_FLOAT64_SLOW)
+@pytest.mark.parametrize("structure", TORCH_STRUCTURES)
 @pytest.mark.parametrize("layer", [kw for _, kw in LAYER_KINDS], ids=[n for n, _ in LAYER_KINDS])
 def test_forward_matches_reference(layer, structure, dtype, inputs):
-    spec = make_spec(layer, structure, dtype)
+    spec = make_spec(layer, structure, dtype, sizes=TORCH_SIZES)
     weights = random_weights(spec, seed=11)  # every array random, c included
     model = from_canonical(weights)
     ours = predict(model, inputs)
@@ -46,7 +46,7 @@ def test_forward_matches_reference(layer, structure, dtype, inputs):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("layer", [kw for _, kw in LAYER_KINDS], ids=[n for n, _ in LAYER_KINDS])
 def test_sequence_output_matches_reference(layer, dtype, inputs):
-    spec = make_spec(layer, "bidirectional", dtype, return_sequences=True)
+    spec = make_spec(layer, "sequence-out", dtype, sizes=TORCH_SIZES)
     weights = random_weights(spec, seed=12)
     ours = predict(from_canonical(weights), inputs)
     expected = reference.predict(weights, inputs)
@@ -65,7 +65,7 @@ def test_fused_modules_where_torch_can_and_loops_where_it_cannot():
         "gru-reset-before": LoopGRU,
     }
     for name, layer in LAYER_KINDS:
-        model = build_model(make_spec(layer, "stacked-bidirectional"))
+        model = build_model(make_spec(layer, "stacked-bidirectional", "float64", sizes=TORCH_SIZES))
         for recurrent in model.net.recurrent:
             assert type(recurrent.rnn) is expected[name], name
             assert recurrent.rnn.bidirectional
@@ -74,7 +74,7 @@ def test_fused_modules_where_torch_can_and_loops_where_it_cannot():
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("structure", ["single", "stacked-bidirectional"])
 def test_relu_loop_equals_nn_rnn_and_reference(structure, dtype, inputs):
-    spec = make_spec({"kind": "simple", "activation": "relu"}, structure, dtype)
+    spec = make_spec({"kind": "simple", "activation": "relu"}, structure, dtype, sizes=TORCH_SIZES)
     weights = random_weights(spec, seed=13)
     fused = from_canonical(weights)
     looped = build_model(spec)
@@ -107,7 +107,9 @@ def test_every_activation_mirrors_shared_activations():
 def test_sensitivity_swapping_gru_gates_changes_outputs(inputs):
     """Proves the agreement tests can fail: a gate mix-up moves outputs far beyond tolerance."""
     for reset_after in (True, False):
-        spec = make_spec({"kind": "gru", "reset_after": reset_after}, "single", "float64")
+        spec = make_spec(
+            {"kind": "gru", "reset_after": reset_after}, "single", "float64", sizes=TORCH_SIZES
+        )
         weights = random_weights(spec, seed=14)
         arrays = weights.to_arrays()
         for param in ("W", "U", "b", "c"):
@@ -121,7 +123,7 @@ def test_sensitivity_swapping_gru_gates_changes_outputs(inputs):
 
 
 def test_sensitivity_dropping_recurrent_bias_changes_outputs(inputs):
-    spec = make_spec({"kind": "lstm"}, "single", "float64")
+    spec = make_spec({"kind": "lstm"}, "single", "float64", sizes=TORCH_SIZES)
     weights = random_weights(spec, seed=15)
     model = from_canonical(weights)
     with torch.no_grad():
@@ -148,12 +150,16 @@ def test_create_rnn_rejects_a_wrong_activation_list():
 
 def test_build_model_leaves_torch_default_dtype_alone():
     before = torch.get_default_dtype()
-    model = build_model(make_spec({"kind": "lstm"}, "stacked-bidirectional", "float64"))
+    model = build_model(
+        make_spec({"kind": "lstm"}, "stacked-bidirectional", "float64", sizes=TORCH_SIZES)
+    )
     assert torch.get_default_dtype() == before
     assert {p.dtype for p in model.parameters()} == {torch.float64}
 
 
 def test_hyperparameters_hold_the_plain_spec_dict():
-    spec = make_spec({"kind": "gru", "reset_after": False}, "bidirectional", "float64")
+    spec = make_spec(
+        {"kind": "gru", "reset_after": False}, "bidirectional", "float64", sizes=TORCH_SIZES
+    )
     model = build_model(spec)
     assert dict(model.hparams) == {"spec": spec.to_dict()}

@@ -44,6 +44,7 @@ def keras_adam_trajectory(w0: np.ndarray, grads: list[np.ndarray], eps: float) -
     return keras_trajectory(real_adam, w0, grads)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("eps", [1e-7, 1e-3])
 def test_keras_adam_follows_real_keras_adam_for_60_steps(eps):
     w0, grads = weights_and_gradients(seed=3)
@@ -54,6 +55,7 @@ def test_keras_adam_follows_real_keras_adam_for_60_steps(eps):
     assert relative_gap(oracle[-1], w0) > 1e-2  # the weights really moved
 
 
+@pytest.mark.slow
 def test_the_oracle_tells_keras_adam_from_torch_adam():
     # The bound has teeth: torch's own Adam (epsilon on sqrt(v_hat)) misses it by far.
     w0, grads = weights_and_gradients(seed=3)

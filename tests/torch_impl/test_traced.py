@@ -1,6 +1,6 @@
 """torch_impl.trace_module reads users' forwards into the grammar, or refuses them by node.
 
-Every model is a plain nn.Module of tests/torch_models_people_write.py (no rnn-parity builder),
+Every model is a plain nn.Module of tests/user_nets.py (no rnn-parity builder),
 with torch's random default weights. A correct reading is proven by numbers, not by names: the
 numpy reference run on the canonical weights read must compute the user's own forward, within
 1e-6 (float32: a few ulps of summation-order drift on values of size ~1) or 1e-12 (float64).
@@ -16,9 +16,10 @@ from torch import nn
 from compare.port.agreement import random_inputs
 from shared.errors import ModelFileError
 from shared.reference import predict
-from tests.torch_models_people_write import (
+from tests.specs import DTYPES_FLOAT64_SLOW
+from tests.user_nets import (
     PORTED,
-    TIME_STEPS,
+    PORTED_TIME_STEPS,
     BiLSTMLastStep,
     ConvFront,
     DataDependentBranch,
@@ -53,11 +54,11 @@ def _own_forward(module: nn.Module, X: np.ndarray) -> np.ndarray:
     return module(inputs).detach().numpy()
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("dtype", DTYPES_FLOAT64_SLOW)
 @pytest.mark.parametrize("cls", list(PORTED), ids=lambda cls: cls.__name__)
 def test_the_forward_is_read_as_the_grammar_computes_it(cls, dtype):
     module = build(cls, dtype)
-    traced = trace_module(module, TIME_STEPS)
+    traced = trace_module(module, PORTED_TIME_STEPS)
     spec = traced.weights.spec
     assert spec.describe().split(" [")[0] == READ_AS[cls.__name__]
     assert spec.dtype == dtype
@@ -69,10 +70,10 @@ def test_the_forward_is_read_as_the_grammar_computes_it(cls, dtype):
 
 
 def test_time_major_modules_take_time_major_inputs():
-    from tests.torch_models_people_write import PerStepHead, TimeMajorGRU
+    from tests.user_nets import PerStepHead, TimeMajorGRU
 
-    assert trace_module(build(TimeMajorGRU), TIME_STEPS).input_time_major
-    assert not trace_module(build(PerStepHead), TIME_STEPS).input_time_major
+    assert trace_module(build(TimeMajorGRU), PORTED_TIME_STEPS).input_time_major
+    assert not trace_module(build(PerStepHead), PORTED_TIME_STEPS).input_time_major
 
 
 class _BackwardOnly(BiLSTMLastStep):
@@ -107,7 +108,7 @@ class _LearnedState(nn.Module):
 @pytest.mark.parametrize(
     ("cls", "words"),
     [
-        (ConvFront, "(Conv1d): call_module self.conv (node conv) at torch_models_people_write.py"),
+        (ConvFront, "(Conv1d): call_module self.conv (node conv) at user_nets.py"),
         (DataDependentBranch, "data-dependent branch (`if` on a traced tensor): call_function gt"),
         (RandomInitialState, "initial state of self.gru is not zeros"),
         (_LearnedState, "initial state of self.gru is not zeros"),
@@ -119,6 +120,6 @@ class _LearnedState(nn.Module):
 )
 def test_what_the_grammar_cannot_say_is_refused_in_one_line_naming_the_node(cls, words):
     with pytest.raises(ModelFileError) as caught:
-        trace_module(cls(), TIME_STEPS)
+        trace_module(cls(), PORTED_TIME_STEPS)
     message = str(caught.value)
     assert words in message and "\n" not in message, message

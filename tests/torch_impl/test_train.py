@@ -9,10 +9,11 @@ import torch
 from shared import reference
 from shared.errors import DataError
 from shared.recipe import OptimizerSpec, TrainSpec
-from shared.spec import BatchNormSpec, EmbeddingSpec, LayerNormSpec
+from shared.spec import BatchNormSpec, DenseSpec, EmbeddingSpec, LayerNormSpec
 from shared.training import epoch_orders
 from shared.weights import random_weights
-from tests.torch_impl.conftest import grammar_spec, make_spec, masked_inputs, tutorial_like_spec
+from tests.specs import TORCH_SIZES, grammar_spec, make_spec, tutorial_like_spec
+from tests.torch_impl.helpers import masked_inputs
 from torch_impl import fit, fit_plain, from_canonical, predict, to_canonical
 from torch_impl.model import RNNModel
 
@@ -129,7 +130,14 @@ def test_single_bias_freezes_recurrent_bias_wherever_keras_has_none(windows):
     one_bias.append({"kind": "gru", "reset_after": False})
     for layer in one_bias:
         kind_spec = make_spec(
-            layer, "single", "float64", time_steps=12, features=1, units=4, head_units=1
+            layer,
+            "single",
+            "float64",
+            time_steps=12,
+            features=1,
+            units=4,
+            head=DenseSpec(1, "tanh"),
+            sizes=TORCH_SIZES,
         )
         start = random_weights(kind_spec, seed=41, scale=0.3)  # c starts nonzero
         model = from_canonical(start)
@@ -150,7 +158,8 @@ def test_single_bias_freezes_recurrent_bias_wherever_keras_has_none(windows):
         time_steps=12,
         features=1,
         units=4,
-        head_units=1,
+        head=DenseSpec(1, "tanh"),
+        sizes=TORCH_SIZES,
     )
     start = random_weights(gru, seed=42, scale=0.3)
     model = from_canonical(start)

@@ -17,6 +17,7 @@ from torch import nn
 
 from shared.errors import ModelFileError
 from shared.reference import predict as reference_predict
+from tests.specs import DTYPES_FLOAT64_SLOW
 from tests.user_nets import (
     TIME_STEPS,
     UserLightning,
@@ -43,7 +44,7 @@ def _save_all(net: nn.Module, folder) -> list:
     return paths
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("dtype", DTYPES_FLOAT64_SLOW)
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
 @pytest.mark.parametrize("num_layers", [1, 2])
 @pytest.mark.parametrize("kind", KINDS)

@@ -9,7 +9,7 @@ import torch
 from shared.errors import WeightFormatError
 from shared.spec import ModelSpec
 from shared.weights import CanonicalWeights, DirectionWeights, random_weights
-from tests.torch_impl.conftest import LAYER_KINDS, make_spec
+from tests.specs import LAYER_KINDS, TORCH_SIZES, make_spec
 from torch_impl import (
     build_model,
     from_canonical,
@@ -31,7 +31,7 @@ def _same_state(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("layer", [kw for _, kw in LAYER_KINDS], ids=[n for n, _ in LAYER_KINDS])
 def test_round_trip_is_bitwise(layer, dtype, inputs):
-    spec = make_spec(layer, "stacked-bidirectional", dtype)
+    spec = make_spec(layer, "stacked-bidirectional", dtype, sizes=TORCH_SIZES)
     weights = random_weights(spec, seed=21)  # nonzero c everywhere
     assert any(np.any(a != 0) for name, a in weights.to_arrays().items() if "/c/" in name)
     model = from_canonical(weights)
@@ -43,7 +43,7 @@ def test_round_trip_is_bitwise(layer, dtype, inputs):
 
 def test_layout_is_torch_rows_transposed():
     """W[gate] is the gate's block of weight_ih rows, transposed; c is bias_hh's block."""
-    spec = make_spec({"kind": "lstm"}, "bidirectional", "float64")
+    spec = make_spec({"kind": "lstm"}, "bidirectional", "float64", sizes=TORCH_SIZES)
     weights = random_weights(spec, seed=22)
     native = native_weights(from_canonical(weights))
     units = spec.layers[0].units
@@ -59,7 +59,7 @@ def test_layout_is_torch_rows_transposed():
 
 
 def test_to_canonical_returns_copies():
-    spec = make_spec({"kind": "gru"}, "single", "float64")
+    spec = make_spec({"kind": "gru"}, "single", "float64", sizes=TORCH_SIZES)
     model = from_canonical(random_weights(spec, seed=23))
     weights = to_canonical(model)
     before = weights.to_arrays()["layer0/forward/U/z"].copy()
@@ -81,7 +81,7 @@ def _misfit(weights: CanonicalWeights, name: str, array: np.ndarray) -> Canonica
 
 
 def test_misfit_shape_names_layer_direction_gate_and_shape_and_changes_nothing():
-    spec = make_spec({"kind": "gru"}, "stacked-bidirectional", "float64")
+    spec = make_spec({"kind": "gru"}, "stacked-bidirectional", "float64", sizes=TORCH_SIZES)
     model = from_canonical(random_weights(spec, seed=24))
     before = _state(model)
     other = random_weights(spec, seed=25)
@@ -96,7 +96,7 @@ def test_misfit_shape_names_layer_direction_gate_and_shape_and_changes_nothing()
 
 def test_misfit_late_head_leaves_earlier_layers_untouched():
     """Everything is validated before the first copy: a bad head must not half-load layers."""
-    spec = make_spec({"kind": "lstm"}, "stacked", "float64")
+    spec = make_spec({"kind": "lstm"}, "stacked", "float64", sizes=TORCH_SIZES)
     model = from_canonical(random_weights(spec, seed=26))
     before = _state(model)
     other = random_weights(spec, seed=27)
@@ -107,15 +107,21 @@ def test_misfit_late_head_leaves_earlier_layers_untouched():
 
 
 def test_weights_of_another_spec_are_refused():
-    spec = make_spec({"kind": "simple", "activation": "tanh"}, "single", "float64")
+    spec = make_spec(
+        {"kind": "simple", "activation": "tanh"}, "single", "float64", sizes=TORCH_SIZES
+    )
     model = from_canonical(random_weights(spec, seed=28))
     before = _state(model)
     # same shapes, different computation: the activation differs
-    relu_spec = make_spec({"kind": "simple", "activation": "relu"}, "single", "float64")
+    relu_spec = make_spec(
+        {"kind": "simple", "activation": "relu"}, "single", "float64", sizes=TORCH_SIZES
+    )
     with pytest.raises(WeightFormatError, match="layer 0"):
         set_canonical(model, random_weights(relu_spec, seed=29))
     # wrong dtype: named with its layer and gate
-    float32_spec = make_spec({"kind": "simple", "activation": "tanh"}, "single", "float32")
+    float32_spec = make_spec(
+        {"kind": "simple", "activation": "tanh"}, "single", "float32", sizes=TORCH_SIZES
+    )
     with pytest.raises(WeightFormatError, match=r"layer 0 \(simple\) forward W\[h\].*dtype"):
         set_canonical(model, random_weights(float32_spec, seed=30))
     # other units: the first misfit array is named with its expected shape

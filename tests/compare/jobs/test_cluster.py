@@ -45,6 +45,7 @@ def _one_line(text: str) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 def test_the_flag_defaults_to_the_environment_and_unreachable_is_one_line(
     tmp_path, capsys, monkeypatch
 ):
@@ -63,6 +64,7 @@ def test_the_flag_defaults_to_the_environment_and_unreachable_is_one_line(
     assert not (tmp_path / ".cache").exists()
 
 
+@pytest.mark.slow
 def test_version_mismatch_is_one_line_naming_the_worker(
     tmp_path, capsys, monkeypatch, dask_cluster
 ):

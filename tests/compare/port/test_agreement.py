@@ -29,7 +29,7 @@ from shared.errors import DataError
 from shared.reference import forward
 from shared.reference import predict as reference_predict
 from shared.weights import CanonicalWeights, DirectionWeights, random_weights
-from tests.compare.conftest import DTYPES, KIND_IDS, KINDS, TOLERANCE, make_spec
+from tests.specs import DTYPES, KIND_IDS, KINDS, TOLERANCE, make_spec
 
 PAIR_NAMES = [f"{a} vs {b}" for a, b in PAIRS]
 

@@ -22,6 +22,7 @@ FIXTURES = Path(__file__).parents[2] / "fixtures" / "release_0_1"
 NAMES = ("tutorial", "stacked_bilstm_seq64")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ext", [".keras", ".pt", ".ckpt", ".npz"])
 @pytest.mark.parametrize("name", NAMES)
 def test_release_0_1_files_load_and_compute_the_same(impls, name, ext):

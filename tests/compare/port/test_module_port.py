@@ -1,10 +1,10 @@
 """Users' own torch models port to Keras through their forward, checked against that forward.
 
-Each model is a plain nn.Module of tests/torch_models_people_write.py with random weights (no
+Each model is a plain nn.Module of tests/user_nets.py with random weights (no
 rnn-parity builder). Every check runs the Keras model in plain Keras (`keras.models.load_model`
 with safe_mode, `model(x)`) against the user's own forward called as the user calls it, within
 1e-6 (float32) / 1e-12 (float64): a few ulps of summation-order drift, where a wrong readout
-moves outputs by ~1e-2 and a swapped gate by ~1e-1 (tests/compare/conftest.py).
+moves outputs by ~1e-2 and a swapped gate by ~1e-1 (tests/specs.py).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from compare.port import port_with_module, torch_module_to_keras
 from compare.port.agreement import random_inputs
 from compare.testing import assert_same_outputs
 from shared.errors import ModelFileError
-from tests.compare.conftest import TOLERANCE
-from tests.torch_models_people_write import (
+from tests.specs import TOLERANCE
+from tests.user_nets import (
     PORTED,
-    TIME_STEPS,
+    PORTED_TIME_STEPS,
     BiLSTMLastStep,
     ConvFront,
     DataDependentBranch,
@@ -35,7 +35,7 @@ from tests.torch_models_people_write import (
     build,
 )
 
-HELPERS = "tests.torch_models_people_write"
+HELPERS = "tests.user_nets"
 
 
 def _own_forward(module, X: np.ndarray) -> np.ndarray:
@@ -67,7 +67,7 @@ def _gap(a: np.ndarray, b: np.ndarray) -> float:
 def test_each_model_ports_through_the_module_api(impls, cls):
     dtype = "float64" if cls in (BiLSTMLastStep, TimeMajorGRU) else "float32"
     module = build(cls, dtype)
-    keras_model = torch_module_to_keras(module, time_steps=TIME_STEPS)
+    keras_model = torch_module_to_keras(module, time_steps=PORTED_TIME_STEPS)
     X = random_inputs(impls[0].spec_of(keras_model), batch=16, seed=3)
     assert _gap(_keras_outputs(keras_model, X), _own_forward(module, X)) <= TOLERANCE[dtype]
     assert_same_outputs(keras_model, module, X)
@@ -80,7 +80,7 @@ def test_each_model_ports_from_its_state_dict_with_module(impls, tmp_path, capsy
     module = build(cls, dtype)
     torch.save(module.state_dict(), tmp_path / "model.pt")
     argv = ["port", str(tmp_path / "model.pt"), str(tmp_path / "out.keras")]
-    argv += ["--module", f"{HELPERS}:{cls.__name__}", "--time-steps", str(TIME_STEPS)]
+    argv += ["--module", f"{HELPERS}:{cls.__name__}", "--time-steps", str(PORTED_TIME_STEPS)]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "Keras model vs your forward" in printed and "not checked" not in printed
@@ -110,6 +110,7 @@ def test_a_lightning_checkpoint_rebuilds_the_module_from_its_hyper_parameters(im
     assert _gap(_keras_outputs(keras_model, X), _own_forward(module, X)) <= TOLERANCE["float32"]
 
 
+@pytest.mark.slow
 def test_module_kwargs_build_the_class(impls, tmp_path):
     module = build(GRUMultiOutput, hidden=6, outputs=2)
     torch.save(module.state_dict(), tmp_path / "gru.pt")
@@ -118,7 +119,7 @@ def test_module_kwargs_build_the_class(impls, tmp_path):
         tmp_path / "gru.npz",
         f"{HELPERS}:GRUMultiOutput",
         {"hidden": 6, "outputs": 2},
-        TIME_STEPS,
+        PORTED_TIME_STEPS,
     )
     assert result.forward_checked and result.weights.spec.layers[0].units == 6
     assert all(row.ok for row in result.agreement)
@@ -127,6 +128,7 @@ def test_module_kwargs_build_the_class(impls, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gru.npz", "gru.pt"]
 
 
+@pytest.mark.slow
 def test_a_planted_misport_is_caught_before_a_file_is_written(impls, tmp_path, monkeypatch):
     """Swap the readout after tracing (the old guess: cat(h_n[-2], h_n[-1]) for out[:, -1])."""
     _, torch_impl = impls
@@ -203,7 +205,7 @@ def test_a_bare_state_dict_port_says_it_was_not_checked_against_the_forward(tmp_
 @pytest.mark.slow
 def test_assert_same_outputs_names_the_first_diverging_head_layer(impls):
     module = build(MLPHead)
-    keras_model = torch_module_to_keras(module, time_steps=TIME_STEPS)
+    keras_model = torch_module_to_keras(module, time_steps=PORTED_TIME_STEPS)
     with torch.no_grad():
         module.head[0].bias += 0.5
     with pytest.raises(AssertionError) as caught:

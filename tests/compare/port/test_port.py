@@ -26,7 +26,7 @@ from shared.reference import predict as reference_predict
 from shared.spec import DenseSpec, ModelSpec
 from shared.weight_files import save_npz
 from shared.weights import fold_single_bias, random_weights, zero_recurrent_bias
-from tests.compare.conftest import (
+from tests.specs import (
     BATCH,
     DTYPES,
     KIND_IDS,

@@ -3,7 +3,7 @@
 The helper is what users put in their own suites, so its failure message must point at the
 fault: a changed weight shows up as the first layer, direction and time step whose hidden state
 diverges; a forward that reads the wrong step shows up as "every hidden state agrees".
-Tolerances are the project's (1e-6 float32, 1e-12 float64; see tests/compare/conftest.py).
+Tolerances are the project's (1e-6 float32, 1e-12 float64; see tests/specs.py).
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ import torch
 from compare.port import torch_module_to_keras
 from compare.testing import assert_same_outputs
 from tests.user_nets import TIME_STEPS, UserNet, make_net, user_inputs
+
+# Every case builds a Keras and a torch model and ports between them.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +38,6 @@ def test_a_faithful_port_passes_with_default_or_given_inputs(gru_pair):
     assert_same_outputs(keras_model, net, user_inputs("float32", batch=3, seed=9))
 
 
-@pytest.mark.slow
 def test_float64_uses_the_float64_tolerance(impls):
     net = make_net("lstm", 1, True, "float64")
     keras_model = torch_module_to_keras(net, time_steps=TIME_STEPS)

@@ -3,7 +3,7 @@
 A user's state dict (plain .pt, .safetensors, or their LightningModule's checkpoint) is ported
 to .keras and back to a torch file, and both must compute what the user's own forward computes:
 within 1e-6 in float32 and 1e-12 in float64 (a few ulps of summation-order drift, see
-tests/compare/conftest.py). The cases cover every kind, one and two layers, one and two
+tests/specs.py). The cases cover every kind, one and two layers, one and two
 directions, every file kind and both dtypes (each pair of them at least once, not the whole
 product: each case builds several Keras models). A ported .keras loads in a process that never
 imports rnn-parity, and every refusal is one line that writes nothing.
@@ -28,7 +28,7 @@ from shared.errors import ModelFileError
 from shared.recurrent_spec import RecurrentLayerSpec
 from shared.spec import DenseSpec, ModelSpec
 from shared.weights import random_weights
-from tests.compare.conftest import TOLERANCE
+from tests.specs import TOLERANCE
 from tests.user_nets import TIME_STEPS, UserLightning, make_net, max_abs, outputs, user_inputs
 
 STEPS = Assumptions(time_steps=TIME_STEPS)

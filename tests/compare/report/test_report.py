@@ -135,6 +135,7 @@ def test_summary_means_exclude_diverged_runs_and_name_them(records_folder):
     assert tutorial["verdicts"]["keras"] == {"persistence": "does not beat", "linear_ar": "beats"}
 
 
+@pytest.mark.slow
 def test_report_files_and_honest_wording(records_folder, tmp_path):
     out = tmp_path / "out"
     summary = report.write_report(records_folder, out)
@@ -158,6 +159,7 @@ def test_report_files_and_honest_wording(records_folder, tmp_path):
     assert not list(out.glob(".*partial*"))
 
 
+@pytest.mark.slow
 def test_a_crash_while_rendering_keeps_the_previous_report(records_folder, tmp_path, monkeypatch):
     out = tmp_path / "out"
     report.write_report(records_folder, out)
