@@ -139,11 +139,13 @@ def test_keras_files_load_in_plain_keras_and_compute_the_same(built, tmp_path, n
 
 def test_predict_checks_token_ids(built):
     _, model = built["embedding", "float32"]
-    with pytest.raises(DataError, match=r"token ids shaped \(samples, 6\)"):
-        keras_impl.predict(model, np.zeros((2, 6, 1), dtype=int))
-    with pytest.raises(DataError, match=r"outside 0\.\.8"):
+    with pytest.raises(DataError, match=r"token ids must be shaped \(samples, time\)"):
+        keras_impl.predict(model, np.zeros((2, 6, 2), dtype=int))
+    with pytest.raises(DataError, match=r"6 time steps"):
+        keras_impl.predict(model, np.zeros((2, 5), dtype=int))
+    with pytest.raises(DataError, match=r"in \[0, 9\)"):
         keras_impl.predict(model, np.full((2, 6), 9))
-    with pytest.raises(DataError, match="integer token ids"):
+    with pytest.raises(DataError, match="whole numbers"):
         keras_impl.predict(model, np.full((2, 6), 0.5))
 
 
