@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from compare.frameworks import both, keras_impl, torch_impl
-from compare.port.agreement import TOLERANCES, Difference, difference, random_inputs
+from compare.port.agreement import Difference, difference, random_inputs
 from compare.port.user_files import (
     FORMATS,
     WRITE_ONLY,
@@ -28,6 +28,7 @@ from compare.port.user_files import (
 )
 from shared.errors import ModelFileError
 from shared.reference import predict as reference_predict
+from shared.tolerances import TOLERANCES
 from shared.weights import CanonicalWeights, fold_single_bias, save_npz
 
 __all__ = ["FORMATS", "file_format"]  # re-exported: callers name them through this module

@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 
 from compare.frameworks import both, keras_impl, torch_impl
-from compare.port.agreement import TOLERANCES, Difference, difference, random_inputs
+from compare.port.agreement import Difference, difference, random_inputs
 from compare.port.divergence import first_divergence
 from compare.port.files import PortResult, load_weights, predict_file, read_back_gap, save_weights
 from compare.port.user_files import WRITE_ONLY, check_destination, file_format
 from shared.errors import ModelFileError
+from shared.tolerances import TOLERANCES
 
 CHECK_BATCH = 16
 

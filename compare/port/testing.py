@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 
 from compare.frameworks import both
-from compare.port.agreement import TOLERANCES, random_inputs
+from compare.port.agreement import random_inputs
 from compare.port.divergence import first_divergence
 from shared.errors import RnnParityError
 from shared.spec import ModelSpec
+from shared.tolerances import TOLERANCES
 from shared.weights import CanonicalWeights
 
 
@@ -84,7 +85,7 @@ def assert_same_outputs(
         inputs: as the Keras model takes them (batch first); default 8 samples that fit its
             input (token ids for an Embedding).
         atol: max abs difference allowed; default 1e-6 for float32 and 1e-12 for float64
-            (a few ulps of summation-order drift, see compare.port.agreement).
+            (a few ulps of summation-order drift, see shared/tolerances.py).
 
     Raises:
         AssertionError: with the max abs difference, the worst sample and, where both models

@@ -13,13 +13,6 @@ import pytest
 
 from shared.spec import DenseSpec, ModelSpec, RecurrentLayerSpec
 
-# Max abs difference allowed between two computations of the same outputs.
-# float32: ulp is ~1.2e-7 at 1.0 and the frameworks sum in different orders, so outputs of size
-# ~1 drift by a few ulps (measured up to ~2.4e-7); 1e-6 leaves headroom while a swapped gate
-# moves outputs by ~1e-1. float64: ulp 2.2e-16, the same few-ulp drift is ~1e-15, so 1e-12 is
-# strict and still safe.
-TOLERANCE = {"float32": 1e-6, "float64": 1e-12}
-
 # (id, layer keyword arguments): the four recurrent computations the brief asks to port.
 KINDS: list[tuple[str, dict[str, Any]]] = [
     ("simple", {"kind": "simple"}),

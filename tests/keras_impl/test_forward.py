@@ -14,6 +14,7 @@ from scipy.special import erfc
 import keras_impl
 from shared import reference
 from shared.activations import ACTIVATIONS
+from shared.tolerances import TOLERANCES
 from shared.weights import random_weights, zero_recurrent_bias
 from tests.keras_impl.specs import ARRANGEMENTS, LAYER_KINDS, make_spec
 
@@ -22,7 +23,6 @@ from tests.keras_impl.specs import ARRANGEMENTS, LAYER_KINDS, make_spec
 # with outputs up to ~2, the worst seen over all cases and 3 seeds is 2.4e-7, so 1e-6 leaves
 # room without hiding a wrong gate (~1e-1). float64: the same rounding at ~1.1e-16 relative;
 # worst seen 8.9e-16.
-TOLERANCE = {"float32": 1e-6, "float64": 1e-12}
 
 
 def _inputs(spec, seed: int = 0) -> np.ndarray:
@@ -49,7 +49,7 @@ def test_outputs_match_reference(layer, arrangement, dtype):
     got, expected = keras_impl.predict(model, X), reference.predict(weights, X)
     assert got.dtype == np.dtype(dtype)
     assert got.shape == expected.shape == (5, *spec.output_shape)
-    assert np.max(np.abs(got - expected)) <= TOLERANCE[dtype]
+    assert np.max(np.abs(got - expected)) <= TOLERANCES[dtype]
 
 
 def test_a_keras_initialised_tutorial_model_matches_reference():
@@ -58,7 +58,7 @@ def test_a_keras_initialised_tutorial_model_matches_reference():
     weights = keras_impl.to_canonical(model)
     X = _inputs(weights.spec)
     got, expected = keras_impl.predict(model, X), reference.predict(weights, X)
-    assert np.max(np.abs(got - expected)) <= TOLERANCE["float32"]
+    assert np.max(np.abs(got - expected)) <= TOLERANCES["float32"]
 
 
 def test_predict_rejects_misshapen_inputs():
@@ -122,7 +122,7 @@ def test_swapping_gru_gates_would_be_caught():
     X = _inputs(spec)
     model = keras_impl.from_canonical(weights)
     got = keras_impl.predict(model, X)
-    assert np.max(np.abs(got - reference.predict(weights, X))) <= TOLERANCE["float64"]
+    assert np.max(np.abs(got - reference.predict(weights, X))) <= TOLERANCES["float64"]
     assert np.max(np.abs(got - reference.predict(swapped, X))) > 1e-3
 
 

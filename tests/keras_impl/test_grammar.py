@@ -19,15 +19,15 @@ from shared import reference
 from shared.errors import DataError
 from shared.grammar import BatchNormSpec, DenseSpec, EmbeddingSpec, LayerNormSpec
 from shared.spec import TrainSpec
+from shared.tolerances import TOLERANCES
 from shared.weights import CanonicalWeights, fold_single_bias, random_weights
 from tests.keras_impl.specs import GRAMMAR_NAMES, grammar_specs
 
 DTYPES = ["float32", "float64"]
-# Max abs difference from the reference, as compare/port/agreement.py's TOLERANCES: float32
+# Max abs difference from the reference, shared/tolerances.py's TOLERANCES: float32
 # carries ~7 digits and a forward pass of tens of operations summed in another order than numpy
 # drifts by a few ulps of values ~1 (worst measured here 1.2e-7); float64's few ulps are ~1e-15
 # (worst measured 4.4e-16). A wrong name, gate or epsilon moves outputs by >= 1e-3.
-TOLERANCE = {"float32": 1e-6, "float64": 1e-12}
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def test_outputs_match_reference_with_masked_steps_anywhere(built, name, dtype):
     X = padded_inputs(weights.spec)
     got = keras_impl.predict(model, X)
     assert got.dtype == np.dtype(dtype) and got.shape == (4, *weights.spec.output_shape)
-    assert _gap(got, reference.predict(weights, X)) <= TOLERANCE[dtype]
+    assert _gap(got, reference.predict(weights, X)) <= TOLERANCES[dtype]
 
 
 def _probe(weights: CanonicalWeights, k: int) -> CanonicalWeights:
@@ -101,7 +101,7 @@ def test_hidden_states_match_reference_with_masked_steps_anywhere(built, name, d
     trace = reference.forward(weights, X)
     for k in range(len(weights.spec.layers)):
         got = keras_impl.predict(keras_impl.from_canonical(_probe(weights, k)), X)
-        assert _gap(got, trace.sequences[k]) <= TOLERANCE[dtype], f"layer {k}"
+        assert _gap(got, trace.sequences[k]) <= TOLERANCES[dtype], f"layer {k}"
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
