@@ -65,8 +65,10 @@ def test_predict_rejects_misshapen_inputs():
     from shared.errors import DataError
 
     model = keras_impl.create_rnn(3, 1, (12, 1), ["tanh", "tanh"])
-    with pytest.raises(DataError, match=r"\(samples, 12, 1\)"):
+    with pytest.raises(DataError, match=r"X must be shaped \(samples, time, 1\)"):
         keras_impl.predict(model, np.zeros((4, 12, 2)))
+    with pytest.raises(DataError, match="the model's 12 time steps"):
+        keras_impl.predict(model, np.zeros((4, 10, 1)))
     with pytest.raises(DataError, match="NaN"):
         keras_impl.predict(model, np.full((4, 12, 1), np.nan))
 
