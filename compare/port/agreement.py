@@ -151,11 +151,11 @@ def measure(
     Returns:
         An AgreementReport with one row per quantity and pair.
     """
-    keras_impl, torch_impl = both()
+    keras_side, torch_side = both()
     spec = weights.validate().spec
     tolerance = TOLERANCES[spec.dtype] if tolerance is None else tolerance
     trace = forward(weights, inputs)
-    runners = {"keras": keras_impl, "torch": torch_impl}
+    runners = {"keras": keras_side, "torch": torch_side}
 
     def outputs_of(framework: str, model_weights: CanonicalWeights) -> np.ndarray:
         impl = runners[framework]

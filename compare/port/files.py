@@ -36,14 +36,14 @@ __all__ = ["FORMATS", "file_format"]  # re-exported: callers name them through t
 
 def keras_to_torch(model: Any) -> Any:
     """A torch (Lightning) model computing what the Keras `model` computes."""
-    keras, torch = both()
-    return torch.from_canonical(keras.to_canonical(model))
+    keras_side, torch_side = both()
+    return torch_side.from_canonical(keras_side.to_canonical(model))
 
 
 def torch_to_keras(module: Any) -> Any:
     """A Keras model computing what the torch (Lightning) `module` computes."""
-    keras, torch = both()
-    return keras.from_canonical(torch.to_canonical(module))
+    keras_side, torch_side = both()
+    return keras_side.from_canonical(torch_side.to_canonical(module))
 
 
 def _impl(framework: str) -> Any:
