@@ -1,7 +1,7 @@
 """Numpy training data as Lightning's data module, fed in given or seeded per-epoch orders.
 
-Both `fit` and `fit_plain` hand X and Y to the model through `WindowDataModule`, after the
-checks in `shared.inputs`: the same batches, epoch for epoch, whether Lightning runs the loop
+Both `fit` and `fit_plain` hand X and Y, checked by `shared.inputs.training_arrays`, to the
+model through `WindowDataModule`: the same batches, epoch for epoch, whether Lightning runs the loop
 or a plain one. Given orders (`shared.training.epoch_orders`) let torch see exactly the batches
 Keras sees; without them `shuffled_orders` draws every epoch up front from one seeded generator.
 """
@@ -15,8 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Sampler, TensorDataset
 
-from shared.inputs import model_inputs
-from shared.spec import ModelSpec, TrainSpec
+from shared.spec import TrainSpec
 
 
 class EpochOrderSampler(Sampler[int]):
@@ -44,10 +43,9 @@ class WindowDataModule(lightning.LightningDataModule):
     """Numpy windows as Lightning's training data: batches in the given or a seeded order.
 
     Args:
-        X: windows (samples, time, features), or token ids (samples, time) for an Embedding.
-        Y: targets (samples, units) or (samples, time, units).
-        spec: the model's spec; X (ids: int64) and Y are cast to its dtype once, as the numpy
-            reference casts its inputs.
+        X: checked inputs as `shared.inputs.training_arrays` returns them: windows (samples,
+            time, features) in the model's dtype, or int64 token ids (samples, time).
+        Y: checked targets (samples, units) or (samples, time, units), in the model's dtype.
         train_spec: supplies batch_size, shuffle and seed.
         order: per epoch, the sample indices to feed (an `EpochOrderSampler`), or None
             for `shuffled_orders` drawn from train_spec's seed.
@@ -57,13 +55,12 @@ class WindowDataModule(lightning.LightningDataModule):
         self,
         X: np.ndarray,
         Y: np.ndarray,
-        spec: ModelSpec,
         train_spec: TrainSpec,
         order: list[np.ndarray] | None = None,
     ) -> None:
         super().__init__()
-        self.inputs = torch.from_numpy(model_inputs(spec, X))
-        self.targets = torch.from_numpy(np.ascontiguousarray(np.asarray(Y).astype(spec.dtype)))
+        self.inputs = torch.from_numpy(X)
+        self.targets = torch.from_numpy(Y)
         self.train_spec = train_spec
         self.order = order
 

@@ -48,8 +48,11 @@ def _check_inputs(
     Y: np.ndarray,
     train_spec: TrainSpec,
     order: list[np.ndarray] | None,
-) -> None:
+) -> tuple[np.ndarray, np.ndarray]:
     """Validate model, spec, X, Y and order before any training starts.
+
+    Returns:
+        X and Y as the model trains on them (`shared.inputs.training_arrays`).
 
     Raises:
         DataError: naming the shape, order or value problem.
@@ -58,8 +61,9 @@ def _check_inputs(
         raise TypeError(f"expected an RNNModel, got {type(model).__name__}")
     if not isinstance(train_spec, TrainSpec):
         raise TypeError(f"expected a TrainSpec, got {type(train_spec).__name__}")
-    training_arrays(model.spec, X, Y)
-    check_orders(order, np.asarray(X).shape[0], train_spec.epochs)
+    X, Y = training_arrays(model.spec, X, Y)
+    check_orders(order, X.shape[0], train_spec.epochs)
+    return X, Y
 
 
 def _single_bias_parameters(model: RNNModel) -> list[torch.nn.Parameter]:
@@ -228,7 +232,7 @@ def fit(
         DataError: if X, Y or order do not fit the model and spec.
         ValueError: for an unknown device name.
     """
-    _check_inputs(model, X, Y, train_spec, order)
+    X, Y = _check_inputs(model, X, Y, train_spec, order)
     accelerator, devices = _accelerator(device)
     if not isinstance(steps_per_execution, int) or steps_per_execution < 1:
         raise ValueError(f"steps_per_execution must be an int >= 1, got {steps_per_execution!r}")
@@ -236,7 +240,7 @@ def fit(
     loader_spec = dataclasses.replace(
         train_spec, batch_size=train_spec.batch_size * steps_per_execution
     )
-    data = WindowDataModule(X, Y, model.spec, loader_spec, order)
+    data = WindowDataModule(X, Y, loader_spec, order)
     module = model if steps_per_execution == 1 else _SeveralSteps(model, train_spec.batch_size)
     recorder = RecordWeights(model)
     callbacks: list[lightning.Callback] = [recorder] if record_weights else []
@@ -285,10 +289,10 @@ def fit_plain(
     speed only, the same update up to rounding (the speed study judges its results within
     the default's seed spread).
     """
-    _check_inputs(model, X, Y, train_spec, order)
+    X, Y = _check_inputs(model, X, Y, train_spec, order)
     _accelerator(device)  # same names as fit accepts
     target = torch.device(device)
-    loader = WindowDataModule(X, Y, model.spec, train_spec, order).train_dataloader()
+    loader = WindowDataModule(X, Y, train_spec, order).train_dataloader()
     epoch_weights: list[CanonicalWeights] = []
     torch.manual_seed(train_spec.seed)
     model.to(target)  # before the optimizer is made, so its state lives there too
