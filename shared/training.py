@@ -3,7 +3,8 @@
 Training parity needs both frameworks to see the same batches in the same order, so the
 per-epoch permutations are drawn here, once, from one seeded numpy generator, and handed to both
 `keras_impl.train.fit(..., order=...)` and `torch_impl.train.fit(..., order=...)`. Both return a
-`FitHistory`, so `compare/` reads their results the same way.
+`FitHistory`, so `compare/` reads their results the same way, with its epoch losses formed from
+the step losses by the one definition here (`epoch_losses`), as `shared.numpy_train` forms its.
 """
 
 from __future__ import annotations
