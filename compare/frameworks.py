@@ -4,6 +4,10 @@
 `rnn-parity --help` pay seconds for TensorFlow and torch, and importing TensorFlow before torch
 in one process is known to cause trouble with shared native libraries; so every function in
 `compare/` gets the impls from here, inside the function that needs them.
+
+`both()`, `keras_side()` and `torch_side()` hand out a package as a `shared.twins.FrameworkSide`,
+the twin functions both packages expose (tests/test_mirror.py holds both to it); code that
+needs one framework's own functions (torch's tracing, say) asks `torch_impl()` or `keras_impl()`.
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
+from typing import cast
+
+from shared.twins import FrameworkSide
 
 
 def torch_impl() -> ModuleType:
@@ -59,10 +66,20 @@ def keras_impl() -> ModuleType:
     return module
 
 
-def both() -> tuple[ModuleType, ModuleType]:
-    """(keras_impl, torch_impl), imported torch first."""
-    torch_module = torch_impl()
-    return keras_impl(), torch_module
+def keras_side() -> FrameworkSide:
+    """keras_impl as its twin functions (imported after torch)."""
+    return cast(FrameworkSide, keras_impl())
+
+
+def torch_side() -> FrameworkSide:
+    """torch_impl as its twin functions."""
+    return cast(FrameworkSide, torch_impl())
+
+
+def both() -> tuple[FrameworkSide, FrameworkSide]:
+    """(keras_impl, torch_impl) as their twin functions, imported torch first."""
+    torch = torch_side()
+    return keras_side(), torch
 
 
 # Settings that change speed, never results: each framework runs this many train steps per call

@@ -1,7 +1,8 @@
 """The Keras implementation of rnn-parity: build, translate, train, predict, save and load.
 
 Every public function here has a twin of the same name and signature in `torch_impl`, so
-`compare/` can run either framework through one interface. Models are plain `keras.Model`s
+`compare/` can run either framework through one interface (`shared.twins.FrameworkSide` states
+the twins; tests/test_mirror.py holds both packages to it). Models are plain `keras.Model`s
 (no subclass), so what a Keras user builds by hand is handled exactly like what `build_model`
 builds, and what `build_model` returns is an ordinary model a Keras user can keep using.
 

@@ -28,15 +28,15 @@ of numpy calls whatever the number of arrays.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 
 import numpy as np
 
 from shared.errors import SpecError
+from shared.inputs import training_arrays
 from shared.recipe import TrainSpec
-from shared.training import FitHistory, check_orders, check_xy, epoch_orders
+from shared.training import FitHistory, check_orders, epoch_losses, epoch_orders
 from shared.weights import CanonicalWeights
 
 # Each activation's derivative from its output y = f(a): what backpropagation needs.
@@ -184,15 +184,6 @@ def _step(
     return float(value)
 
 
-def _epoch_losses(step_loss: list[float], sizes: list[int]) -> list[float]:
-    """Each epoch's batch-size-weighted mean of its step losses (Keras's epoch loss)."""
-    total, steps = sum(sizes), len(sizes)
-    return [
-        math.fsum(s * v for s, v in zip(sizes, step_loss[k : k + steps], strict=True)) / total
-        for k in range(0, len(step_loss), steps)
-    ]
-
-
 def fit(
     weights: CanonicalWeights,
     X: np.ndarray,
@@ -226,8 +217,7 @@ def fit(
     """
     spec = weights.validate().spec
     check_trainable(weights, train_spec)
-    check_xy(X, Y, spec.time_steps, spec.features)
-    X, Y = np.asarray(X, dtype=spec.dtype), np.asarray(Y, dtype=spec.dtype)
+    X, Y = training_arrays(spec, X, Y)
     n = X.shape[0]
     check_orders(order, n, train_spec.epochs)
     if order is None:
@@ -242,7 +232,6 @@ def fit(
     adam = _Adam(params.flat.size, train_spec, np.dtype(spec.dtype))
     activations = (spec.layers[0].activation, spec.head.activation)
     batch = train_spec.batch_size
-    sizes = [min(batch, n - start) for start in range(0, n, batch)]
     history = FitHistory()
     start = time.perf_counter()
     for indices in order:
@@ -260,5 +249,5 @@ def fit(
             copies = {name: array.copy() for name, array in weights.to_arrays().items()}
             history.epoch_weights.append(CanonicalWeights.from_arrays(spec, copies))
     history.seconds = time.perf_counter() - start
-    history.epoch_loss = _epoch_losses(history.step_loss, sizes)
+    history.epoch_loss = epoch_losses(history.step_loss, n, batch)
     return history

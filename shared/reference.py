@@ -42,7 +42,6 @@ from typing import Any
 import numpy as np
 
 from shared.activations import activation
-from shared.errors import DataError
 from shared.grammar import (
     BatchNormSpec,
     DenseSpec,
@@ -51,6 +50,7 @@ from shared.grammar import (
     LayerNormSpec,
     MaskingSpec,
 )
+from shared.inputs import model_inputs
 from shared.recurrent_spec import RecurrentLayerSpec
 from shared.spec import ModelSpec
 from shared.weights import CanonicalWeights, DirectionWeights
@@ -146,39 +146,15 @@ def _run_direction(
 def _front(weights: CanonicalWeights, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """The first recurrent layer's input (batch, time, in) and the mask (batch, time) or None."""
     spec = weights.spec
+    sequence = model_inputs(spec, inputs)  # token ids (batch, time) with an Embedding front
     if isinstance(spec.front, EmbeddingSpec):
-        ids = _token_ids(inputs, spec.front.vocab, spec.time_steps)
-        mask = ids != 0 if spec.front.mask_zero else None
-        return weights.front["E"][ids], mask  # (batch, time, dim)
-    inputs = np.asarray(inputs)
-    if inputs.ndim != 3 or inputs.shape[2] != spec.features or inputs.shape[1] < 1:
-        raise DataError(f"inputs must be shaped (batch, time, {spec.features}), got {inputs.shape}")
-    sequence = inputs.astype(spec.dtype)
-    if not np.all(np.isfinite(sequence)):
-        raise DataError("inputs hold NaN or infinite values")
+        mask = sequence != 0 if spec.front.mask_zero else None
+        return weights.front["E"][sequence], mask  # (batch, time, dim)
     if isinstance(spec.front, MaskingSpec):
         value = np.asarray(spec.front.mask_value, dtype=spec.dtype)
         mask = np.any(sequence != value, axis=2)  # (batch, time)
         return sequence * mask[:, :, None].astype(spec.dtype), mask
     return sequence, None
-
-
-def _token_ids(inputs: np.ndarray, vocab: int, time_steps: int) -> np.ndarray:
-    """Integer ids (batch, time) from (batch, time) or (batch, time, 1), each in [0, vocab)."""
-    ids = np.asarray(inputs)
-    if ids.ndim == 3 and ids.shape[2] == 1:
-        ids = ids[:, :, 0]
-    if ids.ndim != 2 or ids.shape[1] < 1:
-        raise DataError(f"token ids must be shaped (batch, time), got {np.shape(inputs)}")
-    if ids.dtype.kind == "f":
-        if not np.all(np.isfinite(ids)) or np.any(ids != np.round(ids)):
-            raise DataError("token ids must be whole numbers")
-        ids = ids.astype(np.int64)
-    if ids.dtype.kind not in "iu":
-        raise DataError(f"token ids must be integers, got dtype {ids.dtype}")
-    if ids.size and (ids.min() < 0 or ids.max() >= vocab):
-        raise DataError(f"token ids must lie in [0, {vocab}), got {ids.min()} .. {ids.max()}")
-    return ids
 
 
 def _recurrent_layer(

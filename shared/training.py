@@ -3,11 +3,13 @@
 Training parity needs both frameworks to see the same batches in the same order, so the
 per-epoch permutations are drawn here, once, from one seeded numpy generator, and handed to both
 `keras_impl.train.fit(..., order=...)` and `torch_impl.train.fit(..., order=...)`. Both return a
-`FitHistory`, so `compare/` reads their results the same way.
+`FitHistory`, so `compare/` reads their results the same way, with its epoch losses formed from
+the step losses by the one definition here (`epoch_losses`), as `shared.numpy_train` forms its.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,12 +58,36 @@ def check_xy(X: np.ndarray, Y: np.ndarray, time_steps: int, features: int) -> No
         raise DataError("X or Y holds NaN or infinite values")
 
 
+def epoch_losses(step_loss: list[float], n_samples: int, batch_size: int) -> list[float]:
+    """Each epoch's loss from its steps' pre-update batch losses: the parity contract.
+
+    Keras's definition, which every `fit` reports: the batch-size-weighted mean of the epoch's
+    step losses (batches of `batch_size`, the last one smaller when it does not divide
+    `n_samples`), summed exactly in float64 (math.fsum), so it depends on the step losses only.
+
+    Args:
+        step_loss: every step's loss, epoch after epoch, ceil(n_samples / batch_size) per epoch.
+        n_samples: samples per epoch.
+        batch_size: the train spec's batch size.
+
+    Raises:
+        ValueError: if step_loss does not hold whole epochs.
+    """
+    sizes = [min(batch_size, n_samples - start) for start in range(0, n_samples, batch_size)]
+    steps = len(sizes)
+    return [
+        math.fsum(size * loss for size, loss in zip(sizes, step_loss[k : k + steps], strict=True))
+        / n_samples
+        for k in range(0, len(step_loss), steps)
+    ]
+
+
 @dataclass
 class FitHistory:
     """What one training run produced, in the same form for both frameworks.
 
     epoch_loss: per epoch, the batch-size-weighted mean of that epoch's pre-update batch losses
-        (Keras's definition of the epoch loss; torch_impl computes the same).
+        (`epoch_losses`: Keras's definition of the epoch loss, which every fit reports).
     step_loss: every optimizer step's pre-update batch loss, in order, across all epochs.
     epoch_weights: canonical weights after each epoch, when fit was asked to record them.
     seconds: wall time of the training loop itself.

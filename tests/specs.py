@@ -17,13 +17,6 @@ from shared.grammar import BatchNormSpec, DropoutSpec, EmbeddingSpec, LayerNormS
 from shared.recurrent_spec import RecurrentLayerSpec
 from shared.spec import DenseSpec, ModelSpec
 
-# Max abs difference allowed between two computations of the same outputs.
-# float32: ulp is ~1.2e-7 at 1.0 and the frameworks sum in different orders, so outputs of size
-# ~1 drift by a few ulps (measured up to ~2.4e-7); 1e-6 leaves headroom while a swapped gate
-# moves outputs by ~1e-1. float64: ulp 2.2e-16, the same few-ulp drift is ~1e-15, so 1e-12 is
-# strict and still safe.
-TOLERANCE = {"float32": 1e-6, "float64": 1e-12}
-
 DTYPES = ("float32", "float64")
 # For the largest matrices: float32 in the fast lane (`-m "not slow"`); float64, the same
 # computation at a stricter tolerance, only in the full run.

@@ -2,7 +2,9 @@
 
 Everything here reads the framework-neutral specs and canonical weights in `shared`, so its
 results can be checked against the numpy reference and compared with `keras_impl` without
-either implementation knowing about the other. It never imports Keras or TensorFlow.
+either implementation knowing about the other. It never imports Keras or TensorFlow. The
+functions it shares with `keras_impl` are the twins `shared.twins.FrameworkSide` states
+(tests/test_mirror.py checks both packages against it); the rest are torch's own.
 """
 
 from torch_impl.export import export_program, run_program

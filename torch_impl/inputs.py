@@ -1,53 +1,91 @@
-"""Numpy inputs as a model reads them: windows in the spec's dtype, or token ids as int64.
+"""Numpy training data as Lightning's data module, fed in given or seeded per-epoch orders.
 
-`predict` and training both hand X to the model through here, so a bad X is one `DataError`
-line naming the problem (shape, NaN, ids outside the vocabulary) instead of a deep torch error
-(nn.Embedding's "index out of range in self").
+Both `fit` and `fit_plain` hand X and Y, checked by `shared.inputs.training_arrays`, to the
+model through `WindowDataModule`: the same batches, epoch for epoch, whether Lightning runs the loop
+or a plain one. Given orders (`shared.training.epoch_orders`) let torch see exactly the batches
+Keras sees; without them `shuffled_orders` draws every epoch up front from one seeded generator.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import lightning
 import numpy as np
+import torch
+from torch.utils.data import DataLoader, Sampler, TensorDataset
 
-from shared.errors import DataError
-from shared.spec import ModelSpec
+from shared.recipe import TrainSpec
 
 
-def token_ids(X: np.ndarray, vocab: int) -> np.ndarray:
-    """Integer ids (batch, time) as int64, from (batch, time) or (batch, time, 1), in [0, vocab).
+class EpochOrderSampler(Sampler[int]):
+    """Yields exactly `order[epoch]`, the sample indices of the current epoch, in that order.
 
-    Whole-number floats are accepted (as the numpy reference accepts them).
-
-    Raises:
-        DataError: for another shape, fractional or non-finite values, or ids out of range.
+    `set_epoch` is the hook Lightning's fit loop calls on a sampler at the start of each epoch
+    (as for DistributedSampler); `fit_plain` calls it the same way.
     """
-    ids = np.asarray(X)
-    if ids.ndim == 3 and ids.shape[2] == 1:
-        ids = ids[:, :, 0]
-    if ids.ndim != 2 or ids.shape[1] < 1:
-        raise DataError(f"token ids must be shaped (samples, time), got {np.shape(X)}")
-    if ids.dtype.kind == "f":
-        if not np.all(np.isfinite(ids)) or np.any(ids != np.round(ids)):
-            raise DataError("token ids must be whole numbers")
-    elif ids.dtype.kind not in "iu":
-        raise DataError(f"token ids must be integers, got dtype {ids.dtype}")
-    if ids.size and (ids.min() < 0 or ids.max() >= vocab):
-        raise DataError(f"token ids must lie in [0, {vocab}), got {ids.min()} .. {ids.max()}")
-    return np.ascontiguousarray(ids.astype(np.int64))
+
+    def __init__(self, order: list[np.ndarray]) -> None:
+        self.order = [np.asarray(indices, dtype=np.int64) for indices in order]
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.order[self.epoch].tolist())
+
+    def __len__(self) -> int:
+        return len(self.order[self.epoch])
 
 
-def model_inputs(spec: ModelSpec, X: np.ndarray) -> np.ndarray:
-    """X as `spec`'s model reads it: int64 ids (batch, time) with an Embedding front, else
-    (batch, time, features) cast to the spec's dtype.
+class WindowDataModule(lightning.LightningDataModule):
+    """Numpy windows as Lightning's training data: batches in the given or a seeded order.
 
-    Raises:
-        DataError: naming the shape or value problem.
+    Args:
+        X: checked inputs as `shared.inputs.training_arrays` returns them: windows (samples,
+            time, features) in the model's dtype, or int64 token ids (samples, time).
+        Y: checked targets (samples, units) or (samples, time, units), in the model's dtype.
+        train_spec: supplies batch_size, shuffle and seed.
+        order: per epoch, the sample indices to feed (an `EpochOrderSampler`), or None
+            for `shuffled_orders` drawn from train_spec's seed.
     """
-    if spec.embedded:
-        return token_ids(X, spec.front.vocab)
-    X = np.asarray(X)
-    if X.ndim != 3 or X.shape[1] < 1 or X.shape[2] != spec.features:
-        raise DataError(f"X must be shaped (samples, time, {spec.features}), got {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise DataError("X holds NaN or infinite values")
-    return np.ascontiguousarray(X.astype(spec.dtype))
+
+    def __init__(
+        self,
+        X: np.ndarray,
+        Y: np.ndarray,
+        train_spec: TrainSpec,
+        order: list[np.ndarray] | None = None,
+    ) -> None:
+        super().__init__()
+        self.inputs = torch.from_numpy(X)
+        self.targets = torch.from_numpy(Y)
+        self.train_spec = train_spec
+        self.order = order
+
+    def train_dataloader(self) -> DataLoader:
+        spec = self.train_spec
+        order = self.order
+        if order is None:
+            order = shuffled_orders(len(self.inputs), spec.epochs, spec.seed, spec.shuffle)
+        return DataLoader(
+            TensorDataset(self.inputs, self.targets),
+            batch_size=spec.batch_size,
+            sampler=EpochOrderSampler(order),
+            # the loader's own base seed comes from here, not from torch's global generator
+            generator=torch.Generator().manual_seed(spec.seed),
+        )
+
+
+def shuffled_orders(n_samples: int, epochs: int, seed: int, shuffle: bool) -> list[np.ndarray]:
+    """Per-epoch sample orders when fit is given none: seeded permutations, or 0..n-1.
+
+    All epochs are drawn up front from one seeded torch generator, so the order never depends
+    on how often (or when) a training loop creates data-loader iterators: Lightning creates
+    them on its own schedule, and a shared generator would then drift from `fit_plain`'s.
+    """
+    if not shuffle:
+        return [np.arange(n_samples, dtype=np.int64) for _ in range(epochs)]
+    generator = torch.Generator().manual_seed(seed)
+    return [torch.randperm(n_samples, generator=generator).numpy() for _ in range(epochs)]

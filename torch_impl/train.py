@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -23,14 +22,13 @@ import lightning
 import numpy as np
 import torch
 from lightning.fabric.utilities.warnings import PossibleUserWarning
-from torch.utils.data import DataLoader, Sampler, TensorDataset
 
-from shared.errors import DataError
+from shared.inputs import model_inputs, training_arrays
 from shared.recipe import TrainSpec
-from shared.spec import ModelSpec
-from shared.training import FitHistory, check_orders, check_xy
+from shared.training import FitHistory, check_orders, epoch_losses
 from shared.weights import CanonicalWeights
-from torch_impl.inputs import model_inputs
+from torch_impl.callbacks import EpochClock, RecordWeights
+from torch_impl.inputs import WindowDataModule
 from torch_impl.model import RNNModel
 from torch_impl.optim import make_loss, make_optimizer
 from torch_impl.weights import to_canonical
@@ -44,89 +42,17 @@ _LIGHTNING_LOGGERS = (
 )
 
 
-class EpochOrderSampler(Sampler[int]):
-    """Yields exactly `order[epoch]`, the sample indices of the current epoch, in that order.
-
-    `set_epoch` is the hook Lightning's fit loop calls on a sampler at the start of each epoch
-    (as for DistributedSampler); `fit_plain` calls it the same way.
-    """
-
-    def __init__(self, order: list[np.ndarray]) -> None:
-        self.order = [np.asarray(indices, dtype=np.int64) for indices in order]
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self.order[self.epoch].tolist())
-
-    def __len__(self) -> int:
-        return len(self.order[self.epoch])
-
-
-class WindowDataModule(lightning.LightningDataModule):
-    """Numpy windows as Lightning's training data: batches in the given or a seeded order.
-
-    Args:
-        X: windows (samples, time, features), or token ids (samples, time) for an Embedding.
-        Y: targets (samples, units) or (samples, time, units).
-        spec: the model's spec; X (ids: int64) and Y are cast to its dtype once, as the numpy
-            reference casts its inputs.
-        train_spec: supplies batch_size, shuffle and seed.
-        order: per epoch, the sample indices to feed (an `EpochOrderSampler`), or None
-            for `shuffled_orders` drawn from train_spec's seed.
-    """
-
-    def __init__(
-        self,
-        X: np.ndarray,
-        Y: np.ndarray,
-        spec: ModelSpec,
-        train_spec: TrainSpec,
-        order: list[np.ndarray] | None = None,
-    ) -> None:
-        super().__init__()
-        self.inputs = torch.from_numpy(model_inputs(spec, X))
-        self.targets = torch.from_numpy(np.ascontiguousarray(np.asarray(Y).astype(spec.dtype)))
-        self.train_spec = train_spec
-        self.order = order
-
-    def train_dataloader(self) -> DataLoader:
-        spec = self.train_spec
-        order = self.order
-        if order is None:
-            order = shuffled_orders(len(self.inputs), spec.epochs, spec.seed, spec.shuffle)
-        return DataLoader(
-            TensorDataset(self.inputs, self.targets),
-            batch_size=spec.batch_size,
-            sampler=EpochOrderSampler(order),
-            # the loader's own base seed comes from here, not from torch's global generator
-            generator=torch.Generator().manual_seed(spec.seed),
-        )
-
-
-def shuffled_orders(n_samples: int, epochs: int, seed: int, shuffle: bool) -> list[np.ndarray]:
-    """Per-epoch sample orders when fit is given none: seeded permutations, or 0..n-1.
-
-    All epochs are drawn up front from one seeded torch generator, so the order never depends
-    on how often (or when) a training loop creates data-loader iterators: Lightning creates
-    them on its own schedule, and a shared generator would then drift from `fit_plain`'s.
-    """
-    if not shuffle:
-        return [np.arange(n_samples, dtype=np.int64) for _ in range(epochs)]
-    generator = torch.Generator().manual_seed(seed)
-    return [torch.randperm(n_samples, generator=generator).numpy() for _ in range(epochs)]
-
-
 def _check_inputs(
     model: RNNModel,
     X: np.ndarray,
     Y: np.ndarray,
     train_spec: TrainSpec,
     order: list[np.ndarray] | None,
-) -> None:
+) -> tuple[np.ndarray, np.ndarray]:
     """Validate model, spec, X, Y and order before any training starts.
+
+    Returns:
+        X and Y as the model trains on them (`shared.inputs.training_arrays`).
 
     Raises:
         DataError: naming the shape, order or value problem.
@@ -135,17 +61,9 @@ def _check_inputs(
         raise TypeError(f"expected an RNNModel, got {type(model).__name__}")
     if not isinstance(train_spec, TrainSpec):
         raise TypeError(f"expected a TrainSpec, got {type(train_spec).__name__}")
-    spec = model.spec
-    if spec.embedded and np.ndim(X) == 2:  # token ids (samples, time): one feature per step
-        X = np.asarray(X)[:, :, None]
-    check_xy(X, Y, spec.time_steps, spec.features)
-    Y = np.asarray(Y)
-    if Y.shape[1:] != spec.output_shape:  # a (n,) or (n, 1) mix-up would broadcast in the loss
-        raise DataError(
-            f"Y must be shaped (samples, {', '.join(map(str, spec.output_shape))}) "
-            f"to match the model's outputs, got {Y.shape}"
-        )
-    check_orders(order, np.asarray(X).shape[0], train_spec.epochs)
+    X, Y = training_arrays(model.spec, X, Y)
+    check_orders(order, X.shape[0], train_spec.epochs)
+    return X, Y
 
 
 def _single_bias_parameters(model: RNNModel) -> list[torch.nn.Parameter]:
@@ -207,23 +125,17 @@ def _quiet_lightning() -> Iterator[None]:
             logger.setLevel(level)
 
 
-def _epoch_losses(step_losses: list[tuple[float, int]], epochs: int) -> list[float]:
-    """Each epoch's batch-size-weighted mean of its step losses (Keras's epoch loss)."""
-    steps_per_epoch = len(step_losses) // epochs
-    losses = []
-    for epoch in range(epochs):
-        steps = step_losses[epoch * steps_per_epoch : (epoch + 1) * steps_per_epoch]
-        total = sum(size for _, size in steps)
-        losses.append(math.fsum(loss * size for loss, size in steps) / total)
-    return losses
-
-
 def _history(
-    model: RNNModel, epochs: int, epoch_weights: list[CanonicalWeights], seconds: float
+    model: RNNModel,
+    n_samples: int,
+    train_spec: TrainSpec,
+    epoch_weights: list[CanonicalWeights],
+    seconds: float,
 ) -> FitHistory:
+    step_loss = [loss for loss, _ in model.step_losses]
     return FitHistory(
-        epoch_loss=_epoch_losses(model.step_losses, epochs),
-        step_loss=[loss for loss, _ in model.step_losses],
+        epoch_loss=epoch_losses(step_loss, n_samples, train_spec.batch_size),
+        step_loss=step_loss,
         epoch_weights=epoch_weights,
         seconds=seconds,
     )
@@ -241,31 +153,6 @@ def _accelerator(device: str) -> tuple[str, int | list[int]]:
     if kind == "cuda" and (not index or index.isdigit()):
         return "cuda", [int(index)] if index else 1
     raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
-
-
-class _EpochClock(lightning.Callback):
-    """Appends `perf_counter()` to a list at each training epoch's end (for timing epochs)."""
-
-    def __init__(self, clock: list[float]) -> None:
-        self.clock = clock
-
-    def on_train_epoch_end(
-        self, trainer: lightning.Trainer, pl_module: lightning.LightningModule
-    ) -> None:
-        self.clock.append(perf_counter())
-
-
-class _RecordWeights(lightning.Callback):
-    """Keeps the model's canonical weights after every training epoch."""
-
-    def __init__(self, model: RNNModel) -> None:
-        self.model = model  # the trained model, also when Lightning runs a wrapper around it
-        self.weights: list[CanonicalWeights] = []
-
-    def on_train_epoch_end(
-        self, trainer: lightning.Trainer, pl_module: lightning.LightningModule
-    ) -> None:
-        self.weights.append(to_canonical(self.model))
 
 
 class _SeveralSteps(lightning.LightningModule):
@@ -345,7 +232,7 @@ def fit(
         DataError: if X, Y or order do not fit the model and spec.
         ValueError: for an unknown device name.
     """
-    _check_inputs(model, X, Y, train_spec, order)
+    X, Y = _check_inputs(model, X, Y, train_spec, order)
     accelerator, devices = _accelerator(device)
     if not isinstance(steps_per_execution, int) or steps_per_execution < 1:
         raise ValueError(f"steps_per_execution must be an int >= 1, got {steps_per_execution!r}")
@@ -353,12 +240,12 @@ def fit(
     loader_spec = dataclasses.replace(
         train_spec, batch_size=train_spec.batch_size * steps_per_execution
     )
-    data = WindowDataModule(X, Y, model.spec, loader_spec, order)
+    data = WindowDataModule(X, Y, loader_spec, order)
     module = model if steps_per_execution == 1 else _SeveralSteps(model, train_spec.batch_size)
-    recorder = _RecordWeights(model)
+    recorder = RecordWeights(model)
     callbacks: list[lightning.Callback] = [recorder] if record_weights else []
     if epoch_clock is not None:
-        callbacks.append(_EpochClock(epoch_clock))
+        callbacks.append(EpochClock(epoch_clock))
     torch.manual_seed(train_spec.seed)  # nothing random should remain; if it does, repeat it
     with tempfile.TemporaryDirectory() as root, _quiet_lightning():
         trainer = lightning.Trainer(
@@ -378,7 +265,7 @@ def fit(
             start = perf_counter()
             trainer.fit(module, datamodule=data)
             seconds = perf_counter() - start
-    return _history(model, train_spec.epochs, recorder.weights, seconds)
+    return _history(model, len(data.inputs), train_spec, recorder.weights, seconds)
 
 
 def fit_plain(
@@ -402,10 +289,10 @@ def fit_plain(
     speed only, the same update up to rounding (the speed study judges its results within
     the default's seed spread).
     """
-    _check_inputs(model, X, Y, train_spec, order)
+    X, Y = _check_inputs(model, X, Y, train_spec, order)
     _accelerator(device)  # same names as fit accepts
     target = torch.device(device)
-    loader = WindowDataModule(X, Y, model.spec, train_spec, order).train_dataloader()
+    loader = WindowDataModule(X, Y, train_spec, order).train_dataloader()
     epoch_weights: list[CanonicalWeights] = []
     torch.manual_seed(train_spec.seed)
     model.to(target)  # before the optimizer is made, so its state lives there too
@@ -426,7 +313,7 @@ def fit_plain(
                 epoch_weights.append(to_canonical(model))
         seconds = perf_counter() - start
     model.to("cpu")  # as Lightning's teardown does
-    return _history(model, train_spec.epochs, epoch_weights, seconds)
+    return _history(model, len(loader.dataset), train_spec, epoch_weights, seconds)
 
 
 def predict(model: RNNModel, X: np.ndarray, *, device: str = "cpu") -> np.ndarray:

@@ -159,31 +159,31 @@ def compute_gated(
     Random (uniform +-0.5), not Keras's initialisers: those start every bias at 0 (the LSTM's
     forget bias at 1), and a zero bias cannot reveal a swapped bias slice.
     """
-    keras_impl, torch_impl = both()
+    keras_side, torch_side = both()
     spec = demo_spec(kind, units, dtype, reset_after, len(inputs))
-    keras_model = keras_impl.from_canonical(random_weights(spec, seed))
-    weights = keras_impl.to_canonical(keras_model)  # one-bias layers: b + c, c = 0
-    torch_model = torch_impl.from_canonical(weights)
-    keras_native = keras_impl.native_weights(keras_model)
-    torch_native = torch_impl.native_weights(torch_model)
+    keras_model = keras_side.from_canonical(random_weights(spec, seed))
+    weights = keras_side.to_canonical(keras_model)  # one-bias layers: b + c, c = 0
+    torch_model = torch_side.from_canonical(weights)
+    keras_native = keras_side.native_weights(keras_model)
+    torch_native = torch_side.native_weights(torch_model)
     rows = mapping(kind, units, reset_after)
     steps, hand_output = by_hand(weights, inputs)
     x = np.array(inputs, dtype=dtype).reshape(1, len(inputs), 1)  # (batch, time, features)
     probe = probe_weights(weights, 0)  # outputs = the hidden-state sequence
     states = {
         name: impl.predict(impl.from_canonical(probe), x)[0]
-        for name, impl in (("keras", keras_impl), ("torch", torch_impl))
+        for name, impl in (("keras", keras_side), ("torch", torch_side))
     }
     outputs = {
-        "keras": float(keras_impl.predict(keras_model, x)[0, 0]),
-        "torch": float(torch_impl.predict(torch_model, x)[0, 0]),
+        "keras": float(keras_side.predict(keras_model, x)[0, 0]),
+        "torch": float(torch_side.predict(torch_model, x)[0, 0]),
     }
     nn_gru_states = None
     if kind == "gru" and not reset_after:  # the same arrays in torch's own nn.GRU
         as_nn_gru = dataclasses.replace(probe.spec.layers[0], reset_after=True)
         nn_spec = dataclasses.replace(probe.spec, layers=(as_nn_gru,))
-        nn_model = torch_impl.from_canonical(dataclasses.replace(probe, spec=nn_spec))
-        nn_gru_states = torch_impl.predict(nn_model, x)[0]
+        nn_model = torch_side.from_canonical(dataclasses.replace(probe, spec=nn_spec))
+        nn_gru_states = torch_side.predict(nn_model, x)[0]
     problems = check_mapping(rows, keras_native, torch_native, weights)
     return GatedResult(
         kind, reset_after, seed, tuple(inputs), weights, keras_native, torch_native, rows,

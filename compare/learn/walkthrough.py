@@ -63,7 +63,7 @@ def hand_computation(
 
 def compute(dtype: str = "float32", seed: int = 0, units: int = 2) -> WalkthroughResult:
     """Build the demo in Keras (seeded), copy it to torch, compute everything the page shows."""
-    keras_impl, torch_impl = both()
+    keras_side, torch_side = both()
     from shared.recurrent_spec import RecurrentLayerSpec
     from shared.spec import DenseSpec, ModelSpec
 
@@ -74,24 +74,24 @@ def compute(dtype: str = "float32", seed: int = 0, units: int = 2) -> Walkthroug
         DenseSpec(1, "linear"),
         dtype,
     )
-    keras_model = keras_impl.build_model(spec, seed=seed)
-    weights = keras_impl.to_canonical(keras_model)
-    torch_model = torch_impl.from_canonical(weights)
+    keras_model = keras_side.build_model(spec, seed=seed)
+    weights = keras_side.to_canonical(keras_model)
+    torch_model = torch_side.from_canonical(weights)
     hand_states, hand_output = hand_computation(weights, [1.0, 2.0, 3.0])
     probe = probe_weights(weights, 0)  # outputs = the hidden-state sequence
     inputs = DEMO_INPUT.astype(dtype)
     states = {
         name: impl.predict(impl.from_canonical(probe), inputs)[0]
-        for name, impl in (("keras", keras_impl), ("torch", torch_impl))
+        for name, impl in (("keras", keras_side), ("torch", torch_side))
     }
     outputs = {
-        "keras": float(keras_impl.predict(keras_model, inputs)[0, 0]),
-        "torch": float(torch_impl.predict(torch_model, inputs)[0, 0]),
+        "keras": float(keras_side.predict(keras_model, inputs)[0, 0]),
+        "torch": float(torch_side.predict(torch_model, inputs)[0, 0]),
     }
     return WalkthroughResult(
         dtype,
-        keras_impl.native_weights(keras_model),
-        torch_impl.native_weights(torch_model),
+        keras_side.native_weights(keras_model),
+        torch_side.native_weights(torch_model),
         weights,
         hand_states,
         hand_output,
@@ -182,7 +182,7 @@ SIDE_BY_SIDE_STEPS = [
 
 def render_side_by_side() -> str:
     """Markdown: each tutorial step with the Keras code and its Lightning twin side by side."""
-    keras_impl, torch_impl = both()
+    keras_side, torch_side = both()
     from shared import data, windows
 
     parts = [
@@ -204,8 +204,8 @@ def render_side_by_side() -> str:
         "",
     ]
     for title, function, note in SIDE_BY_SIDE_STEPS:
-        keras_source = inspect.getsource(getattr(keras_impl, function)).rstrip()
-        torch_source = inspect.getsource(getattr(torch_impl, function)).rstrip()
+        keras_source = inspect.getsource(getattr(keras_side, function)).rstrip()
+        torch_source = inspect.getsource(getattr(torch_side, function)).rstrip()
         parts += [
             f"## {title}: `{function}`",
             "",

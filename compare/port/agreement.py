@@ -30,14 +30,9 @@ from compare.frameworks import both
 from shared.errors import DataError
 from shared.reference import forward
 from shared.spec import DenseSpec, EmbeddingSpec, MaskingSpec, ModelSpec
+from shared.tolerances import TOLERANCES
 from shared.weights import CanonicalWeights
 
-# Default tolerances on max abs difference. float32 carries ~7 significant digits (ulp 1.2e-7 at
-# 1.0); a forward pass of tens of operations whose summation order differs between frameworks
-# drifts by a few ulps of values of size ~1 (2.4e-7 measured for the tutorial model), so 1e-6
-# leaves headroom without hiding a real error (a swapped gate moves outputs by ~1e-1). float64
-# has ulp 2.2e-16; the same few-ulp drift is ~1e-15, so 1e-12 is strict and still safe.
-TOLERANCES = {"float32": 1e-6, "float64": 1e-12}
 PAIRS = (("keras", "reference"), ("torch", "reference"), ("keras", "torch"))
 
 
@@ -156,11 +151,11 @@ def measure(
     Returns:
         An AgreementReport with one row per quantity and pair.
     """
-    keras_impl, torch_impl = both()
+    keras_side, torch_side = both()
     spec = weights.validate().spec
     tolerance = TOLERANCES[spec.dtype] if tolerance is None else tolerance
     trace = forward(weights, inputs)
-    runners = {"keras": keras_impl, "torch": torch_impl}
+    runners = {"keras": keras_side, "torch": torch_side}
 
     def outputs_of(framework: str, model_weights: CanonicalWeights) -> np.ndarray:
         impl = runners[framework]

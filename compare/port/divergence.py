@@ -21,6 +21,7 @@ import numpy as np
 
 from compare.port.agreement import probe_weights
 from shared.spec import DenseSpec, ModelSpec
+from shared.twins import FrameworkSide
 from shared.weights import CanonicalWeights
 
 Key = tuple[str, int]  # ("readout", 0) or ("head", i): a part after the recurrent layers
@@ -55,8 +56,8 @@ def label(spec: ModelSpec, key: Key) -> str:
     return f"head layer {key[1]} ({spec.head_layers[key[1]].type})"
 
 
-def _run(impl: Any, weights: CanonicalWeights, X: np.ndarray) -> np.ndarray:
-    return np.asarray(impl.predict(impl.from_canonical(weights), X), dtype=np.float64)
+def _run(side: FrameworkSide, weights: CanonicalWeights, X: np.ndarray) -> np.ndarray:
+    return np.asarray(side.predict(side.from_canonical(weights), X), dtype=np.float64)
 
 
 def _tail(spec: ModelSpec) -> str:
@@ -65,12 +66,19 @@ def _tail(spec: ModelSpec) -> str:
     return " -> ".join([f"readout {spec.readout}", *described[-1 - len(spec.head_layers) :]])
 
 
-def _hidden(keras_impl: Any, torch_impl: Any, keras: Any, torch: Any, X: Any, atol: float):
+def _hidden(
+    keras_side: FrameworkSide,
+    torch_side: FrameworkSide,
+    keras: Any,
+    torch: Any,
+    X: Any,
+    atol: float,
+) -> str | None:
     """The first layer, direction and step whose hidden states part, or None."""
     for index, layer in enumerate(keras.spec.layers):
         gap = np.abs(
-            _run(keras_impl, probe_weights(keras, index), X)
-            - _run(torch_impl, probe_weights(torch, index), X)
+            _run(keras_side, probe_weights(keras, index), X)
+            - _run(torch_side, probe_weights(torch, index), X)
         )  # (batch, time, units * directions)
         for position, direction in enumerate(layer.directions):
             per_step = gap[:, :, position * layer.units : (position + 1) * layer.units]
@@ -108,12 +116,12 @@ def first_divergence(
     """
     from compare.frameworks import both
 
-    keras_impl, torch_impl = both()
+    keras_side, torch_side = both()
     keras_layers = [(x.kind, x.units, x.bidirectional) for x in keras.spec.layers]
     torch_layers = [(x.kind, x.units, x.bidirectional) for x in torch.spec.layers]
     if keras_layers != torch_layers:
         return f"the recurrent layers differ: Keras {keras_layers}, torch {torch_layers}"
-    found = _hidden(keras_impl, torch_impl, keras, torch, X, atol)
+    found = _hidden(keras_side, torch_side, keras, torch, X, atol)
     if found is not None:
         return found
     tails = _tail(keras.spec), _tail(torch.spec)
@@ -123,9 +131,9 @@ def first_divergence(
             f"{tails[0]}, torch {tails[1]}"
         )
     for key in after_keys(keras.spec):
-        ours = _run(keras_impl, cut_after(keras, key), X)
+        ours = _run(keras_side, cut_after(keras, key), X)
         if torch_after is None:
-            theirs = _run(torch_impl, cut_after(torch, key), X)
+            theirs = _run(torch_side, cut_after(torch, key), X)
         else:
             theirs = np.asarray(torch_after[key], dtype=np.float64)
         gap = float(np.abs(ours - theirs).max()) if ours.shape == theirs.shape else np.inf

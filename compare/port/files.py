@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from compare.frameworks import both, keras_impl, torch_impl
-from compare.port.agreement import TOLERANCES, Difference, difference, random_inputs
+from compare.port.agreement import Difference, difference, random_inputs
 from compare.port.user_files import (
     FORMATS,
     WRITE_ONLY,
@@ -28,6 +28,7 @@ from compare.port.user_files import (
 )
 from shared.errors import ModelFileError
 from shared.reference import predict as reference_predict
+from shared.tolerances import TOLERANCES
 from shared.weight_files import save_npz
 from shared.weights import CanonicalWeights, fold_single_bias
 
@@ -36,14 +37,14 @@ __all__ = ["FORMATS", "file_format"]  # re-exported: callers name them through t
 
 def keras_to_torch(model: Any) -> Any:
     """A torch (Lightning) model computing what the Keras `model` computes."""
-    keras, torch = both()
-    return torch.from_canonical(keras.to_canonical(model))
+    keras_side, torch_side = both()
+    return torch_side.from_canonical(keras_side.to_canonical(model))
 
 
 def torch_to_keras(module: Any) -> Any:
     """A Keras model computing what the torch (Lightning) `module` computes."""
-    keras, torch = both()
-    return keras.from_canonical(torch.to_canonical(module))
+    keras_side, torch_side = both()
+    return keras_side.from_canonical(torch_side.to_canonical(module))
 
 
 def _impl(framework: str) -> Any:

@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 
 from compare.frameworks import both, keras_impl, torch_impl
-from compare.port.agreement import TOLERANCES, Difference, difference, random_inputs
+from compare.port.agreement import Difference, difference, random_inputs
 from compare.port.divergence import first_divergence
 from compare.port.files import PortResult, load_weights, predict_file, read_back_gap, save_weights
 from compare.port.user_files import WRITE_ONLY, check_destination, file_format
 from shared.errors import ModelFileError
+from shared.tolerances import TOLERANCES
 
 CHECK_BATCH = 16
 
@@ -61,11 +62,12 @@ def verify(
         ModelFileError: "<what> differs from your forward: max abs difference 1.5e-02 > 1e-06;
             <first diverging layer>; nothing written".
     """
-    keras, torch = both()
+    keras_side, _ = both()
+    torch = torch_impl()  # tracing is torch_impl's own, not a twin
     spec = traced.weights.spec
     tolerance = TOLERANCES[spec.dtype]
     expected = torch.traced_outputs(traced, module, X)
-    got = keras.predict(keras_model, X)
+    got = keras_side.predict(keras_model, X)
     if got.shape != expected.shape:
         raise ModelFileError(
             f"{what} gives outputs {got.shape}, your forward {expected.shape}; nothing written"
@@ -73,7 +75,7 @@ def verify(
     row = difference("outputs", f"{what} vs your forward", got, expected, tolerance)
     if not row.ok:
         where = first_divergence(
-            keras.to_canonical(keras_model),
+            keras_side.to_canonical(keras_model),
             traced.weights,
             X,
             tolerance,
@@ -106,11 +108,11 @@ def torch_module_to_keras(
             outputs differ from the forward (naming the max difference and the first
             diverging layer).
     """
-    keras, torch = both()
+    keras_side, torch_side = both()
     if hasattr(module, "spec") and hasattr(module, "net"):  # rnn-parity's own RNNModel
-        return keras.from_canonical(torch.to_canonical(module))
+        return keras_side.from_canonical(torch_side.to_canonical(module))
     traced = trace(module, example_input, time_steps)
-    keras_model = keras.from_canonical(traced.weights)
+    keras_model = keras_side.from_canonical(traced.weights)
     X = check_inputs(traced.weights.spec, seed, example_input, traced.input_time_major)
     verify(module, traced, keras_model, X)
     return keras_model

@@ -16,17 +16,19 @@ from typing import Any
 
 import numpy as np
 
-from compare.frameworks import both
-from compare.port.agreement import TOLERANCES, random_inputs
+from compare.frameworks import both, torch_impl
+from compare.port.agreement import random_inputs
 from compare.port.divergence import first_divergence
 from shared.errors import RnnParityError
 from shared.spec import ModelSpec
+from shared.tolerances import TOLERANCES
+from shared.twins import FrameworkSide
 from shared.weights import CanonicalWeights
 
 
-def _keras_spec(keras_impl: Any, keras_model: Any) -> ModelSpec | None:
+def _keras_spec(keras_side: FrameworkSide, keras_model: Any) -> ModelSpec | None:
     try:
-        return keras_impl.spec_of(keras_model)
+        return keras_side.spec_of(keras_model)
     except RnnParityError:
         return None  # outside the specs: compared by outputs only
 
@@ -40,32 +42,32 @@ def _default_inputs(keras_model: Any, spec: ModelSpec | None) -> np.ndarray:
     return np.random.default_rng(0).normal(size=(8, time_steps or 12, features)).astype(dtype)
 
 
-def _torch_side(torch_impl: Any, torch_model: Any, X: np.ndarray) -> tuple[np.ndarray, Any]:
+def _torch_side(torch_model: Any, X: np.ndarray) -> tuple[np.ndarray, Any]:
     """The torch model's outputs on X and how to look inside it: rnn-parity's own model by its
     canonical weights, a user's module by its traced forward (None when it cannot be traced)."""
+    torch = torch_impl()  # tracing is torch_impl's own, not a twin
     if isinstance(getattr(torch_model, "spec", None), ModelSpec):  # rnn-parity's own model
-        return torch_impl.predict(torch_model, X), torch_impl.to_canonical(torch_model)
+        return torch.predict(torch_model, X), torch.to_canonical(torch_model)
     try:
-        traced = torch_impl.trace_module(torch_model, X.shape[1])
+        traced = torch.trace_module(torch_model, X.shape[1])
     except RnnParityError:
-        return torch_impl.module_outputs(torch_model, X), None
-    return torch_impl.traced_outputs(traced, torch_model, X), traced
+        return torch.module_outputs(torch_model, X), None
+    return torch.traced_outputs(traced, torch_model, X), traced
 
 
 def _first_divergence(keras_model: Any, inside: Any, X: np.ndarray, atol: float) -> str:
     """Where the two models first part: layer, direction and step, or the part after them."""
-    keras_impl, _ = both()
+    keras_side, _ = both()
     if inside is None:
         return "hidden states not compared (the torch forward is outside the grammar)"
     try:
-        keras_weights = keras_impl.to_canonical(keras_model)
+        keras_weights = keras_side.to_canonical(keras_model)
     except RnnParityError as error:
         return f"hidden states not compared ({error})"
     if isinstance(inside, CanonicalWeights):
         return first_divergence(keras_weights, inside, X, atol)
-    _, torch_impl = both()
     labels = {(p.kind, p.index): p.label for p in inside.parts if p.kind != "layer"}
-    parts = torch_impl.traced_parts(inside, X)
+    parts = torch_impl().traced_parts(inside, X)
     return first_divergence(keras_weights, inside.weights, X, atol, parts, labels)
 
 
@@ -84,15 +86,15 @@ def assert_same_outputs(
         inputs: as the Keras model takes them (batch first); default 8 samples that fit its
             input (token ids for an Embedding).
         atol: max abs difference allowed; default 1e-6 for float32 and 1e-12 for float64
-            (a few ulps of summation-order drift, see compare.port.agreement).
+            (a few ulps of summation-order drift, see shared/tolerances.py).
 
     Raises:
         AssertionError: with the max abs difference, the worst sample and, where both models
             map to the grammar, the first layer and time step whose hidden states diverge, or
             the first part after them (readout, head layer) that does.
     """
-    keras_impl, torch_impl = both()
-    spec = _keras_spec(keras_impl, keras_model)
+    keras_side, _ = both()
+    spec = _keras_spec(keras_side, keras_model)
     X = _default_inputs(keras_model, spec) if inputs is None else np.asarray(inputs)
     expected_dims = 2 if spec is not None and spec.embedded else 3
     if X.ndim != expected_dims:
@@ -101,10 +103,10 @@ def assert_same_outputs(
     dtype = spec.dtype if spec is not None else str(X.dtype)
     atol = TOLERANCES.get(dtype, TOLERANCES["float32"]) if atol is None else atol
     if spec is not None:
-        keras_out = keras_impl.predict(keras_model, X)
+        keras_out = keras_side.predict(keras_model, X)
     else:
         keras_out = np.asarray(keras_model(X, training=False))
-    torch_out, inside = _torch_side(torch_impl, torch_model, X)
+    torch_out, inside = _torch_side(torch_model, X)
     if keras_out.shape != torch_out.shape:
         raise AssertionError(
             f"output shapes differ: Keras {keras_out.shape}, torch {torch_out.shape}"

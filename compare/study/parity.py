@@ -99,16 +99,16 @@ def parity_record(
         A `parity_run` record: per-epoch losses of each framework, their difference, the max abs
         weight difference after each epoch, and the first epoch's per-step losses.
     """
-    keras_impl, torch_impl = both()
+    keras_side, torch_side = both()
     spec = parity_spec(kind, dtype)
     tutorial = prepare(PRESETS["tutorial"], dtype)  # the tutorial's 187 training windows
     X, Y = tutorial.X_train[:samples], tutorial.Y_train[:samples]
     keras_spec, torch_spec, shared_order = recipes(mode, epochs, seed)
-    keras_model = keras_impl.build_model(spec, seed=seed)
-    start = keras_impl.to_canonical(keras_model)
-    torch_model = torch_impl.from_canonical(start)
+    keras_model = keras_side.build_model(spec, seed=seed)
+    start = keras_side.to_canonical(keras_model)
+    torch_model = torch_side.from_canonical(start)
     order = epoch_orders(len(X), epochs, seed) if shared_order else None
-    keras_history = keras_impl.fit(
+    keras_history = keras_side.fit(
         keras_model,
         X,
         Y,
@@ -117,7 +117,7 @@ def parity_record(
         record_weights=True,
         **SPEED_ONLY_FIT_OPTIONS["keras"],
     )
-    torch_history = torch_impl.fit(
+    torch_history = torch_side.fit(
         torch_model,
         X,
         Y,

@@ -165,8 +165,8 @@ def training_record(
     A NaN or infinite loss marks the record `diverged`; its RMSEs are then NaN, never a number
     that could be mistaken for a result.
     """
-    keras_impl, torch_impl = both()
-    impl = keras_impl if framework == "keras" else torch_impl
+    keras_side, torch_side = both()
+    impl = keras_side if framework == "keras" else torch_side
     train_spec = dataclasses.replace(preset.train, seed=seed, epochs=epochs or preset.train.epochs)
     model = impl.build_model(preset.model, seed=seed)
     history = impl.fit(

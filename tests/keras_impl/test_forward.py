@@ -14,6 +14,7 @@ from scipy.special import erfc
 import keras_impl
 from shared import reference
 from shared.activations import ACTIVATIONS
+from shared.tolerances import TOLERANCES
 from shared.weights import random_weights, zero_recurrent_bias
 from tests.specs import KERAS_SIZES, KERAS_STRUCTURES, LAYER_KINDS, make_spec
 
@@ -22,7 +23,6 @@ from tests.specs import KERAS_SIZES, KERAS_STRUCTURES, LAYER_KINDS, make_spec
 # with outputs up to ~2, the worst seen over all cases and 3 seeds is 2.4e-7, so 1e-6 leaves
 # room without hiding a wrong gate (~1e-1). float64: the same rounding at ~1.1e-16 relative;
 # worst seen 8.9e-16.
-TOLERANCE = {"float32": 1e-6, "float64": 1e-12}
 
 
 def _inputs(spec, seed: int = 0) -> np.ndarray:
@@ -50,7 +50,7 @@ def test_outputs_match_reference(layer, arrangement, dtype):
     got, expected = keras_impl.predict(model, X), reference.predict(weights, X)
     assert got.dtype == np.dtype(dtype)
     assert got.shape == expected.shape == (5, *spec.output_shape)
-    assert np.max(np.abs(got - expected)) <= TOLERANCE[dtype]
+    assert np.max(np.abs(got - expected)) <= TOLERANCES[dtype]
 
 
 def test_a_keras_initialised_tutorial_model_matches_reference():
@@ -59,15 +59,17 @@ def test_a_keras_initialised_tutorial_model_matches_reference():
     weights = keras_impl.to_canonical(model)
     X = _inputs(weights.spec)
     got, expected = keras_impl.predict(model, X), reference.predict(weights, X)
-    assert np.max(np.abs(got - expected)) <= TOLERANCE["float32"]
+    assert np.max(np.abs(got - expected)) <= TOLERANCES["float32"]
 
 
 def test_predict_rejects_misshapen_inputs():
     from shared.errors import DataError
 
     model = keras_impl.create_rnn(3, 1, (12, 1), ["tanh", "tanh"])
-    with pytest.raises(DataError, match=r"\(samples, 12, 1\)"):
+    with pytest.raises(DataError, match=r"X must be shaped \(samples, time, 1\)"):
         keras_impl.predict(model, np.zeros((4, 12, 2)))
+    with pytest.raises(DataError, match="the model's 12 time steps"):
+        keras_impl.predict(model, np.zeros((4, 10, 1)))
     with pytest.raises(DataError, match="NaN"):
         keras_impl.predict(model, np.full((4, 12, 1), np.nan))
 
@@ -123,7 +125,7 @@ def test_swapping_gru_gates_would_be_caught():
     X = _inputs(spec)
     model = keras_impl.from_canonical(weights)
     got = keras_impl.predict(model, X)
-    assert np.max(np.abs(got - reference.predict(weights, X))) <= TOLERANCE["float64"]
+    assert np.max(np.abs(got - reference.predict(weights, X))) <= TOLERANCES["float64"]
     assert np.max(np.abs(got - reference.predict(swapped, X))) > 1e-3
 
 

@@ -19,15 +19,15 @@ from shared import reference
 from shared.errors import DataError
 from shared.grammar import BatchNormSpec, DenseSpec, EmbeddingSpec, LayerNormSpec
 from shared.recipe import TrainSpec
+from shared.tolerances import TOLERANCES
 from shared.weights import CanonicalWeights, fold_single_bias, random_weights
 from tests.specs import GRAMMAR_NAMES, grammar_specs
 
 DTYPES = ["float32", "float64"]
-# Max abs difference from the reference, as compare/port/agreement.py's TOLERANCES: float32
+# Max abs difference from the reference, shared/tolerances.py's TOLERANCES: float32
 # carries ~7 digits and a forward pass of tens of operations summed in another order than numpy
 # drifts by a few ulps of values ~1 (worst measured here 1.2e-7); float64's few ulps are ~1e-15
 # (worst measured 4.4e-16). A wrong name, gate or epsilon moves outputs by >= 1e-3.
-TOLERANCE = {"float32": 1e-6, "float64": 1e-12}
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def test_outputs_match_reference_with_masked_steps_anywhere(built, name, dtype):
     X = padded_inputs(weights.spec)
     got = keras_impl.predict(model, X)
     assert got.dtype == np.dtype(dtype) and got.shape == (4, *weights.spec.output_shape)
-    assert _gap(got, reference.predict(weights, X)) <= TOLERANCE[dtype]
+    assert _gap(got, reference.predict(weights, X)) <= TOLERANCES[dtype]
 
 
 def _probe(weights: CanonicalWeights, k: int) -> CanonicalWeights:
@@ -103,7 +103,7 @@ def test_hidden_states_match_reference_with_masked_steps_anywhere(built, name, d
     trace = reference.forward(weights, X)
     for k in range(len(weights.spec.layers)):
         got = keras_impl.predict(keras_impl.from_canonical(_probe(weights, k)), X)
-        assert _gap(got, trace.sequences[k]) <= TOLERANCE[dtype], f"layer {k}"
+        assert _gap(got, trace.sequences[k]) <= TOLERANCES[dtype], f"layer {k}"
 
 
 @pytest.mark.slow
@@ -144,11 +144,13 @@ def test_keras_files_load_in_plain_keras_and_compute_the_same(built, tmp_path, n
 
 def test_predict_checks_token_ids(built):
     _, model = built["embedding", "float32"]
-    with pytest.raises(DataError, match=r"token ids shaped \(samples, 6\)"):
-        keras_impl.predict(model, np.zeros((2, 6, 1), dtype=int))
-    with pytest.raises(DataError, match=r"outside 0\.\.8"):
+    with pytest.raises(DataError, match=r"token ids must be shaped \(samples, time\)"):
+        keras_impl.predict(model, np.zeros((2, 6, 2), dtype=int))
+    with pytest.raises(DataError, match=r"6 time steps"):
+        keras_impl.predict(model, np.zeros((2, 5), dtype=int))
+    with pytest.raises(DataError, match=r"in \[0, 9\)"):
         keras_impl.predict(model, np.full((2, 6), 9))
-    with pytest.raises(DataError, match="integer token ids"):
+    with pytest.raises(DataError, match="whole numbers"):
         keras_impl.predict(model, np.full((2, 6), 0.5))
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from keras_impl.model import floatx_scope
-from keras_impl.train import ParityAdam, make_optimizer
+from keras_impl.optim import ParityAdam, make_optimizer
 from shared.recipe import OptimizerSpec
 
 LR, B1, B2, EPS = 1e-3, 0.9, 0.999, 1e-4  # a large epsilon so its placement matters

@@ -35,7 +35,7 @@ def parity_adam_trajectory(
     w0: np.ndarray, grads: list[np.ndarray], spec: OptimizerSpec
 ) -> list[np.ndarray]:
     """keras_impl's optimizer for `spec` on one float64 variable, weights after every step."""
-    from keras_impl.train import make_optimizer
+    from keras_impl.optim import make_optimizer
 
     return keras_trajectory(lambda: make_optimizer(spec), w0, grads)
 

@@ -10,6 +10,7 @@ import keras_impl
 from shared import reference
 from shared.errors import WeightFormatError
 from shared.spec import DenseSpec
+from shared.tolerances import TOLERANCES
 from shared.weights import random_weights, zero_recurrent_bias
 from tests.specs import KERAS_SIZES, KERAS_STRUCTURES, LAYER_KINDS, make_spec
 
@@ -62,7 +63,7 @@ def test_nonzero_recurrent_bias_is_folded_into_b(layer, dtype):
     model = keras_impl.from_canonical(weights)
     X = np.random.default_rng(2).uniform(-1, 1, size=(4, 12, 2))
     # float32: b + c is rounded once more than the reference's separate additions (~6e-8)
-    tolerance = {"float32": 1e-6, "float64": 1e-12}[dtype]
+    tolerance = TOLERANCES[dtype]
     assert np.max(np.abs(keras_impl.predict(model, X) - reference.predict(weights, X))) <= tolerance
     back = keras_impl.to_canonical(model)
     direction, original = back.layers[0]["forward"], weights.layers[0]["forward"]

@@ -24,6 +24,7 @@ from shared.grammar import (
 from shared.recurrent_spec import RecurrentLayerSpec
 from shared.reference import forward
 from shared.spec import ModelSpec
+from shared.tolerances import TOLERANCES
 from shared.weight_files import load_npz, save_npz
 from shared.weights import CanonicalWeights, random_weights
 
@@ -321,5 +322,5 @@ def test_files_of_the_previous_release_read_back_unchanged(name):
     assert weights.spec == spec
     stored = np.load(FIXTURES / f"{name}_io.npz")
     # the stored outputs are Keras's (release 0.1); the reference agrees to the usual bounds
-    tolerance = {"float32": 1e-6, "float64": 1e-12}[spec.dtype]
+    tolerance = TOLERANCES[spec.dtype]
     np.testing.assert_allclose(forward(weights, stored["X"]).outputs, stored["y"], atol=tolerance)

@@ -24,6 +24,7 @@ from shared.spec import (
     LayerNormSpec,
     MaskingSpec,
 )
+from shared.tolerances import TOLERANCES
 from shared.weights import random_weights
 from tests.specs import DTYPES_FLOAT64_SLOW, LAYER_KINDS, TORCH_SIZES, grammar_spec, make_spec
 from tests.torch_impl.helpers import FUSED_KINDS, MASK_PATTERNS, masked_inputs
@@ -32,12 +33,11 @@ from torch_impl import masked as masked_module
 from torch_impl.layers import FRONTS, HEAD_LAYERS
 from torch_impl.translators import BY_SPEC, for_module, translator
 
-# As compare/port/agreement.py TOLERANCES: float32 forward passes whose summation order differs
+# As shared/tolerances.py's TOLERANCES: float32 forward passes whose summation order differs
 # between torch and numpy drift by a few ulps of values ~1 (measured here <= 5e-7), so 1e-6
 # leaves headroom; float64's same drift is ~1e-15, so 1e-12 is strict and safe. A real error
 # (a transposed kernel, a missed mask, a zero where Keras carries the output) moves outputs by
 # > 1e-2 (see the sensitivity tests below).
-TOLERANCE = {"float32": 1e-6, "float64": 1e-12}
 HEAD_LAYERS_ALL = (
     DenseSpec(units=5, activation="relu"),
     DropoutSpec(rate=0.3),
@@ -82,7 +82,7 @@ def test_head_layers_after_every_readout_match_reference(readout, dtype, inputs)
     expected = reference.predict(weights, inputs)
     assert ours.dtype == np.dtype(dtype)
     assert ours.shape == (4, *spec.output_shape)
-    assert _gap(ours, expected) <= TOLERANCE[dtype]
+    assert _gap(ours, expected) <= TOLERANCES[dtype]
 
 
 @pytest.mark.parametrize("dtype", DTYPES_FLOAT64_SLOW)
@@ -104,7 +104,7 @@ def test_masking_matches_reference_for_every_kind(kind, pattern, bidirectional, 
     X = masked_inputs(spec, pattern)
     trace = reference.forward(weights, X)
     assert np.array_equal(trace.mask, MASK_PATTERNS[pattern])
-    assert _gap(predict(from_canonical(weights), X), trace.outputs) <= TOLERANCE[dtype]
+    assert _gap(predict(from_canonical(weights), X), trace.outputs) <= TOLERANCES[dtype]
     packed = pattern == "end" and kind in FUSED_KINDS
     assert taken == ["packed" if packed else "loop"] * 2  # both layers, one route
 
@@ -125,7 +125,7 @@ def test_embedding_with_mask_zero_matches_reference(kind, bidirectional, dtype):
     for pattern in MASK_PATTERNS:
         ids = masked_inputs(spec, pattern)
         ours = predict(model, ids)
-        assert _gap(ours, reference.predict(weights, ids)) <= TOLERANCE[dtype], pattern
+        assert _gap(ours, reference.predict(weights, ids)) <= TOLERANCES[dtype], pattern
         # ids as whole-number floats and as (samples, time, 1) read the same
         assert np.array_equal(predict(model, ids[:, :, None].astype(float)), ours)
 

@@ -13,14 +13,14 @@ import torch
 
 from shared import reference
 from shared.spec import MaskingSpec
+from shared.tolerances import TOLERANCES
 from shared.weights import random_weights
 from tests.specs import DTYPES_FLOAT64_SLOW, LAYER_KINDS, grammar_spec
 from tests.torch_impl.helpers import FUSED_KINDS, MASK_PATTERNS, masked_inputs
 from torch_impl import from_canonical
 from torch_impl.masked import masked_recurrence, step_states, trailing_lengths
 
-# As compare/port/agreement.py TOLERANCES (few-ulp drift from summation order; see test_grammar).
-TOLERANCE = {"float32": 1e-6, "float64": 1e-12}
+# TOLERANCES: few-ulp drift from summation order (see shared/tolerances.py and test_grammar).
 KINDS = dict(LAYER_KINDS)
 
 
@@ -56,13 +56,13 @@ def test_hidden_states_sequences_and_finals_match_reference(kind, pattern, bidir
         with torch.no_grad():
             for direction in directions:  # carried over masked steps, index t = step t
                 states = step_states(rnn, inputs, keep, direction)
-                assert _gap(states, trace.hidden[k][direction]) <= TOLERANCE[dtype], (k, direction)
+                assert _gap(states, trace.hidden[k][direction]) <= TOLERANCES[dtype], (k, direction)
             sequence, finals = masked_recurrence(rnn, inputs, keep, bidirectional)
-        assert _gap(sequence, trace.sequences[k]) <= TOLERANCE[dtype], k
+        assert _gap(sequence, trace.sequences[k]) <= TOLERANCES[dtype], k
         expected = [trace.hidden[k]["forward"][:, -1]]
         if bidirectional:
             expected.append(trace.hidden[k]["backward"][:, 0])
-        assert _gap(finals, np.concatenate(expected, axis=1)) <= TOLERANCE[dtype], k
+        assert _gap(finals, np.concatenate(expected, axis=1)) <= TOLERANCES[dtype], k
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -77,8 +77,8 @@ def test_packed_sequences_and_the_step_loop_agree(kind, bidirectional, dtype):
             packed = masked_recurrence(rnn, inputs, keep, bidirectional, packed=True)
             looped = masked_recurrence(rnn, inputs, keep, bidirectional, packed=False)
         for a, b in zip(packed, looped, strict=True):
-            assert _gap(a, b.numpy()) <= TOLERANCE[dtype], k
-        assert _gap(packed[0], trace.sequences[k]) <= TOLERANCE[dtype], k
+            assert _gap(a, b.numpy()) <= TOLERANCES[dtype], k
+        assert _gap(packed[0], trace.sequences[k]) <= TOLERANCES[dtype], k
 
 
 def test_packed_route_needs_trailing_padding():

@@ -10,6 +10,7 @@ from torch import nn
 from shared import reference
 from shared.activations import ACTIVATIONS
 from shared.recurrent_spec import RecurrentLayerSpec
+from shared.tolerances import TOLERANCES
 from shared.weights import CanonicalWeights, random_weights
 from tests.specs import DTYPES_FLOAT64_SLOW, LAYER_KINDS, TORCH_SIZES, TORCH_STRUCTURES, make_spec
 from torch_impl import build_model, create_rnn, from_canonical, predict, spec_of, to_canonical
@@ -26,7 +27,6 @@ from torch_impl.weights import set_canonical
 # layers of <= 6 units the rounding stays near 1e-7, so 1e-6 leaves room without hiding errors
 # (a swapped gate or missing bias moves outputs by > 1e-3, see test_sensitivity).
 # float64: the same rounding at 2^-52 relative, so ~1e-16; 1e-12 is far from any real bug.
-TOLERANCE = {"float32": 1e-6, "float64": 1e-12}
 
 
 @pytest.mark.parametrize("dtype", DTYPES_FLOAT64_SLOW)
@@ -40,7 +40,7 @@ def test_forward_matches_reference(layer, structure, dtype, inputs):
     expected = reference.predict(weights, inputs)
     assert ours.dtype == np.dtype(dtype)
     assert ours.shape == expected.shape == (4, 2)
-    assert np.max(np.abs(ours - expected)) <= TOLERANCE[dtype]
+    assert np.max(np.abs(ours - expected)) <= TOLERANCES[dtype]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -51,7 +51,7 @@ def test_sequence_output_matches_reference(layer, dtype, inputs):
     ours = predict(from_canonical(weights), inputs)
     expected = reference.predict(weights, inputs)
     assert ours.shape == expected.shape == (4, 6, 2)
-    assert np.max(np.abs(ours - expected)) <= TOLERANCE[dtype]
+    assert np.max(np.abs(ours - expected)) <= TOLERANCES[dtype]
 
 
 def test_fused_modules_where_torch_can_and_loops_where_it_cannot():
@@ -87,8 +87,8 @@ def test_relu_loop_equals_nn_rnn_and_reference(structure, dtype, inputs):
     set_canonical(looped, weights)
     expected = reference.predict(weights, inputs)
     for model in (fused, looped):
-        assert np.max(np.abs(predict(model, inputs) - expected)) <= TOLERANCE[dtype]
-    assert np.max(np.abs(predict(fused, inputs) - predict(looped, inputs))) <= TOLERANCE[dtype]
+        assert np.max(np.abs(predict(model, inputs) - expected)) <= TOLERANCES[dtype]
+    assert np.max(np.abs(predict(fused, inputs) - predict(looped, inputs))) <= TOLERANCES[dtype]
 
 
 def test_every_activation_mirrors_shared_activations():

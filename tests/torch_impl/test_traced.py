@@ -16,6 +16,7 @@ from torch import nn
 from compare.port.agreement import random_inputs
 from shared.errors import ModelFileError
 from shared.reference import predict
+from shared.tolerances import TOLERANCES
 from tests.specs import DTYPES_FLOAT64_SLOW
 from tests.user_nets import (
     PORTED,
@@ -28,7 +29,6 @@ from tests.user_nets import (
 )
 from torch_impl import trace_module, traced_outputs
 
-TOLERANCE = {"float32": 1e-6, "float64": 1e-12}
 # class name -> the spec the forward is read as (ModelSpec.describe without the dtype)
 READ_AS = {
     "LSTMForecaster": "lstm(4, seq) -> dropout(0.2) -> lstm(4) -> dense(1, linear)",
@@ -65,7 +65,7 @@ def test_the_forward_is_read_as_the_grammar_computes_it(cls, dtype):
     X = random_inputs(spec, batch=8, seed=1)
     with torch.no_grad():
         own = _own_forward(module, X)
-    assert np.abs(predict(traced.weights, X) - own).max() <= TOLERANCE[dtype]
+    assert np.abs(predict(traced.weights, X) - own).max() <= TOLERANCES[dtype]
     assert np.array_equal(traced_outputs(traced, module, X), own)
 
 

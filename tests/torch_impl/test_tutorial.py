@@ -15,6 +15,7 @@ import torch
 from shared.recurrent_spec import RecurrentLayerSpec
 from shared.reference import predict as reference_predict
 from shared.spec import DenseSpec, ModelSpec, tutorial_spec
+from shared.tolerances import TOLERANCES
 from shared.weights import random_weights
 from tests.tutorial_helpers import (
     PRINT_PRECISION,
@@ -28,7 +29,6 @@ from torch_impl.tutorial import LinearRNN, TutorialRNN
 
 # float32: a dozen steps of values ~1 drift by a few ulps (~1e-7 each), so 1e-6; float64: the
 # same drift is ~1e-15, so 1e-12 is strict and safe (the project's tolerances).
-TOLERANCE = {"float32": 1e-6, "float64": 1e-12}
 
 
 @pytest.mark.slow
@@ -63,7 +63,7 @@ def test_part1_hand_computation_is_the_networks(torch_tutorial_run):
     _out, stdout = torch_tutorial_run
     network, ours = printed_predictions(stdout)
     # both printed to ~8 significant digits of values ~1: 1e-6 covers float32 vs float64 rounding
-    assert abs(network - ours) <= TOLERANCE["float32"]
+    assert abs(network - ours) <= TOLERANCES["float32"]
     assert abs(network) > 1e-3  # the demo's output is not a trivial zero
 
 
@@ -77,7 +77,7 @@ def test_tutorial_module_is_the_reference_model(dtype):
     with torch.no_grad():
         outputs = model(torch.from_numpy(inputs)).numpy()  # (8, 1)
     assert outputs.shape == (8, 1) and outputs.dtype == np.dtype(dtype)
-    assert np.max(np.abs(outputs - reference_predict(weights, inputs))) <= TOLERANCE[dtype]
+    assert np.max(np.abs(outputs - reference_predict(weights, inputs))) <= TOLERANCES[dtype]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -101,4 +101,4 @@ def test_linear_demo_loop_is_the_reference_model(dtype):
     inputs = np.random.default_rng(2).normal(size=(4, 3, 1)).astype(dtype)
     with torch.no_grad():
         outputs = model(torch.from_numpy(inputs)).numpy()
-    assert np.max(np.abs(outputs - reference_predict(weights, inputs))) <= TOLERANCE[dtype]
+    assert np.max(np.abs(outputs - reference_predict(weights, inputs))) <= TOLERANCES[dtype]

@@ -17,6 +17,7 @@ from torch import nn
 
 from shared.errors import ModelFileError
 from shared.reference import predict as reference_predict
+from shared.tolerances import TOLERANCES
 from tests.specs import DTYPES_FLOAT64_SLOW
 from tests.user_nets import (
     TIME_STEPS,
@@ -29,7 +30,6 @@ from tests.user_nets import (
 )
 from torch_impl import canonical_from_module, canonical_from_state_dict, read_canonical
 
-TOLERANCE = {"float32": 1e-6, "float64": 1e-12}
 KINDS = ("rnn", "lstm", "gru")
 SPEC_KIND = {"rnn": "simple", "lstm": "lstm", "gru": "gru"}
 
@@ -58,7 +58,7 @@ def test_user_state_dicts_compute_what_the_user_model_computes(
     assert all(layer.bidirectional == bidirectional for layer in spec.layers)
     assert spec.dtype == dtype and spec.features == 2 and spec.head.units == 2
     X = user_inputs(dtype)
-    assert max_abs(reference_predict(inferred.weights, X), outputs(net, X)) <= TOLERANCE[dtype]
+    assert max_abs(reference_predict(inferred.weights, X), outputs(net, X)) <= TOLERANCES[dtype]
     for path in _save_all(net, tmp_path):
         from_file = read_canonical(path, time_steps=TIME_STEPS)
         assert from_file.weights.bitwise_equal(inferred.weights), path.name
@@ -132,7 +132,7 @@ def test_a_module_says_its_own_settings(dtype):
     assert spec.layers[2].activation == "relu" and spec.head.activation == "sigmoid"
     assert "from module squash" in "\n".join(inferred.assumptions)
     X = user_inputs(dtype)
-    assert max_abs(reference_predict(inferred.weights, X), outputs(net, X)) <= TOLERANCE[dtype]
+    assert max_abs(reference_predict(inferred.weights, X), outputs(net, X)) <= TOLERANCES[dtype]
 
 
 def test_safetensors_key_order_is_recovered_from_shapes(tmp_path):

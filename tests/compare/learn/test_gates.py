@@ -19,8 +19,8 @@ from compare.cli import main
 from compare.learn.gate_tables import check_mapping, mapping, table_markdown
 from compare.learn.gates import by_hand, compute_gated, demo_spec, render_gated
 from shared.reference import forward
+from shared.tolerances import TOLERANCES
 from shared.weights import random_weights
-from tests.specs import TOLERANCE
 
 VARIANTS = {"lstm": ("lstm", True), "gru": ("gru", True), "gru-reset-before": ("gru", False)}
 # Printed with 8 decimals: within half a unit of the last digit; 1e-9 pads the conversion.
@@ -91,7 +91,7 @@ def test_a_swapped_gate_slice_is_caught(results, variant, first, second, side):
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_hand_computation_equals_keras_torch_and_the_reference(results, variant, dtype):
     result = results[(variant, dtype)]
-    tolerance = TOLERANCE[dtype]  # 1e-6 / 1e-12: see tests/specs.py
+    tolerance = TOLERANCES[dtype]  # 1e-6 / 1e-12: see shared/tolerances.py
     hand = np.stack([step["h"] for step in result.steps])  # (time 3, units 2)
     assert hand.dtype == np.dtype(dtype)
     trace = forward(result.weights, np.array(result.inputs, dtype).reshape(1, 3, 1))

@@ -152,6 +152,6 @@ def test_gated_notebook_hand_cells_agree_with_both_frameworks(executed):
     stdout = _stdout(executed["gates_by_hand.ipynb"])
     diffs = re.findall(r"^  (?:keras|torch) +(?:h_\d|o3) = .*diff (\S+)$", stdout, re.MULTILINE)
     assert len(diffs) == 3 * 2 * 4  # 3 sections, 2 frameworks, h_1..h_3 and o3
-    assert max(float(diff) for diff in diffs) <= 1e-12  # float64: see tests/specs.py
+    assert max(float(diff) for diff in diffs) <= 1e-12  # float64: see shared/tolerances.py
     assert stdout.count("every slice holds its canonical array exactly") == 3
     assert "nn.GRU loaded with these very arrays" in stdout

@@ -21,6 +21,7 @@ from compare.learn.walkthrough import DEMO_INPUT, compute, hand_computation, ren
 from shared.recurrent_spec import RecurrentLayerSpec
 from shared.reference import forward
 from shared.spec import DenseSpec, ModelSpec
+from shared.tolerances import TOLERANCES
 from shared.weights import random_weights
 
 # The text prints states and o3 with 8 decimals: a printed value is within half a unit of the
@@ -29,7 +30,6 @@ PRINT_PRECISION = 5e-9 + 1e-9
 # Hand computation vs reference, Keras and torch: tolerances as in the rest of the project.
 # float64: ulp 2.2e-16 and these are a handful of operations, so 1e-12 is very loose yet safe;
 # float32: ulp ~1.2e-7 at 1 and values here reach ~2, so a few ulps of drift stay under 1e-6.
-TOLERANCE = {"float32": 1e-6, "float64": 1e-12}
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +73,8 @@ def test_hand_computation_is_the_reference(result64):
     trace = forward(result64.weights, DEMO_INPUT)
     states = np.stack(result64.hand_states)  # (3, 2)
     assert states.dtype == np.float64
-    assert np.max(np.abs(states - trace.hidden[0]["forward"][0])) <= TOLERANCE["float64"]
-    assert abs(result64.hand_output - trace.outputs[0, 0]) <= TOLERANCE["float64"]
+    assert np.max(np.abs(states - trace.hidden[0]["forward"][0])) <= TOLERANCES["float64"]
+    assert abs(result64.hand_output - trace.outputs[0, 0]) <= TOLERANCES["float64"]
 
 
 def test_hand_computation_with_random_biases():
@@ -99,7 +99,7 @@ def test_hand_computation_with_random_biases():
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_frameworks_match_the_hand_computation(impls, dtype):
     result = compute(dtype)
-    tolerance = TOLERANCE[dtype]  # see the comment on TOLERANCE
+    tolerance = TOLERANCES[dtype]  # see the comment on TOLERANCES
     hand_states = np.stack(result.hand_states).astype(np.float64)
     for framework in ("keras", "torch"):
         states = result.framework_states[framework]

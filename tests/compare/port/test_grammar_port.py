@@ -8,7 +8,7 @@ variances and gammas, which would hide a swapped or dropped parameter). Each mod
 loaded by plain Keras, must compute what the user's own model computes on inputs padded at the
 end, in the middle and at the start where it masks.
 
-Tolerances: 1e-6 in float32, 1e-12 in float64, as everywhere (compare.port.agreement).
+Tolerances: 1e-6 in float32, 1e-12 in float64, as everywhere (shared/tolerances.py).
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import numpy as np
 import pytest
 
 from compare.cli import main
-from compare.port.agreement import TOLERANCES, random_inputs
+from compare.port.agreement import random_inputs
 from compare.port.shapes import SHAPES
+from shared.tolerances import TOLERANCES
 from shared.weights import random_weights
 
 pytestmark = pytest.mark.slow

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from compare.port import files as port
-from compare.port.agreement import TOLERANCES, random_inputs
+from compare.port.agreement import random_inputs
 from shared.recurrent_spec import RecurrentLayerSpec
 from shared.spec import (
     BatchNormSpec,
@@ -27,6 +27,7 @@ from shared.spec import (
     MaskingSpec,
     ModelSpec,
 )
+from shared.tolerances import TOLERANCES
 from shared.weights import random_weights
 
 pytestmark = pytest.mark.slow

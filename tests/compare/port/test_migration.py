@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from compare.port import files as port
-from compare.port.agreement import TOLERANCES
 from shared.spec import ModelSpec
+from shared.tolerances import TOLERANCES
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "release_0_1"
 NAMES = ("tutorial", "stacked_bilstm_seq64")

@@ -4,7 +4,7 @@ Each model is a plain nn.Module of tests/user_nets.py with random weights (no
 rnn-parity builder). Every check runs the Keras model in plain Keras (`keras.models.load_model`
 with safe_mode, `model(x)`) against the user's own forward called as the user calls it, within
 1e-6 (float32) / 1e-12 (float64): a few ulps of summation-order drift, where a wrong readout
-moves outputs by ~1e-2 and a swapped gate by ~1e-1 (tests/specs.py).
+moves outputs by ~1e-2 and a swapped gate by ~1e-1 (shared/tolerances.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from compare.port import port_with_module, torch_module_to_keras
 from compare.port.agreement import random_inputs
 from compare.testing import assert_same_outputs
 from shared.errors import ModelFileError
-from tests.specs import TOLERANCE
+from shared.tolerances import TOLERANCES
 from tests.user_nets import (
     PORTED,
     PORTED_TIME_STEPS,
@@ -69,7 +69,7 @@ def test_each_model_ports_through_the_module_api(impls, cls):
     module = build(cls, dtype)
     keras_model = torch_module_to_keras(module, time_steps=PORTED_TIME_STEPS)
     X = random_inputs(impls[0].spec_of(keras_model), batch=16, seed=3)
-    assert _gap(_keras_outputs(keras_model, X), _own_forward(module, X)) <= TOLERANCE[dtype]
+    assert _gap(_keras_outputs(keras_model, X), _own_forward(module, X)) <= TOLERANCES[dtype]
     assert_same_outputs(keras_model, module, X)
 
 
@@ -87,7 +87,7 @@ def test_each_model_ports_from_its_state_dict_with_module(impls, tmp_path, capsy
     keras_model = _plain_keras(tmp_path / "out.keras")
     assert impls[0].spec_of(keras_model).dtype == dtype  # a float64 file made a float64 module
     X = random_inputs(impls[0].spec_of(keras_model), batch=16, seed=4)
-    assert _gap(_keras_outputs(keras_model, X), _own_forward(module, X)) <= TOLERANCE[dtype]
+    assert _gap(_keras_outputs(keras_model, X), _own_forward(module, X)) <= TOLERANCES[dtype]
 
 
 def _checkpoint(module: lightning.LightningModule, path) -> None:
@@ -107,7 +107,7 @@ def test_a_lightning_checkpoint_rebuilds_the_module_from_its_hyper_parameters(im
     spec = impls[0].spec_of(keras_model)
     assert [layer.units for layer in spec.layers] == [5, 5, 5]
     X = random_inputs(spec, batch=16, seed=5)
-    assert _gap(_keras_outputs(keras_model, X), _own_forward(module, X)) <= TOLERANCE["float32"]
+    assert _gap(_keras_outputs(keras_model, X), _own_forward(module, X)) <= TOLERANCES["float32"]
 
 
 @pytest.mark.slow

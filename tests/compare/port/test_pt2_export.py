@@ -5,7 +5,7 @@ Each Keras shape of part 1 (`compare.port.shapes`, random non-constant weights) 
 every rnn-parity package from importing (a meta-path hook raises on shared, keras_impl,
 torch_impl, compare) and calls only `torch.export.load(path).module()(x)`, at two batch sizes
 (neither the one the program was traced with). Outputs must match the Keras model's within
-1e-6 (float32) / 1e-12 (float64), the same few-ulp budget as every port (tests/specs.py), and
+1e-6 (float32) / 1e-12 (float64), the same few-ulp budget as every port (shared/tolerances.py), and
 keep their dtype. Windows are 4 steps instead of the shapes' 10-12 to keep the masked loops'
 export time down (the loop is unrolled per step); every layer kind is unchanged.
 """
@@ -23,8 +23,8 @@ import pytest
 from compare.cli import main
 from compare.port.agreement import random_inputs
 from compare.port.shapes import SHAPES
+from shared.tolerances import TOLERANCES
 from shared.weights import random_weights
-from tests.specs import TOLERANCE
 
 BATCHES = (1, 5)
 CASES = [(label, "float32") for label in SHAPES] + [("stacked forecaster (dropout)", "float64")]
@@ -86,7 +86,7 @@ def test_pt2_programs_run_in_plain_torch_at_any_batch_size(impls, tmp_path):
         torch_out = np.load(tmp_path / f"{name}_y.npy")
         assert torch_out.dtype == np.dtype(dtype), (label, torch_out.dtype)
         gap = float(np.abs(torch_out.astype(np.float64) - keras_out).max())
-        assert gap <= TOLERANCE[dtype], f"{label} {dtype} {name}: {gap:.2e}"
+        assert gap <= TOLERANCES[dtype], f"{label} {dtype} {name}: {gap:.2e}"
 
 
 def test_a_pt2_is_a_destination_only(tmp_path, capsys):

@@ -3,7 +3,7 @@
 The helper is what users put in their own suites, so its failure message must point at the
 fault: a changed weight shows up as the first layer, direction and time step whose hidden state
 diverges; a forward that reads the wrong step shows up as "every hidden state agrees".
-Tolerances are the project's (1e-6 float32, 1e-12 float64; see tests/specs.py).
+Tolerances are the project's (1e-6 float32, 1e-12 float64; see shared/tolerances.py).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A user's state dict (plain .pt, .safetensors, or their LightningModule's checkpoint) is ported
 to .keras and back to a torch file, and both must compute what the user's own forward computes:
 within 1e-6 in float32 and 1e-12 in float64 (a few ulps of summation-order drift, see
-tests/specs.py). The cases cover every kind, one and two layers, one and two
+shared/tolerances.py). The cases cover every kind, one and two layers, one and two
 directions, every file kind and both dtypes (each pair of them at least once, not the whole
 product: each case builds several Keras models). A ported .keras loads in a process that never
 imports rnn-parity, and every refusal is one line that writes nothing.
@@ -27,8 +27,8 @@ from compare.testing import assert_same_outputs
 from shared.errors import ModelFileError
 from shared.recurrent_spec import RecurrentLayerSpec
 from shared.spec import DenseSpec, ModelSpec
+from shared.tolerances import TOLERANCES
 from shared.weights import random_weights
-from tests.specs import TOLERANCE
 from tests.user_nets import TIME_STEPS, UserLightning, make_net, max_abs, outputs, user_inputs
 
 STEPS = Assumptions(time_steps=TIME_STEPS)
@@ -80,8 +80,8 @@ def test_user_file_to_keras_and_back(tmp_path, kind, layers, bidirectional, suff
         f"{kind} {layers} {'bi' if bidirectional else 'uni'} {suffix} {dtype}: "
         f"keras {keras_gap:.1e}, back {back_gap:.1e}"
     )
-    assert keras_gap <= TOLERANCE[dtype]
-    assert back_gap <= TOLERANCE[dtype]
+    assert keras_gap <= TOLERANCES[dtype]
+    assert back_gap <= TOLERANCES[dtype]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [source.name, "ported.keras", "back.pt"]
     )
@@ -93,7 +93,7 @@ def test_torch_module_to_keras(dtype):
     net = make_net("lstm", 2, True, dtype)
     keras_model = torch_module_to_keras(net, time_steps=TIME_STEPS)
     X = user_inputs(dtype)
-    assert max_abs(keras_model(X, training=False).numpy(), outputs(net, X)) <= TOLERANCE[dtype]
+    assert max_abs(keras_model(X, training=False).numpy(), outputs(net, X)) <= TOLERANCES[dtype]
     assert_same_outputs(keras_model, net, X)
 
 
@@ -138,7 +138,7 @@ def test_legacy_h5_source(impls, tmp_path, functional, dtype, destination):
     port_file(tmp_path / "old.h5", tmp_path / destination)
     X = user_inputs(dtype)
     expected = impls[0].predict(model, X)
-    assert max_abs(predict_file(tmp_path / destination, X), expected) <= TOLERANCE[dtype]
+    assert max_abs(predict_file(tmp_path / destination, X), expected) <= TOLERANCES[dtype]
 
 
 def test_legacy_h5_refusals(impls, tmp_path):
