@@ -1,8 +1,9 @@
 """The Keras implementation of rnn-parity: build, translate, train, predict, save and load.
 
-Every public function here has a twin of the same name and signature in `torch_impl`, so
-`compare/` can run either framework through one interface (`shared.twins.FrameworkSide` states
-the twins; tests/test_mirror.py holds both packages to it). Models are plain `keras.Model`s
+Its twin functions have the same names and signatures in `torch_impl`, so `compare/` can run
+either framework through one interface (`shared.twins.FrameworkSide` states the twins;
+tests/test_mirror.py holds both packages to it); `part_outputs` is Keras's own, since a torch
+source is read part by part from its traced forward instead. Models are plain `keras.Model`s
 (no subclass), so what a Keras user builds by hand is handled exactly like what `build_model`
 builds, and what `build_model` returns is an ordinary model a Keras user can keep using.
 
@@ -17,6 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from keras_impl.io import load_model, save_model  # noqa: E402
 from keras_impl.model import build_model, create_rnn  # noqa: E402
+from keras_impl.parts import part_outputs  # noqa: E402
 from keras_impl.reading import spec_of  # noqa: E402
 from keras_impl.train import fit, predict  # noqa: E402
 from keras_impl.weights import (  # noqa: E402
@@ -33,6 +35,7 @@ __all__ = [
     "from_canonical",
     "load_model",
     "native_weights",
+    "part_outputs",
     "predict",
     "save_model",
     "set_canonical",

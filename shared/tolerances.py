@@ -16,3 +16,20 @@ TOLERANCES: dict[str, float] = {
     # float64 has ulp 2.2e-16; the same few-ulp drift is ~1e-15, so 1e-12 is strict and safe.
     "float64": 1e-12,
 }
+
+
+def allowed_difference(tolerance: float, magnitude: float) -> float:
+    """The max abs difference allowed between two computations of values reaching `magnitude`.
+
+    Rounding drift is relative: float32 outputs around 1,500 (an unscaled forecaster's) are
+    1.2e-4 apart after one ulp, so a bound fixed at 1e-6 would refuse every exact port whose
+    numbers are not near 1. Below magnitude 1 the bound is `tolerance` itself (absolute: values
+    near zero still drift by a few ulps of the ~1 sized sums that made them); above it, it grows
+    with the largest value compared, so it stays a few ulps wide. A wrong port at magnitude 1e-2
+    is still held to `tolerance`.
+
+    Args:
+        tolerance: the base bound, e.g. TOLERANCES[dtype].
+        magnitude: max |value| of the baseline (the source's outputs, or one hidden state).
+    """
+    return tolerance * max(1.0, float(magnitude))

@@ -30,7 +30,7 @@ from compare.frameworks import both
 from shared.errors import DataError
 from shared.reference import forward
 from shared.spec import DenseSpec, EmbeddingSpec, MaskingSpec, ModelSpec
-from shared.tolerances import TOLERANCES
+from shared.tolerances import TOLERANCES, allowed_difference
 from shared.weights import CanonicalWeights
 
 PAIRS = (("keras", "reference"), ("torch", "reference"), ("keras", "torch"))
@@ -41,6 +41,8 @@ class Difference:
     """How far two computations of one quantity are apart.
 
     max_rel is normwise: max |a - b| / max |b| (elementwise ratios explode near zero).
+    tolerance is the bound applied: the base tolerance scaled by the baseline's magnitude
+    (`shared.tolerances.allowed_difference`) unless an absolute bound was asked for.
     per_step holds the max abs difference at each time step, for hidden states.
     """
 
@@ -81,29 +83,40 @@ class AgreementReport:
             step = f" (worst t={row.worst_step})" if row.worst_step is not None else ""
             lines.append(
                 f"{(row.quantity + step):<34} {row.pair:<20} {row.max_abs:>10.2e} "
-                f"{row.max_rel:>10.2e} {row.tolerance:>8.0e}  "
+                f"{row.max_rel:>10.2e} {row.tolerance:>8.1e}  "
                 f"{'yes' if row.ok else 'NO'}"
             )
         return "\n".join(lines)
 
 
 def difference(
-    quantity: str, pair: str, a: np.ndarray, b: np.ndarray, tolerance: float
+    quantity: str,
+    pair: str,
+    a: np.ndarray,
+    b: np.ndarray,
+    tolerance: float,
+    scaled: bool = True,
 ) -> Difference:
-    """Compare a with b (b is the baseline); for (batch, time, ...) arrays also per time step."""
+    """Compare a with b (b is the baseline); for (batch, time, ...) arrays also per time step.
+
+    Args:
+        tolerance: the base bound; with `scaled` it grows with max |b| above 1
+            (`shared.tolerances.allowed_difference`), else it is an absolute bound.
+    """
     a64, b64 = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a64.shape != b64.shape:
         raise ValueError(f"{quantity} ({pair}): shapes differ, {a64.shape} vs {b64.shape}")
     gap = np.abs(a64 - b64)
-    max_abs = float(gap.max())
-    scale = float(np.abs(b64).max())
+    max_abs = float(gap.max()) if gap.size else 0.0
+    scale = float(np.abs(b64).max()) if b64.size else 0.0
     max_rel = max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else float("inf"))
+    bound = allowed_difference(tolerance, scale) if scaled else tolerance
     per_step: list[float] = []
     worst_step = None
     if gap.ndim == 3:  # (batch, time, units)
         per_step = [float(v) for v in gap.max(axis=(0, 2))]
         worst_step = int(np.argmax(per_step))
-    return Difference(quantity, pair, max_abs, max_rel, tolerance, worst_step, per_step)
+    return Difference(quantity, pair, max_abs, max_rel, bound, worst_step, per_step)
 
 
 def probe_weights(weights: CanonicalWeights, layer_index: int) -> CanonicalWeights:
@@ -146,13 +159,15 @@ def measure(
         weights: canonical weights (with their spec) that both frameworks are built from.
         inputs: (batch, time, features), or token ids (batch, time) for an Embedding.
         inputs_label: what the inputs are, for the report.
-        tolerance: max abs difference allowed; default TOLERANCES[dtype].
+        tolerance: an absolute max abs difference; default TOLERANCES[dtype], scaled by the
+            magnitude of each quantity's reference values.
 
     Returns:
         An AgreementReport with one row per quantity and pair.
     """
     keras_side, torch_side = both()
     spec = weights.validate().spec
+    scaled = tolerance is None
     tolerance = TOLERANCES[spec.dtype] if tolerance is None else tolerance
     trace = forward(weights, inputs)
     runners = {"keras": keras_side, "torch": torch_side}
@@ -167,7 +182,8 @@ def measure(
         "torch": outputs_of("torch", weights),
     }
     rows = [
-        difference("outputs", f"{a} vs {b}", results[a], results[b], tolerance) for a, b in PAIRS
+        difference("outputs", f"{a} vs {b}", results[a], results[b], tolerance, scaled)
+        for a, b in PAIRS
     ]
     for index, layer in enumerate(spec.layers):
         probe = probe_weights(weights, index)
@@ -186,6 +202,7 @@ def measure(
                     hidden[a][:, :, columns],
                     hidden[b][:, :, columns],
                     tolerance,
+                    scaled,
                 )
                 for a, b in PAIRS
             )

@@ -21,6 +21,7 @@ import numpy as np
 
 from compare.port.agreement import probe_weights
 from shared.spec import DenseSpec, ModelSpec
+from shared.tolerances import allowed_difference
 from shared.twins import FrameworkSide
 from shared.weights import CanonicalWeights
 
@@ -76,16 +77,16 @@ def _hidden(
 ) -> str | None:
     """The first layer, direction and step whose hidden states part, or None."""
     for index, layer in enumerate(keras.spec.layers):
-        gap = np.abs(
-            _run(keras_side, probe_weights(keras, index), X)
-            - _run(torch_side, probe_weights(torch, index), X)
-        )  # (batch, time, units * directions)
+        ours = _run(keras_side, probe_weights(keras, index), X)
+        gap = np.abs(ours - _run(torch_side, probe_weights(torch, index), X))
+        # (batch, time, units * directions); the bound grows with the states' size (relu layers)
+        bound = allowed_difference(atol, float(np.abs(ours).max()) if ours.size else 0.0)
         for position, direction in enumerate(layer.directions):
             per_step = gap[:, :, position * layer.units : (position + 1) * layer.units]
             per_step = per_step.max(axis=(0, 2))  # (time,)
             steps = range(len(per_step))
             for step in reversed(steps) if direction == "backward" else steps:
-                if not per_step[step] <= atol:
+                if not per_step[step] <= bound:
                     return (
                         f"first diverging hidden state: layer {index} {direction}, time step "
                         f"{step} (max abs {per_step[step]:.2e})"
@@ -106,7 +107,7 @@ def first_divergence(
     Args:
         keras, torch: each side's canonical weights (with their specs).
         X: the inputs both ran (batch-major; token ids for an Embedding).
-        atol: the largest difference that counts as agreement.
+        atol: the base tolerance: a part agrees within `allowed_difference(atol, its size)`.
         torch_after: the torch side's readout and head-layer outputs from its own forward
             (a user's traced module); None computes them from `torch` as for Keras.
         labels: names for those parts (the user's nodes); default "the readout (final)", ...
@@ -137,7 +138,7 @@ def first_divergence(
         else:
             theirs = np.asarray(torch_after[key], dtype=np.float64)
         gap = float(np.abs(ours - theirs).max()) if ours.shape == theirs.shape else np.inf
-        if not gap <= atol:
+        if not gap <= allowed_difference(atol, float(np.abs(ours).max()) if ours.size else 0.0):
             name = (labels or {}).get(key, label(keras.spec, key))
             return f"every hidden state agrees; first diverging layer: {name} (max abs {gap:.2e})"
     return (

@@ -18,6 +18,8 @@ from typing import Any
 
 from compare.frameworks import both, keras_impl, torch_impl
 from compare.port.agreement import Difference, difference, random_inputs
+from compare.port.divergence import first_divergence
+from compare.port.source_check import check_port, keras_source_divergence
 from compare.port.user_files import (
     FORMATS,
     WRITE_ONLY,
@@ -35,16 +37,55 @@ from shared.weights import CanonicalWeights, fold_single_bias
 __all__ = ["FORMATS", "file_format"]  # re-exported: callers name them through this module
 
 
-def keras_to_torch(model: Any) -> Any:
-    """A torch (Lightning) model computing what the Keras `model` computes."""
-    keras_side, torch_side = both()
-    return torch_side.from_canonical(keras_side.to_canonical(model))
+CHECK_BATCH = 32  # sequences per check: every padding pattern of `random_inputs` several times
 
 
-def torch_to_keras(module: Any) -> Any:
-    """A Keras model computing what the torch (Lightning) `module` computes."""
+def keras_to_torch(model: Any, seed: int = 0) -> Any:
+    """A torch (Lightning) model computing what the Keras `model` computes, checked against it.
+
+    The Keras model itself runs the check inputs (random, fitted to the model: token ids,
+    padding at the end, middle and start where it masks) beside the port before it is returned.
+
+    Raises:
+        ModelFileError: a model outside the grammar (naming the layer), or a port whose outputs
+            differ from `model`'s (naming the tolerance and the first diverging layer).
+    """
     keras_side, torch_side = both()
-    return keras_side.from_canonical(torch_side.to_canonical(module))
+    weights = keras_side.to_canonical(model)
+    ported = torch_side.from_canonical(weights)
+    X = random_inputs(weights.spec, batch=CHECK_BATCH, seed=seed)
+
+    def locate() -> str:
+        inside = keras_source_divergence(keras_side, model, weights, X)
+        tolerance = TOLERANCES[weights.spec.dtype]
+        return inside or first_divergence(weights, torch_side.to_canonical(ported), X, tolerance)
+
+    source = keras_side.predict(model, X)
+    check_port(source, torch_side.predict(ported, X), weights.spec.dtype, "the torch model", locate)
+    return ported
+
+
+def torch_to_keras(module: Any, seed: int = 0) -> Any:
+    """A Keras model computing what rnn-parity's torch (Lightning) `module` computes, checked
+    against the module's own forward before it is returned (a user's own nn.Module goes
+    through `torch_module_to_keras`, which traces it).
+
+    Raises:
+        ModelFileError: a port whose outputs differ from the module's (naming the tolerance
+            and the first diverging layer).
+    """
+    keras_side, torch_side = both()
+    weights = torch_side.to_canonical(module)
+    ported = keras_side.from_canonical(weights)
+    X = random_inputs(weights.spec, batch=CHECK_BATCH, seed=seed)
+
+    def locate() -> str:
+        tolerance = TOLERANCES[weights.spec.dtype]
+        return first_divergence(keras_side.to_canonical(ported), weights, X, tolerance)
+
+    source = torch_side.predict(module, X)
+    check_port(source, keras_side.predict(ported, X), weights.spec.dtype, "the Keras model", locate)
+    return ported
 
 
 def _impl(framework: str) -> Any:
@@ -151,7 +192,7 @@ class PortResult:
         for row in self.agreement:
             lines.append(
                 f"  outputs {row.pair}: max abs diff {row.max_abs:.2e} "
-                f"(tolerance {row.tolerance:.0e}) {'ok' if row.ok else 'FAILED'}"
+                f"(tolerance {row.tolerance:.1e}) {'ok' if row.ok else 'FAILED'}"
             )
         if self.mapping and not self.forward_checked:
             lines.append(
@@ -170,6 +211,14 @@ def _shapes(arrays: dict[str, Any]) -> str:
 def read_back_gap(written: CanonicalWeights, weights: CanonicalWeights) -> float:
     """Max abs difference of weights read back from a destination (one-bias layers as b + c)."""
     return fold_single_bias(written).max_abs_diff(fold_single_bias(weights))
+
+
+def source_divergence(source: Path, weights: CanonicalWeights, inputs: Any) -> str | None:
+    """For a Keras source that disagrees with what was read from it: its first diverging layer."""
+    if file_format(source) != "keras":
+        return None
+    keras_side = keras_impl()
+    return keras_source_divergence(keras_side, keras_side.load_model(source), weights, inputs)
 
 
 def port_file(
@@ -228,9 +277,12 @@ def port_file(
         ]
         bad = [row for row in agreement if not row.ok]
         if bad:
+            where = source_divergence(source, weights, inputs) if bad[0] is agreement[0] else None
             raise ModelFileError(
                 f"{destination}: ported outputs disagree ({bad[0].pair}: max abs "
-                f"diff {bad[0].max_abs:.2e} > {bad[0].tolerance:.0e}); not written"
+                f"diff {bad[0].max_abs:.2e} > tolerance {bad[0].tolerance:.1e})"
+                + (f"; {where}" if where else "")
+                + "; not written"
             )
         candidate.replace(destination)
     except BaseException:

@@ -6,8 +6,9 @@ is at hand (`torch_module_to_keras(module)`, or `port --module` rebuilding the u
 from their file), its forward is traced (`torch_impl.trace_module`) into the grammar, the Keras
 model is built from what was read, and both run the same random inputs (token ids for an
 Embedding; the module's dtype; time-major where the module wants it) *before anything is
-written*. A difference above 1e-6 (float32) / 1e-12 (float64) is an error naming the max
-difference and the first diverging layer (`compare.port.divergence`).
+written*. A difference above 1e-6 (float32) / 1e-12 (float64), scaled by the outputs' size
+above 1 (`shared.tolerances`), is an error naming the max difference and the first diverging
+layer (`compare.port.divergence`).
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def verify(
         )
         raise ModelFileError(
             f"{what} differs from your forward: max abs difference {row.max_abs:.2e} > "
-            f"{tolerance:.0e}; {where}; nothing written"
+            f"tolerance {row.tolerance:.1e}; {where}; nothing written"
         )
     return row
 
@@ -171,7 +172,7 @@ def port_with_module(
         if not row.ok:
             raise ModelFileError(
                 f"{destination}: the written file differs from your forward by "
-                f"{row.max_abs:.2e}; not written"
+                f"{row.max_abs:.2e} > tolerance {row.tolerance:.1e}; not written"
             )
         gap = (
             None

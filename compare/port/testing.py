@@ -21,7 +21,7 @@ from compare.port.agreement import random_inputs
 from compare.port.divergence import first_divergence
 from shared.errors import RnnParityError
 from shared.spec import ModelSpec
-from shared.tolerances import TOLERANCES
+from shared.tolerances import TOLERANCES, allowed_difference
 from shared.twins import FrameworkSide
 from shared.weights import CanonicalWeights
 
@@ -85,8 +85,9 @@ def assert_same_outputs(
             (a tuple output counts by its first element).
         inputs: as the Keras model takes them (batch first); default 8 samples that fit its
             input (token ids for an Embedding).
-        atol: max abs difference allowed; default 1e-6 for float32 and 1e-12 for float64
-            (a few ulps of summation-order drift, see shared/tolerances.py).
+        atol: an absolute max abs difference; default 1e-6 for float32 and 1e-12 for float64
+            (a few ulps of summation-order drift), scaled by the outputs' size above 1
+            (see shared/tolerances.py).
 
     Raises:
         AssertionError: with the max abs difference, the worst sample and, where both models
@@ -101,7 +102,7 @@ def assert_same_outputs(
         shape = "(batch, time) token ids" if expected_dims == 2 else "(batch, time, features)"
         raise AssertionError(f"inputs must be {shape}, got shape {X.shape}")
     dtype = spec.dtype if spec is not None else str(X.dtype)
-    atol = TOLERANCES.get(dtype, TOLERANCES["float32"]) if atol is None else atol
+    base = TOLERANCES.get(dtype, TOLERANCES["float32"]) if atol is None else atol
     if spec is not None:
         keras_out = keras_side.predict(keras_model, X)
     else:
@@ -113,13 +114,16 @@ def assert_same_outputs(
         )
     gap = np.abs(keras_out.astype(np.float64) - torch_out.astype(np.float64))
     max_abs = float(gap.max()) if gap.size else 0.0
-    if not max_abs <= atol:  # also catches NaN
+    magnitude = float(np.abs(keras_out.astype(np.float64)).max()) if keras_out.size else 0.0
+    bound = allowed_difference(base, magnitude) if atol is None else atol
+    if not max_abs <= bound:  # also catches NaN
         per_sample = gap.reshape(len(gap), -1).max(axis=1)
         worst = int(np.nanargmax(per_sample)) if np.isfinite(per_sample).any() else 0
         X = X if spec is not None and spec.embedded else X.astype(dtype)
-        where = _first_divergence(keras_model, inside, X, atol)
+        where = _first_divergence(keras_model, inside, X, base)
         raise AssertionError(
-            f"Keras and torch outputs differ: max abs difference {max_abs:.3e} > atol "
-            f"{atol:.0e}; worst sample {worst} of {len(X)} (Keras {keras_out[worst].ravel()[:4]}, "
+            f"Keras and torch outputs differ: max abs difference {max_abs:.3e} > "
+            f"tolerance {bound:.1e}; worst sample {worst} of {len(X)} "
+            f"(Keras {keras_out[worst].ravel()[:4]}, "
             f"torch {torch_out[worst].ravel()[:4]}); {where}"
         )

@@ -44,7 +44,7 @@ def test_flags_model_all_agree(capsys):
     assert all(row.endswith("yes") for row in rows)
     for quantity in ("layer 0 backward h", "layer 1 forward h", "layer 1 backward h"):
         assert quantity in out
-    assert out.rstrip().endswith("all agree (tolerance 1e-12)")
+    assert out.rstrip().endswith("all agree (tolerance 1e-12 x max(1, max |values|) per quantity)")
 
 
 def test_zero_tolerance_fails_on_float32(capsys):
@@ -55,7 +55,7 @@ def test_zero_tolerance_fails_on_float32(capsys):
     out = capsys.readouterr().out
     rows = _table_rows(out)
     assert any(row.endswith("NO") for row in rows)
-    assert "difference(s) past tolerance (tolerance 0e+00)" in out
+    assert "difference(s) past tolerance (tolerance 0e+00 absolute)" in out
     assert "all agree" not in out
 
 
@@ -74,8 +74,10 @@ def test_model_file(tmp_path, capsys):
         f"model: {path}: gru(3, reset_after=False) -> dense(2, tanh) [float64, (6, 2)]"
     )
     assert "random (10 sequences)" in out
-    assert len(_table_rows(out)) == 6
-    assert "all agree (tolerance 1e-12)" in out
+    rows = _table_rows(out)
+    assert len(rows) == 7  # the file's own model first, then outputs and states of each pair
+    assert "your file vs reference" in rows[0]
+    assert "all agree (tolerance 1e-12 x max(1, max |values|) per quantity)" in out
 
 
 def test_json_output(tmp_path, capsys):

@@ -142,13 +142,16 @@ def test_difference_on_hand_made_arrays():
     a = b.copy()
     a[1, 1, 1] += 0.5  # step 1 off by 0.5
     a[0, 2, 0] -= 0.25  # step 2 off by 0.25
-    row = difference("layer 0 forward h", "keras vs torch", a, b, 0.3)
+    row = difference("layer 0 forward h", "keras vs torch", a, b, 0.3, scaled=False)
     assert row.max_abs == 0.5
     assert row.max_rel == 0.5 / 4.0  # normwise: max |a - b| / max |b|
     assert row.per_step == [0.0, 0.5, 0.25]
     assert row.worst_step == 1
     assert not row.ok
-    assert difference("q", "p", a, b, 0.5).ok  # the tolerance itself is allowed
+    assert difference("q", "p", a, b, 0.5, scaled=False).ok  # the tolerance itself is allowed
+    # scaled (the default): the bound grows with max |b| = 4 above 1, so 0.3 allows 1.2
+    assert difference("q", "p", a, b, 0.3).tolerance == pytest.approx(1.2)
+    assert difference("q", "p", a, b, 0.1).ok is False  # 0.5 > 0.4
 
     flat = difference("outputs", "p", np.array([[1.0], [3.0]]), np.array([[1.0], [2.0]]), 0.0)
     assert (flat.max_abs, flat.max_rel, flat.worst_step, flat.per_step) == (1.0, 0.5, None, [])

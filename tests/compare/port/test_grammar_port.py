@@ -214,7 +214,7 @@ def test_check_runs_any_spec_from_json(impls, tmp_path, capsys):
     assert main(["check", "--spec", str(path), "--batch", "8"]) == 0
     out = capsys.readouterr().out
     assert "embedding(30, 8, mask_zero) -> lstm(4) -> dense(1, sigmoid)" in out
-    assert "all agree (tolerance 1e-12)" in out
+    assert "all agree (tolerance 1e-12 x max(1, max |values|) per quantity)" in out
 
 
 @pytest.mark.parametrize(

@@ -376,8 +376,8 @@ def test_cli_prints_the_mapping_summary(impls, tmp_path, capsys):
     assert re.search(r"layer 1 lstm\s+forward\s+gates i, f, g, o: W \(6, 4\), U \(4, 4\)", out)
     assert "head dense linear: W_y (4, 1), b_y (1,)" in out
     assert "weights read back from the destination: max abs diff 0.00e+00" in out
-    assert re.search(r"outputs source vs reference: max abs diff \S+ \(tolerance 1e-12\) ok", out)
+    assert re.search(r"outputs source vs reference: max abs diff \S+ \(tolerance \S+e-12\) ok", out)
     assert re.search(
-        r"outputs destination vs reference: max abs diff \S+ \(tolerance 1e-12\) ok", out
+        r"outputs destination vs reference: max abs diff \S+ \(tolerance \S+e-12\) ok", out
     )
     assert "FAILED" not in out
