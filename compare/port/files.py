@@ -56,7 +56,7 @@ def keras_to_torch(model: Any, seed: int = 0) -> Any:
     X = random_inputs(weights.spec, batch=CHECK_BATCH, seed=seed)
 
     def locate() -> str:
-        inside = keras_source_divergence(keras_side, model, weights, X)
+        inside = keras_source_divergence(model, weights, X)
         tolerance = TOLERANCES[weights.spec.dtype]
         return inside or first_divergence(weights, torch_side.to_canonical(ported), X, tolerance)
 
@@ -217,8 +217,7 @@ def source_divergence(source: Path, weights: CanonicalWeights, inputs: Any) -> s
     """For a Keras source that disagrees with what was read from it: its first diverging layer."""
     if file_format(source) != "keras":
         return None
-    keras_side = keras_impl()
-    return keras_source_divergence(keras_side, keras_side.load_model(source), weights, inputs)
+    return keras_source_divergence(keras_impl().load_model(source), weights, inputs)
 
 
 def port_file(

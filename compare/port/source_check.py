@@ -17,16 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from compare.frameworks import keras_impl
 from compare.port.agreement import Difference, difference
 from shared.errors import ModelFileError
 from shared.tolerances import TOLERANCES
-from shared.twins import FrameworkSide
 from shared.weights import CanonicalWeights
 
 
-def keras_source_divergence(
-    keras_side: FrameworkSide, model: Any, weights: CanonicalWeights, X: np.ndarray
-) -> str | None:
+def keras_source_divergence(model: Any, weights: CanonicalWeights, X: np.ndarray) -> str | None:
     """The first layer of a Keras `model` whose own output what was read does not reproduce.
 
     Each part of the user's model (recurrent layers, head layers, the final Dense) is tapped in
@@ -36,9 +34,10 @@ def keras_source_divergence(
         "first diverging layer: layer 'enc' (LSTM) of your model (...)", or None when every
         part agrees (the difference is then between the frameworks, not in the reading).
     """
+    keras = keras_impl()  # part_outputs is Keras's own, not a twin
     tolerance = TOLERANCES[weights.spec.dtype]
-    ours = keras_side.part_outputs(model, X)
-    rebuilt = keras_side.part_outputs(keras_side.from_canonical(weights), X)
+    ours = keras.part_outputs(model, X)
+    rebuilt = keras.part_outputs(keras.from_canonical(weights), X)
     for (label, source), (_, read) in zip(ours, rebuilt, strict=True):
         if source.shape != read.shape:
             return (
