@@ -91,6 +91,45 @@ def test_version_mismatch_is_one_line_naming_the_worker(
             future.result(timeout=60)
 
 
+def toy(x: int) -> dict:
+    """A toy job for an in-process cluster: its record holds its argument."""
+    return {"kind": "baseline", "x": x}
+
+
+def lost_or_run(function: str, kwargs: dict, **_: object) -> tuple[bool, object]:
+    """`run_task` on an in-process cluster: the job with x=0 is lost, the others run here.
+
+    Lost as the scheduler reports a job that killed every worker it was given: its future
+    raises KilledWorker (the scheduler's retries, which a real killed worker meets first, are
+    spent).
+    """
+    from types import SimpleNamespace
+
+    from distributed import KilledWorker
+
+    from compare.jobs import runner
+
+    if kwargs["x"] == 0:
+        raise KilledWorker(("cell", "lost", "0"), SimpleNamespace(address="tcp://gone:1"), 3)
+    return runner._call(function, kwargs)
+
+
+def test_a_job_whose_future_raises_is_one_failed_record_counted_once(tmp_path, monkeypatch):
+    from distributed import LocalCluster
+
+    from compare.jobs.runner import Job, run_jobs
+
+    monkeypatch.setattr(cluster, "run_task", lost_or_run)
+    jobs = [Job(f"x{x}", toy, {"x": x}) for x in (1, 0, 2)]
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as local:  # inproc
+        done = run_jobs(jobs, None, cache=tmp_path / "cache", cluster=local.scheduler_address)
+    assert done.ran == len(jobs) and done.failed == ["x0"] and done.reused == 0
+    lost = done.records["x0"]
+    assert lost["kind"] == "failed_job" and lost["error"].startswith("KilledWorker: ")
+    assert [done.records[name]["x"] for name in ("x1", "x2")] == [1, 2]
+    assert len(list((tmp_path / "cache").glob("*.json"))) == 2  # a failure is never cached
+
+
 def _environment() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
 

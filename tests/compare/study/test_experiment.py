@@ -14,6 +14,7 @@ import pytest
 from scipy import stats
 
 from compare.cli import main
+from compare.jobs.runner import cache_key
 from compare.report.experiment.render import (
     experiment_markdown,
     experiment_section,
@@ -63,6 +64,8 @@ def test_the_plan_stacks_layers_and_shares_baselines_per_time_steps():
     assert preset.model.time_steps == 12 and preset.train.epochs == 4 and preset.stride == 1
     assert preset.model.head.activation == "linear"  # the sliding preset's head
     assert job.kwargs["seed"] == 2 and not job.kwargs["series"]
+    # every job, each seed included, has a cached record of its own
+    assert len({cache_key(job)[0] for job in plan.jobs}) == len(plan.jobs)
 
 
 def _run(framework: str, units: int, layers: int, seed: int, rmse: float, **extra) -> dict:
