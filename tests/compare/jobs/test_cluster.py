@@ -50,6 +50,7 @@ def test_the_flag_defaults_to_the_environment_and_unreachable_is_one_line(
 ):
     address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
     monkeypatch.setenv("RNN_PARITY_CLUSTER", address)
+    # nothing listens there: the connection fails at any speed; 1 s only ends the retries sooner
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 1)
     assert build_parser().parse_args(["report"]).cluster == address
     assert build_parser().parse_args(["experiment", "--cluster", "local"]).cluster == "local"
