@@ -196,8 +196,8 @@ def _interrupt(
             return True
         return False
 
-    try:  # the run stops its workers before it exits: this wait cannot race them
-        wait_until(group_gone, "processes of the interrupted run were left running", 10)
+    try:  # they were told to end before the run exited: a wait for that, not a race with it
+        wait_until(group_gone, "processes of the interrupted run were left running", 60)
     except AssertionError:
         os.killpg(process.pid, signal.SIGKILL)
         raise
@@ -273,7 +273,7 @@ def test_ctrl_c_on_a_cluster_cancels_its_futures_and_resumes(
             assert (kind, int(kept), int(total)) == ("experiment", 4, 6) and cached == 4
             # its futures are cancelled: the scheduler forgets them while no worker could have
             # run one (the workers are still held)
-            wait_until(lambda: tasks() == 0, "the run's tasks forgotten", 10)
+            wait_until(lambda: tasks() == 0, "the run's tasks forgotten", 60)
             assert not any(hold.done() for hold in holds)
         finally:
             gate.open()
