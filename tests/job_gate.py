@@ -10,10 +10,14 @@ and opens the gate only after the run has ended. No job can finish first, whatev
   pool's `_call` is replaced by `held_call`, which a spawned worker finds by its import path.
 - `hold` is a Dask task that occupies one worker thread at the gate, so that a client's tasks
   wait in the scheduler until the test lets the worker go.
+- `gated_calls` sends a cluster's jobs through `held_call` too, in each worker's job process
+  (tests.dask_helpers gives a cluster's workers a gate): a worker killed while its job is
+  held is killed mid-job, however fast the job would have been.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -42,26 +46,51 @@ class Gate:
         """Jobs (or Dask worker threads) waiting at the gate now."""
         return len(list(self.folder.glob("held.*")))
 
+    def held_processes(self) -> dict[int, str]:
+        """{process id: the job it holds} of each job `held_call` holds at the gate."""
+        return {int(f.name.split(".")[1]): f.read_text() for f in self.folder.glob("held.*")}
+
     def open(self) -> None:
         """Let every held job go on (and any that comes later)."""
         (self.folder / "go").touch()
 
+    def close(self) -> None:
+        """Hold every job that comes from now on (a gate used before is emptied)."""
+        for file in self.folder.iterdir():
+            file.unlink()
 
-def _wait_at(folder: Path, name: str) -> None:
-    """Say that a job runs (file `held.NAME`), then wait until the test opens the gate.
+
+def _wait_at(folder: Path, name: str, what: str = "") -> None:
+    """Say that a job runs (file `held.NAME`, holding `what`), then wait until the test opens
+    the gate.
 
     The poll waits for the test's own file, not for time to pass: a job behind this gate
     cannot finish before the test says so, however slow or fast the machine.
     """
-    (folder / f"held.{name}").touch()
+    (folder / f"held.{name}").write_text(what)
     while not (folder / "go").exists():
         time.sleep(0.05)
 
 
 def held_call(function: str | Callable[..., dict], kwargs: dict[str, Any]) -> tuple[bool, Any]:
     """The runner's `_call`, run once the gate named by $RNN_PARITY_TEST_GATE is open."""
-    _wait_at(Path(os.environ[GATE]), str(os.getpid()))
+    what = f"{function} {json.dumps(kwargs, sort_keys=True)[:200]}"
+    _wait_at(Path(os.environ[GATE]), str(os.getpid()), what)
     return _call(function, kwargs)
+
+
+def gated_calls(monkeypatch: Any) -> None:
+    """Send the jobs of every cluster run (in this process) through `held_call`.
+
+    A cluster's worker runs `call` in its job process, whose environment is the worker's: the
+    gate is the one tests.dask_helpers gave that cluster.
+    """
+    real = runner.run_on_cluster
+
+    def through_the_gate(client: Any, tasks: Any, call: str, start: str, finish: Any) -> None:
+        real(client, tasks, f"{__name__}:held_call", start, finish)
+
+    monkeypatch.setattr(runner, "run_on_cluster", through_the_gate)
 
 
 def hold(folder: str) -> str:

@@ -26,6 +26,7 @@ from compare.report.summary import summarise
 from compare.study.experiment import collect, plan_experiment
 from compare.study.presets import Preset
 from tests.dask_helpers import kill_a_worker_mid_job, running
+from tests.job_gate import gated_calls
 
 TINY = ["--units", "2", "--time-steps", "6", "--layers", "1", "2", "--seeds", "1"]
 TINY += ["--epochs", "1"]
@@ -149,7 +150,7 @@ RUN_FIELDS |= {"test_rmse", "test_rmse_units", "seconds", "error"}
 
 @pytest.mark.slow
 def test_tiny_grid_end_to_end_same_numbers_with_1_and_2_workers_and_on_a_cluster(
-    tmp_path, capsys, dask_cluster
+    tmp_path, capsys, dask_cluster, monkeypatch
 ):
     one, two, three = tmp_path / "one", tmp_path / "two", tmp_path / "three"
     assert main(["experiment", *TINY, "--jobs", "1", "--out", str(one)]) == 0
@@ -181,11 +182,13 @@ def test_tiny_grid_end_to_end_same_numbers_with_1_and_2_workers_and_on_a_cluster
 
     # A scheduler and two `dask worker` processes on 127.0.0.1; one is killed mid-job (its
     # nanny restarts it). The scheduler runs the job again: every record, the pool's numbers.
+    # The jobs wait at the cluster's gate until the worker of the first is killed: mid-job.
     capsys.readouterr()
+    gated_calls(monkeypatch)
     watcher, killed = kill_a_worker_mid_job(dask_cluster)
     cli = ["experiment", *TINY, "--cluster", dask_cluster.address, "--out", str(three)]
     assert main(cli) == 0
-    watcher.join(timeout=10)
+    watcher.join(timeout=10)  # a bound only: it opened the gate the run went through
     assert killed.pid and killed.job, "no worker was killed mid-job"
     assert "6 job(s) run, 0 reused" in capsys.readouterr().out
     on_cluster = json.loads((three / "experiment.json").read_text())
