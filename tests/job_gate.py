@@ -67,7 +67,8 @@ def _wait_at(folder: Path, name: str, what: str = "") -> None:
     The poll waits for the test's own file, not for time to pass: a job behind this gate
     cannot finish before the test says so, however slow or fast the machine.
     """
-    (folder / f"held.{name}").write_text(what)
+    (folder / f".{name}.tmp").write_text(what)
+    (folder / f".{name}.tmp").rename(folder / f"held.{name}")  # seen whole, never half written
     while not (folder / "go").exists():
         time.sleep(0.05)
 
