@@ -160,6 +160,10 @@ def _interrupt(
     `gate`, if given), send the group SIGINT once `ready()`, and return (exit status, its
     stderr, records in the cache). `ready` must wait for a state the run cannot leave by
     itself (jobs held at a gate): the signal then never comes too late."""
+    # A child inherits an ignored or blocked SIGINT (Python then installs no handler for it):
+    # the run would ignore the Ctrl-C. Name such a leak from an earlier test, here.
+    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN, "this process ignores SIGINT"
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, []), "SIGINT blocked"
     errors = tmp_path / "stderr.txt"
     program = [*COMMAND] if gate else [sys.executable, "-m", "compare.cli"]
     environment = {**_environment(), **(gate.environment() if gate else {})}
