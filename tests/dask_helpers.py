@@ -9,14 +9,17 @@ reaches them, and stopped at the end. The workers import the project from this c
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.job_gate import Gate, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"  # no test traffic leaves this machine
@@ -29,16 +32,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _environment() -> dict[str, str]:
+def _environment(gate: Gate) -> dict[str, str]:
     path = os.environ.get("PYTHONPATH", "")
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), path) if p)}
+    path = os.pathsep.join(p for p in (str(ROOT), path) if p)
+    return {**os.environ, "PYTHONPATH": path, **gate.environment()}
 
 
-def _dask(*arguments: str) -> subprocess.Popen:
+def _dask(gate: Gate, *arguments: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "dask", *arguments],
         cwd=ROOT,
-        env=_environment(),
+        env=_environment(gate),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -48,9 +52,11 @@ def _dask(*arguments: str) -> subprocess.Popen:
 
 @dataclass
 class DaskCluster:
-    """A scheduler's address and the processes (scheduler first) that make the cluster."""
+    """A scheduler's address, the processes (scheduler first) that make the cluster, and the
+    gate where its workers hold the jobs of a run sent through tests.job_gate.gated_calls."""
 
     address: str
+    gate: Gate
     processes: list[subprocess.Popen] = field(default_factory=list)
 
     def client(self):
@@ -72,6 +78,7 @@ class DaskCluster:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+        shutil.rmtree(self.gate.folder, ignore_errors=True)
 
 
 def start_cluster(workers: int = 2) -> DaskCluster:
@@ -80,16 +87,16 @@ def start_cluster(workers: int = 2) -> DaskCluster:
     Returns once every worker has joined (at most a minute).
     """
     port = free_port()
-    cluster = DaskCluster(f"tcp://{HOST}:{port}")
+    gate = Gate(Path(tempfile.mkdtemp(prefix="dask_gate_")))
+    cluster = DaskCluster(f"tcp://{HOST}:{port}", gate)
     cluster.processes.append(
-        _dask("scheduler", "--host", HOST, "--port", str(port), "--no-dashboard")
+        _dask(gate, "scheduler", "--host", HOST, "--port", str(port), "--no-dashboard")
     )
     for _ in range(workers):
-        cluster.processes.append(
-            _dask("worker", cluster.address, "--host", HOST, "--nthreads", "1", "--no-dashboard")
-        )
+        worker = ["worker", cluster.address, "--host", HOST, "--nthreads", "1", "--no-dashboard"]
+        cluster.processes.append(_dask(gate, *worker))
     try:
-        with cluster.client() as client:
+        with cluster.client() as client:  # a bounded wait for the workers to join: no race
             client.wait_for_workers(workers, timeout=60)
     except BaseException:
         cluster.stop()
@@ -106,37 +113,31 @@ class Killed:
     children: list[int] = field(default_factory=list)
 
 
-def kill_a_worker_mid_job(
-    cluster: DaskCluster, settle_s: float = 0.3
-) -> tuple[threading.Thread, Killed]:
-    """A started thread that SIGKILLs one worker process `settle_s` after it starts a job.
+def kill_a_worker_mid_job(cluster: DaskCluster) -> tuple[threading.Thread, Killed]:
+    """A started thread that SIGKILLs the worker process of the first job held at the cluster's
+    gate, then opens the gate.
 
-    The worker process is the nanny's child (the nanny restarts it, as on a real cluster);
-    its job process (compare.jobs.process) is recorded, to check it ends with its worker.
+    The run must send its jobs through the gate (tests.job_gate.gated_calls): the job is then
+    mid-job by construction, whatever the machine's load (a job seen "executing" may finish
+    before the kill lands). The worker process is the nanny's child (the nanny restarts it, as
+    on a real cluster); its job process, the one held, is recorded, to check it ends with its
+    worker.
     """
     import psutil
 
     killed = Killed()
-
-    def executing(dask_worker) -> list[str]:
-        return [str(task.key) for task in dask_worker.state.executing]
+    cluster.gate.close()
 
     def watch() -> None:
-        with cluster.client() as client:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                running = {w: keys for w, keys in client.run(executing).items() if keys}
-                if running:
-                    worker, keys = sorted(running.items())[0]
-                    time.sleep(settle_s)
-                    if keys[0] in client.run(executing, workers=[worker])[worker]:  # still
-                        killed.pid = client.run(os.getpid, workers=[worker])[worker]
-                        children = psutil.Process(killed.pid).children(recursive=True)
-                        killed.children = [child.pid for child in children]
-                        os.kill(killed.pid, signal.SIGKILL)
-                        killed.job = keys[0]
-                        return
-                time.sleep(0.2)
+        try:
+            wait_until(lambda: cluster.gate.held() > 0, "a job held on the cluster")
+            pid, job = sorted(cluster.gate.held_processes().items())[0]
+            worker = psutil.Process(pid).parent()
+            killed.children = [child.pid for child in worker.children(recursive=True)]
+            os.kill(worker.pid, signal.SIGKILL)
+            killed.pid, killed.job = worker.pid, job
+        finally:
+            cluster.gate.open()  # the killed job runs again elsewhere; the others go on
 
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()

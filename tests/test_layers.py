@@ -27,7 +27,7 @@ def _lint(root: Path) -> subprocess.CompletedProcess[str]:
     """Run lint-imports in `root` (it reads root/pyproject.toml and imports from root)."""
     linter = Path(sys.executable).with_name("lint-imports")
     command = [str(linter)] if linter.exists() else [sys.executable, "-m", "importlinter.cli"]
-    return subprocess.run(
+    return subprocess.run(  # the timeout is a hang guard only: the outcome is timeless
         [*command, "--no-cache"], cwd=root, capture_output=True, text=True, timeout=120
     )
 

@@ -38,7 +38,7 @@ def run_program(module: str, out: Path, epochs: int = EPOCHS, seed: int = 0) -> 
         env=env,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=900,  # a hang guard only: the outcome does not depend on when it ends
     )
     assert completed.returncode == 0, f"{module} failed:\n{completed.stderr[-4000:]}"
     return completed.stdout

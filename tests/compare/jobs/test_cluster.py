@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from compare.jobs import cluster
 from compare.jobs.cluster import VersionMismatchError, run_task, version_mismatch
 from compare.records import versions
 from tests.dask_helpers import ROOT, free_port
+from tests.job_gate import COMMAND, Gate, hold, wait_until
 
 # A tiny grid: 2 cells (1 and 2 layers) x 2 frameworks x 1 seed of 1 epoch, and 2 baselines.
 CELL = ["experiment", "--units", "2", "--time-steps", "6", "--epochs", "1", "--seeds", "1"]
@@ -51,6 +51,7 @@ def test_the_flag_defaults_to_the_environment_and_unreachable_is_one_line(
 ):
     address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
     monkeypatch.setenv("RNN_PARITY_CLUSTER", address)
+    # nothing listens there: the connection fails at any speed; 1 s only ends the retries sooner
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 1)
     assert build_parser().parse_args(["report"]).cluster == address
     assert build_parser().parse_args(["experiment", "--cluster", "local"]).cluster == "local"
@@ -93,13 +94,53 @@ def test_version_mismatch_is_one_line_naming_the_worker(
             future.result(timeout=60)
 
 
+def toy(x: int) -> dict:
+    """A toy job for an in-process cluster: its record holds its argument."""
+    return {"kind": "baseline", "x": x}
+
+
+def lost_or_run(function: str, kwargs: dict, **_: object) -> tuple[bool, object]:
+    """`run_task` on an in-process cluster: the job with x=0 is lost, the others run here.
+
+    Lost as the scheduler reports a job that killed every worker it was given: its future
+    raises KilledWorker (the scheduler's retries, which a real killed worker meets first, are
+    spent).
+    """
+    from types import SimpleNamespace
+
+    from distributed import KilledWorker
+
+    from compare.jobs import runner
+
+    if kwargs["x"] == 0:
+        raise KilledWorker(("cell", "lost", "0"), SimpleNamespace(address="tcp://gone:1"), 3)
+    return runner._call(function, kwargs)
+
+
+def test_a_job_whose_future_raises_is_one_failed_record_counted_once(tmp_path, monkeypatch):
+    from distributed import LocalCluster
+
+    from compare.jobs.runner import Job, run_jobs
+
+    monkeypatch.setattr(cluster, "run_task", lost_or_run)
+    jobs = [Job(f"x{x}", toy, {"x": x}) for x in (1, 0, 2)]
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as local:  # inproc
+        done = run_jobs(jobs, None, cache=tmp_path / "cache", cluster=local.scheduler_address)
+    assert done.ran == len(jobs) and done.failed == ["x0"] and done.reused == 0
+    lost = done.records["x0"]
+    assert lost["kind"] == "failed_job" and lost["error"].startswith("KilledWorker: ")
+    assert [done.records[name]["x"] for name in ("x1", "x2")] == [1, 2]
+    assert len(list((tmp_path / "cache").glob("*.json"))) == 2  # a failure is never cached
+
+
 def _environment() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 # The grid's one-layer cell (4 of its 6 jobs) is measured once, here, and its cache is copied
-# into each Ctrl-C test: the interrupted run then starts with records to keep, and is stopped
-# while its own jobs run, without waiting for a new record.
+# into each Ctrl-C test: the interrupted run then starts with records to keep. Its own two jobs
+# are held (tests.job_gate) until it has been interrupted: Ctrl-C lands while they run, never
+# after the grid has finished, however loaded the machine.
 
 
 @pytest.fixture(scope="module")
@@ -111,46 +152,62 @@ def one_layer_cache(tmp_path_factory) -> Path:
 
 
 def _interrupt(
-    arguments: list[str], out: Path, tmp_path: Path, ready: Callable[[int], bool]
+    arguments: list[str],
+    out: Path,
+    tmp_path: Path,
+    ready: Callable[[], bool],
+    gate: Gate | None = None,
 ) -> tuple[int, str, int]:
-    """Run `rnn-parity ARGUMENTS` in a process group of its own, send the group SIGINT once
-    `ready(its pid)`, and return (exit status, its stderr, records in the cache)."""
+    """Run `rnn-parity ARGUMENTS` in a process group of its own (its pool's jobs held at
+    `gate`, if given), send the group SIGINT once `ready()`, and return (exit status, its
+    stderr, records in the cache). `ready` must wait for a state the run cannot leave by
+    itself (jobs held at a gate): the signal then never comes too late."""
+    # A child inherits an ignored or blocked SIGINT (Python then installs no handler for it):
+    # the run would ignore the Ctrl-C. Name such a leak from an earlier test, here.
+    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN, "this process ignores SIGINT"
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, []), "SIGINT blocked"
     errors = tmp_path / "stderr.txt"
+    program = [*COMMAND] if gate else [sys.executable, "-m", "compare.cli"]
+    environment = {**_environment(), **(gate.environment() if gate else {})}
     with errors.open("w") as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-m", "compare.cli", *arguments, "--out", str(out)],
+            [*program, *arguments, "--out", str(out)],
             cwd=ROOT,
-            env=_environment(),
+            env=environment,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 120
-        while not ready(process.pid):
-            assert process.poll() is None, errors.read_text()
-            assert time.monotonic() < deadline, "not ready to interrupt within 120 s"
-            time.sleep(0.1)
-        os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole group
-        status = process.wait(timeout=60)
-    for _ in range(100):  # every process it started (workers too) is gone
+        try:
+
+            def running_and_ready() -> bool:
+                assert process.poll() is None, errors.read_text()  # it must not end unasked
+                return ready()
+
+            wait_until(running_and_ready, "the run's jobs held")
+            os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole group
+            status = process.wait(timeout=60)
+        finally:
+            if process.poll() is None:  # a failure above: leave nothing running
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            if gate:
+                gate.open()  # only now: a held job can finish after the run, never before
+
+    def group_gone() -> bool:  # every process it started (workers too) has ended
         try:
             os.killpg(process.pid, 0)
         except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    else:
+            return True
+        return False
+
+    try:  # they were told to end before the run exited: a wait for that, not a race with it
+        wait_until(group_gone, "processes of the interrupted run were left running", 60)
+    except AssertionError:
         os.killpg(process.pid, signal.SIGKILL)
-        pytest.fail("processes of the interrupted run were left running")
+        raise
     return status, errors.read_text(), len(list((out / ".cache").glob("*.json")))
-
-
-def _pool_workers(pid: int) -> int:
-    """Worker processes the local pool of process `pid` has started."""
-    import psutil
-
-    children = psutil.Process(pid).children()
-    return sum("spawn_main" in " ".join(child.cmdline()) for child in children)
 
 
 @pytest.mark.slow
@@ -159,14 +216,15 @@ def test_ctrl_c_on_the_local_pool_is_one_line_and_status_130_and_resumes(
 ):
     out = tmp_path / "out"
     shutil.copytree(one_layer_cache, out / ".cache")
-    # SIGINT reaches the pool's two workers too, while they load the frameworks for their jobs
-    ready = lambda pid: _pool_workers(pid) == 2  # noqa: E731
-    status, stderr, cached = _interrupt([*GRID, "--jobs", "2"], out, tmp_path, ready)
+    # SIGINT reaches the pool's two workers too, each in its job, held at the gate
+    gate = Gate(tmp_path / "gate")
+    ready = lambda: gate.held() == 2  # noqa: E731
+    status, stderr, cached = _interrupt([*GRID, "--jobs", "2"], out, tmp_path, ready, gate)
     assert status == 130 and "Traceback" not in stderr
     kind, kept, total = INTERRUPTED.match(_one_line(stderr)).groups()
-    assert (kind, int(kept), int(total)) == ("experiment", cached, 6) and 4 <= cached < 6
+    assert (kind, int(kept), int(total)) == ("experiment", 4, 6) and cached == 4
     assert main([*GRID, "--jobs", "1", "--out", str(out)]) == 0  # --jobs: not in the key
-    assert f"{6 - cached} job(s) run, {cached} reused" in capsys.readouterr().out
+    assert "2 job(s) run, 4 reused" in capsys.readouterr().out
 
 
 def test_ctrl_c_in_report_removes_its_staging_folder(tmp_path, capsys, monkeypatch):
@@ -188,6 +246,11 @@ def test_ctrl_c_in_report_removes_its_staging_folder(tmp_path, capsys, monkeypat
     assert list(tmp_path.iterdir()) == []  # no staging, no records: the cache keeps the work
 
 
+def _job_tasks(dask_scheduler) -> int:
+    """Tasks of rnn-parity jobs the scheduler holds (keyed by tuples; a test's holds by text)."""
+    return sum(isinstance(key, tuple) for key in dask_scheduler.tasks)
+
+
 @pytest.mark.slow
 def test_ctrl_c_on_a_cluster_cancels_its_futures_and_resumes(
     tmp_path, capsys, dask_cluster, one_layer_cache
@@ -195,21 +258,33 @@ def test_ctrl_c_on_a_cluster_cancels_its_futures_and_resumes(
     out = tmp_path / "out"
     shutil.copytree(one_layer_cache, out / ".cache")
     command = [*GRID, "--cluster", dask_cluster.address]
+    gate = Gate(tmp_path / "gate")
     with dask_cluster.client() as client:
+        # Each worker's one thread is held at the gate: the run's tasks wait in the scheduler,
+        # and none can finish before the Ctrl-C that must cancel them.
+        workers = sorted(client.scheduler_info()["workers"])
+        holds = [
+            client.submit(hold, str(gate.folder), key=f"hold-{n}", workers=[w], pure=False)
+            for n, w in enumerate(workers)
+        ]
+        try:
+            wait_until(lambda: gate.held() == len(workers), "every worker held")
 
-        def tasks(pid: int = 0) -> int:  # tasks the scheduler holds (only that client's)
-            return client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+            def tasks() -> int:
+                return client.run_on_scheduler(_job_tasks)
 
-        status, stderr, cached = _interrupt(command, out, tmp_path, lambda pid: tasks() > 0)
-        assert status == 130 and "Traceback" not in stderr
-        kind, kept, total = INTERRUPTED.match(_one_line(stderr)).groups()
-        assert (kind, int(kept), int(total)) == ("experiment", cached, 6) and 4 <= cached < 6
-        for _ in range(100):  # its futures are cancelled: the scheduler forgets them
-            if tasks() == 0:
-                break
-            time.sleep(0.1)
-        assert tasks() == 0
+            status, stderr, cached = _interrupt(command, out, tmp_path, lambda: tasks() > 0)
+            assert status == 130 and "Traceback" not in stderr
+            kind, kept, total = INTERRUPTED.match(_one_line(stderr)).groups()
+            assert (kind, int(kept), int(total)) == ("experiment", 4, 6) and cached == 4
+            # its futures are cancelled: the scheduler forgets them while no worker could have
+            # run one (the workers are still held)
+            wait_until(lambda: tasks() == 0, "the run's tasks forgotten", 60)
+            assert not any(hold.done() for hold in holds)
+        finally:
+            gate.open()
+        assert sorted(client.gather(holds)) == workers
     assert main([*command, "--out", str(out)]) == 0
-    assert f"{6 - cached} job(s) run, {cached} reused" in capsys.readouterr().out
+    assert "2 job(s) run, 4 reused" in capsys.readouterr().out
     runs = json.loads((out / "experiment.json").read_text())["runs"]
     assert len(runs) == 4 and all(run["error"] is None for run in runs)

@@ -23,6 +23,12 @@ def square(x: float) -> dict:
     return {"kind": "baseline", "name": f"square{x}", "value": x * x, "nan": float("nan")}
 
 
+def echo_seed(seed: int) -> dict:
+    """A toy training run: its record says which seed it was given."""
+    CALLS.append(f"seed {seed}")
+    return {"kind": "baseline", "seed": seed}
+
+
 def explode(message: str) -> dict:
     CALLS.append("explode")
     raise RuntimeError(f"{message}\nsecond line never shown")
@@ -87,6 +93,21 @@ def test_a_second_run_reuses_every_record_and_fresh_runs_them_again(tmp_path):
     assert json.loads((tmp_path / "staging2" / "sq2.json").read_text()) == staged
     fresh = run_jobs(plan, None, cache=tmp_path / "cache", fresh=True)
     assert (fresh.ran, fresh.reused) == (3, 0) and len(CALLS) == 6
+
+
+def test_each_seed_has_a_cached_record_of_its_own(tmp_path):
+    # a key blind to the seed would serve seed 1's record (written last) for seed 0
+    plan = [Job(f"seed{seed}", echo_seed, {"seed": seed}) for seed in (0, 1)]
+    assert cache_key(plan[0])[0] != cache_key(plan[1])[0]
+    assert cache_key(plan[0])[1]["kwargs"] == {"seed": 0}
+    first = run_jobs(plan, None, cache=tmp_path / "cache")
+    assert first.ran == 2 and len(list((tmp_path / "cache").glob("*.json"))) == 2
+    again = run_jobs(plan, None, cache=tmp_path / "cache")
+    assert (again.ran, again.reused) == (0, 2) and CALLS == ["seed 0", "seed 1"]
+    assert {name: record["seed"] for name, record in again.records.items()} == {
+        "seed0": 0,
+        "seed1": 1,
+    }
 
 
 def test_a_failing_job_is_recorded_and_the_run_goes_on(tmp_path):

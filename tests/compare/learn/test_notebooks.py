@@ -97,7 +97,7 @@ def executed(notebooks, tmp_path_factory):
         folder = tmp_path_factory.mktemp(file.split(".")[0])
         clients[file] = NotebookClient(
             nbformat.from_dict(notebook),
-            timeout=600,
+            timeout=600,  # per cell, a hang guard only: no cell waits on the clock
             kernel_name="python3",
             resources={"metadata": {"path": str(folder)}},  # the kernel's working folder
         )

@@ -14,6 +14,7 @@ import pytest
 from scipy import stats
 
 from compare.cli import main
+from compare.jobs.runner import cache_key
 from compare.report.experiment.render import (
     experiment_markdown,
     experiment_section,
@@ -25,6 +26,7 @@ from compare.report.summary import summarise
 from compare.study.experiment import collect, plan_experiment
 from compare.study.presets import Preset
 from tests.dask_helpers import kill_a_worker_mid_job, running
+from tests.job_gate import gated_calls
 
 TINY = ["--units", "2", "--time-steps", "6", "--layers", "1", "2", "--seeds", "1"]
 TINY += ["--epochs", "1"]
@@ -63,6 +65,8 @@ def test_the_plan_stacks_layers_and_shares_baselines_per_time_steps():
     assert preset.model.time_steps == 12 and preset.train.epochs == 4 and preset.stride == 1
     assert preset.model.head.activation == "linear"  # the sliding preset's head
     assert job.kwargs["seed"] == 2 and not job.kwargs["series"]
+    # every job, each seed included, has a cached record of its own
+    assert len({cache_key(job)[0] for job in plan.jobs}) == len(plan.jobs)
 
 
 def _run(framework: str, units: int, layers: int, seed: int, rmse: float, **extra) -> dict:
@@ -146,7 +150,7 @@ RUN_FIELDS |= {"test_rmse", "test_rmse_units", "seconds", "error"}
 
 @pytest.mark.slow
 def test_tiny_grid_end_to_end_same_numbers_with_1_and_2_workers_and_on_a_cluster(
-    tmp_path, capsys, dask_cluster
+    tmp_path, capsys, dask_cluster, monkeypatch
 ):
     one, two, three = tmp_path / "one", tmp_path / "two", tmp_path / "three"
     assert main(["experiment", *TINY, "--jobs", "1", "--out", str(one)]) == 0
@@ -178,11 +182,13 @@ def test_tiny_grid_end_to_end_same_numbers_with_1_and_2_workers_and_on_a_cluster
 
     # A scheduler and two `dask worker` processes on 127.0.0.1; one is killed mid-job (its
     # nanny restarts it). The scheduler runs the job again: every record, the pool's numbers.
+    # The jobs wait at the cluster's gate until the worker of the first is killed: mid-job.
     capsys.readouterr()
+    gated_calls(monkeypatch)
     watcher, killed = kill_a_worker_mid_job(dask_cluster)
     cli = ["experiment", *TINY, "--cluster", dask_cluster.address, "--out", str(three)]
     assert main(cli) == 0
-    watcher.join(timeout=10)
+    watcher.join(timeout=10)  # a bound only: it opened the gate the run went through
     assert killed.pid and killed.job, "no worker was killed mid-job"
     assert "6 job(s) run, 0 reused" in capsys.readouterr().out
     on_cluster = json.loads((three / "experiment.json").read_text())
