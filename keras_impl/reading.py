@@ -85,6 +85,8 @@ def _check_chain(model: keras.Model, layers: list[keras.layers.Layer]) -> None:
     """A functional model must be a plain chain: each layer used once, fed by the one before."""
     if isinstance(model, keras.Sequential):
         return  # a Sequential is a chain by construction
+    for layer in layers:
+        _check_one_output(layer)
     if len(model.outputs) != 1:
         raise ModelFileError(
             f"model {model.name!r} has {len(model.outputs)} outputs; the grammar has one"
@@ -106,6 +108,28 @@ def _check_chain(model: keras.Model, layers: list[keras.layers.Layer]) -> None:
                 "the grammar describes a plain chain, without branches or merges"
             )
         previous = layer.output
+
+
+def _check_one_output(layer: keras.layers.Layer) -> None:
+    """Refuse, naming the layer and its option, a layer that returns several tensors.
+
+    Counted before the model's outputs, so `out, h, c = LSTM(..., return_state=True)(x)` in a
+    one-output model is blamed on the LSTM, not on the Dense after it or on the model.
+    """
+    nodes = layer._inbound_nodes  # one per call (Keras has no public count); used twice: later
+    if len(nodes) != 1 or len(nodes[0].outputs) == 1:
+        return
+    config = layer.get_config()
+    if config.get("return_state"):
+        option = "return_state=True"
+    elif isinstance(layer, keras.layers.Bidirectional) and layer.merge_mode is None:
+        option = "merge_mode=None"
+    else:
+        option = "several outputs"
+    raise ModelFileError(
+        f"{describe(layer)} returns {len(nodes[0].outputs)} tensors ({option}): every layer of "
+        "the grammar returns one (final states handed to another layer are not supported)"
+    )
 
 
 def _misplaced(layer: keras.layers.Layer, role: str) -> ModelFileError:

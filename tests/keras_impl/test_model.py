@@ -189,6 +189,33 @@ def test_models_outside_the_specs_are_named(build, message):
         keras_impl.spec_of(build())
 
 
+def _return_state_model() -> keras.Model:
+    inputs = keras.Input((12, 1))
+    sequence, _, _ = keras.layers.LSTM(3, return_sequences=True, return_state=True, name="enc")(
+        inputs
+    )
+    return keras.Model(inputs, keras.layers.Dense(1)(keras.layers.LSTM(2)(sequence)))
+
+
+def _merge_none_model() -> keras.Model:
+    inputs = keras.Input((12, 1))
+    forward, _ = keras.layers.Bidirectional(keras.layers.GRU(3), merge_mode=None, name="bi")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(1)(forward))
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (_return_state_model, r"^layer 'enc' \(LSTM\) returns 3 tensors \(return_state=True\)"),
+        (_merge_none_model, r"^layer 'bi' \(Bidirectional\) returns 2 tensors \(merge_mode=None\)"),
+    ],
+    ids=["return_state", "merge_mode_none"],
+)
+def test_a_layer_returning_several_tensors_is_named_not_the_model(build, message):
+    with pytest.raises(ModelFileError, match=message):
+        keras_impl.spec_of(build())
+
+
 def test_a_shared_layer_is_not_a_stack():
     inputs = keras.Input((12, 1))
     layer = keras.layers.SimpleRNN(1, return_sequences=True)
