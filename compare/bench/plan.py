@@ -46,7 +46,7 @@ from compare.bench.variants import (
 from shared.errors import RnnParityError
 
 # Defaults of a full run and of a quick one: (rounds, timed epochs per round's process).
-# See the README's speed section for how long each takes on 2 cores.
+# docs/speed.md says how long each takes on 2 cores.
 FULL_ROUNDS, FULL_EPOCHS_PER_ROUND = 4, 5
 QUICK_ROUNDS, QUICK_EPOCHS_PER_ROUND = 2, 2
 
