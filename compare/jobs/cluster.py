@@ -122,6 +122,10 @@ def run_task(
     if complaint:
         raise VersionMismatchError(complaint)
     with _ONE_JOB_AT_A_TIME:
+        if _job_process and _job_process[0].serves != (start, call):
+            # a later client runs its jobs through another call: the child started for an
+            # earlier one would run them the earlier way, so it gives way to a new one
+            _job_process.pop().close()
         if not _job_process:
             _job_process.append(JobProcess(start, call, worker.state.nthreads))
         try:

@@ -77,6 +77,7 @@ class JobProcess:
     """
 
     def __init__(self, start: str, call: str, threads: int) -> None:
+        self.serves = (start, call)  # what the child was started to run, as the client named it
         child_requests, self._requests = os.pipe()  # (read end, write end)
         self._replies, child_replies = os.pipe()
         arguments = [start, call, str(threads), str(child_requests), str(child_replies)]

@@ -94,6 +94,31 @@ def test_version_mismatch_is_one_line_naming_the_worker(
             future.result(timeout=60)
 
 
+@pytest.mark.slow
+def test_a_worker_runs_each_clients_jobs_the_way_that_client_names(dask_cluster):
+    """A worker keeps one job process; a later client naming another call must not be served
+    by the child an earlier client started (a test's gated calls ran ungated after the cluster
+    had served plain runs)."""
+    with dask_cluster.client() as client:
+        worker = sorted(client.scheduler_info()["workers"])[0]
+        served = []
+        for call in ("call_one_way", "call_another_way", "call_one_way"):
+            future = client.submit(
+                run_task,
+                "job:x",
+                {},
+                call=f"tests.dask_helpers:{call}",
+                start="tests.dask_helpers:start_nothing",
+                expected=versions(),
+                workers=[worker],
+                pure=False,
+            )
+            ok, record = future.result(timeout=120)  # a hang guard: the result is timeless
+            assert ok, record
+            served.append(record["served_by"])
+    assert served == ["call_one_way", "call_another_way", "call_one_way"]
+
+
 def toy(x: int) -> dict:
     """A toy job for an in-process cluster: its record holds its argument."""
     return {"kind": "baseline", "x": x}
