@@ -9,8 +9,6 @@ moves outputs by ~1e-2 and a swapped gate by ~1e-1 (shared/tolerances.py).
 
 from __future__ import annotations
 
-import dataclasses
-
 import lightning
 import numpy as np
 import pytest
@@ -22,6 +20,7 @@ from compare.port.agreement import random_inputs
 from compare.testing import assert_same_outputs
 from shared.errors import ModelFileError
 from shared.tolerances import TOLERANCES
+from tests.compare.port.plants import plant_final_readout
 from tests.user_nets import (
     PORTED,
     PORTED_TIME_STEPS,
@@ -134,17 +133,7 @@ def test_a_planted_misport_is_caught_before_a_file_is_written(impls, tmp_path, m
     _, torch_impl = impls
     module = build(BiLSTMLastStep)
     torch.save(module.state_dict(), tmp_path / "bi.pt")
-    trace_module = torch_impl.trace_module
-
-    def planted(module, time_steps):
-        traced = trace_module(module, time_steps)
-        spec = traced.weights.spec
-        layers = (*spec.layers[:-1], dataclasses.replace(spec.layers[-1], return_sequences=False))
-        wrong = dataclasses.replace(spec, layers=layers, readout="final")
-        traced.weights = dataclasses.replace(traced.weights, spec=wrong)
-        return traced
-
-    monkeypatch.setattr(torch_impl, "trace_module", planted)
+    plant_final_readout(torch_impl, monkeypatch)
     with pytest.raises(ModelFileError) as caught:
         port_with_module(tmp_path / "bi.pt", tmp_path / "bi.keras", f"{HELPERS}:BiLSTMLastStep")
     message = str(caught.value)

@@ -12,8 +12,6 @@ wrong one at magnitude 1e-2 still fails.
 
 from __future__ import annotations
 
-import dataclasses
-
 import keras
 import numpy as np
 import pytest
@@ -27,6 +25,7 @@ from shared.errors import ModelFileError
 from shared.grammar import BatchNormSpec
 from shared.recurrent_spec import RecurrentLayerSpec
 from shared.tolerances import TOLERANCES, allowed_difference
+from tests.compare.port.plants import plant_final_readout
 from tests.user_nets import BiLSTMLastStep, build
 
 
@@ -146,17 +145,7 @@ def test_torch_module_to_keras_checks_against_the_users_forward(impls, monkeypat
     """The API route, not only `port --module`: a readout swapped after tracing is refused."""
     _, torch_impl = impls
     module = build(BiLSTMLastStep)
-    trace_module = torch_impl.trace_module
-
-    def planted(module, time_steps):
-        traced = trace_module(module, time_steps)
-        spec = traced.weights.spec
-        layers = (*spec.layers[:-1], dataclasses.replace(spec.layers[-1], return_sequences=False))
-        wrong = dataclasses.replace(spec, layers=layers, readout="final")
-        traced.weights = dataclasses.replace(traced.weights, spec=wrong)
-        return traced
-
-    monkeypatch.setattr(torch_impl, "trace_module", planted)
+    plant_final_readout(torch_impl, monkeypatch)
     with pytest.raises(ModelFileError, match="differs from your forward"):
         torch_module_to_keras(module)
 

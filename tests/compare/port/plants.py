@@ -1,0 +1,22 @@
+"""Mis-reads planted in the torch reader, to show a port's check against the source has teeth."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+
+def plant_final_readout(torch_impl: Any, monkeypatch: Any) -> None:
+    """After tracing, read the last layer as its final states (the old guess for a
+    bidirectional `out[:, -1]`: cat(h_n[-2], h_n[-1])), whatever the forward reads."""
+    trace_module = torch_impl.trace_module
+
+    def planted(module: Any, time_steps: int) -> Any:
+        traced = trace_module(module, time_steps)
+        spec = traced.weights.spec
+        layers = (*spec.layers[:-1], dataclasses.replace(spec.layers[-1], return_sequences=False))
+        wrong = dataclasses.replace(spec, layers=layers, readout="final")
+        traced.weights = dataclasses.replace(traced.weights, spec=wrong)
+        return traced
+
+    monkeypatch.setattr(torch_impl, "trace_module", planted)
