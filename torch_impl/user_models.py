@@ -63,6 +63,7 @@ def canonical_from_state_dict(
     source: str = "state dict",
     *,
     head_origin: str = "not stored in a state dict; --head-activation",
+    readout: str | None = None,
 ) -> Inferred:
     """Infer the spec of a user's state dict and read its weights into canonical form.
 
@@ -74,13 +75,18 @@ def canonical_from_state_dict(
         time_steps: window length of the spec (a state dict does not say).
         source: the file or object named in errors.
         head_origin: where `head_activation` came from, for the assumptions.
+        readout: what the head reads of a bidirectional last module, which a state dict cannot
+            say: "final" (h_n of both directions) or "last_step" (`out[:, -1]`: the backward
+            half has read one step). None refuses such a state dict rather than guess; for one
+            direction both are the same and it is not needed.
 
     Returns:
         The canonical weights, which key went where, and the assumptions made.
 
     Raises:
         ModelFileError: keys that fit no layout (listed), no or several candidate heads,
-            proj_size, mismatched shapes, mixed or non-float dtypes.
+            proj_size, mismatched shapes, mixed or non-float dtypes, a bidirectional last
+            module without `readout`.
     """
     if not isinstance(state_dict, dict) or not state_dict:
         raise ModelFileError(f"{source}: holds no tensors")
@@ -123,7 +129,8 @@ def canonical_from_state_dict(
                     f"{k} {'backward' if reverse else 'forward'}: W, U, b, c per gate "
                     f"{', '.join(layers[-1].gates)}"
                 )
-    layers[-1] = dataclasses.replace(layers[-1], return_sequences=False)
+    last_step = _reads_last_step(source, modules[-1], readout)
+    layers[-1] = dataclasses.replace(layers[-1], return_sequences=last_step)
     try:
         spec = ModelSpec(
             time_steps=time_steps,
@@ -131,6 +138,7 @@ def canonical_from_state_dict(
             layers=tuple(layers),
             head=DenseSpec(units=head["weight"].shape[0], activation=head_activation),
             dtype=dtype,
+            readout="last_step" if last_step else None,
         )
     except SpecError as error:
         raise ModelFileError(f"{source}: {error}") from None
@@ -148,6 +156,30 @@ def canonical_from_state_dict(
         missing = no_bias + ([] if "bias" in head else [head_name or "(top level)"])
         assumptions.append(f"no biases (bias=False) in {listed(missing)}: zeros")
     return Inferred(to_canonical(model), mapping, assumptions)
+
+
+READOUTS = ("final", "last_step")
+
+
+def _reads_last_step(source: str, last: Recurrent, readout: str | None) -> bool:
+    """Whether the head reads `out[:, -1]` of a bidirectional last module (not its h_n).
+
+    The two differ in the backward half (its state after the whole sequence, or after one
+    step), and a state dict holds no forward to tell them apart: a guess would port a model
+    that computes something else, so without `readout` it is refused.
+    """
+    if readout is not None and readout not in READOUTS:
+        raise ModelFileError(f"readout must be one of {', '.join(READOUTS)}, got {readout!r}")
+    if not last.bidirectional:
+        return False  # one direction: out[:, -1] is h_n[-1]
+    if readout is None:
+        raise ModelFileError(
+            f"{source}: the last recurrent module ({last.label}) is bidirectional, and a state "
+            "dict cannot say what the head reads: h_n of both directions (--readout final) or "
+            "out[:, -1] (--readout last_step); or pass --module package.module:YourClass to "
+            "read it from your forward"
+        )
+    return readout == "last_step"
 
 
 def _assumptions(
@@ -170,8 +202,12 @@ def _assumptions(
         )
     notes.append(f"head activation: {head}")
     notes.append(f"time steps: {spec.time_steps} (the Keras model's window length; --time-steps)")
-    last = "h_n[-2:] of both directions" if spec.layers[-1].bidirectional else "out[:, -1]"
-    notes.append(f"the head reads the last layer's final hidden state ({last})")
+    if spec.readout == "last_step":
+        notes.append("the head reads out[:, -1] of both directions (--readout last_step)")
+    elif spec.layers[-1].bidirectional:
+        notes.append("the head reads h_n of both directions (--readout final)")
+    else:
+        notes.append("the head reads the last layer's final hidden state (out[:, -1])")
     if any(m.kind == "gru" for m in modules):
         notes.append("nn.GRU ports to Keras GRU(reset_after=True), torch's own formula")
     if len(modules) > 1:
@@ -195,6 +231,7 @@ def read_canonical(
     activation: str = "tanh",
     head_activation: str = "linear",
     time_steps: int = 12,
+    readout: str | None = None,
 ) -> Inferred:
     """Canonical weights from any torch weight file, rnn-parity's own or a user's.
 
@@ -207,4 +244,6 @@ def read_canonical(
     spec, state = read_file(path)
     if spec is not None:
         return Inferred(to_canonical(load_model(path)), [], ["spec read from the file"])
-    return canonical_from_state_dict(state, activation, head_activation, time_steps, str(path))
+    return canonical_from_state_dict(
+        state, activation, head_activation, time_steps, str(path), readout=readout
+    )

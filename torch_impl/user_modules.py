@@ -108,7 +108,7 @@ def canonical_from_module(
         origin = "no activation module after the head; pass head_activation= if forward applies one"
     state = {key: tensor.detach() for key, tensor in module.state_dict().items()}
     inferred = canonical_from_state_dict(
-        state, activations, head_activation, time_steps, source, head_origin=origin
+        state, activations, head_activation, time_steps, source, head_origin=origin, readout="final"
     )
     inferred.assumptions.extend(notes)
     return inferred

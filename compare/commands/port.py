@@ -41,6 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="activation your forward applies after the nn.Linear head (default: %(default)s)",
     )
     parser.add_argument(
+        "--readout",
+        choices=("final", "last_step"),
+        help="what your head reads of a bidirectional last module, which a state dict cannot "
+        "say: final (h_n of both directions) or last_step (out[:, -1]); without it such a "
+        "state dict is refused",
+    )
+    parser.add_argument(
         "--module",
         metavar="PACKAGE.MODULE:CLASS",
         help="your own nn.Module or LightningModule class: rnn-parity IMPORTS YOUR CODE (the "
@@ -83,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
 
         raise ModelFileError("--module-kwargs needs --module (the class they are for)")
 
-    assumptions = Assumptions(args.activation, args.head_activation, args.time_steps)
+    assumptions = Assumptions(args.activation, args.head_activation, args.time_steps, args.readout)
     print(
         port_file(args.source, args.destination, seed=args.seed, assumptions=assumptions).summary()
     )

@@ -42,11 +42,14 @@ class Assumptions:
     activation: nn.RNN's nonlinearity ("tanh" is torch's default; "relu" the other choice).
     head_activation: what the user's forward applies after the nn.Linear head.
     time_steps: window length the Keras model takes.
+    readout: what the head reads of a bidirectional last module ("final": h_n; "last_step":
+        out[:, -1]); None refuses such a state dict instead of guessing.
     """
 
     activation: str = "tanh"
     head_activation: str = "linear"
     time_steps: int = 12
+    readout: str | None = None
 
 
 @dataclass
@@ -111,6 +114,6 @@ def read_source(path: str | Path, assumptions: Assumptions | None = None) -> Sou
         return Source(impl.to_canonical(impl.load_model(path)))
     chosen = assumptions or Assumptions()
     inferred = torch_impl().read_canonical(
-        path, chosen.activation, chosen.head_activation, chosen.time_steps
+        path, chosen.activation, chosen.head_activation, chosen.time_steps, chosen.readout
     )
     return Source(inferred.weights, inferred.mapping, inferred.assumptions)

@@ -52,7 +52,8 @@ def test_user_state_dicts_compute_what_the_user_model_computes(
     tmp_path, kind, num_layers, bidirectional, dtype
 ):
     net = make_net(kind, num_layers, bidirectional, dtype, batch_first=num_layers == 1)
-    inferred = canonical_from_state_dict(net.state_dict(), time_steps=TIME_STEPS)
+    # UserNet's head reads h_n of both directions: the user says so (--readout final)
+    inferred = canonical_from_state_dict(net.state_dict(), time_steps=TIME_STEPS, readout="final")
     spec = inferred.weights.spec
     assert [layer.kind for layer in spec.layers] == [SPEC_KIND[kind]] * num_layers
     assert all(layer.bidirectional == bidirectional for layer in spec.layers)
@@ -60,14 +61,14 @@ def test_user_state_dicts_compute_what_the_user_model_computes(
     X = user_inputs(dtype)
     assert max_abs(reference_predict(inferred.weights, X), outputs(net, X)) <= TOLERANCES[dtype]
     for path in _save_all(net, tmp_path):
-        from_file = read_canonical(path, time_steps=TIME_STEPS)
+        from_file = read_canonical(path, time_steps=TIME_STEPS, readout="final")
         assert from_file.weights.bitwise_equal(inferred.weights), path.name
         assert from_file.mapping == inferred.mapping
 
 
 def test_mapping_and_assumptions_are_spelled_out():
     net = make_net("rnn", 2, True, "float32")
-    inferred = canonical_from_state_dict(net.state_dict(), "relu", "tanh", 7)
+    inferred = canonical_from_state_dict(net.state_dict(), "relu", "tanh", 7, readout="final")
     assert inferred.mapping == [
         "rnn.*_l0 (nn.RNN) -> layer 0 forward: W, U, b, c per gate h",
         "rnn.*_l0_reverse (nn.RNN) -> layer 0 backward: W, U, b, c per gate h",
@@ -76,7 +77,13 @@ def test_mapping_and_assumptions_are_spelled_out():
         "fc.weight, fc.bias (nn.Linear) -> head W_y, b_y",
     ]
     text = "\n".join(inferred.assumptions)
-    for words in ("nonlinearity: relu", "--activation", "head activation: tanh", "time steps: 7"):
+    for words in (
+        "nonlinearity: relu",
+        "--activation",
+        "head activation: tanh",
+        "time steps: 7",
+        "h_n of both directions (--readout final)",
+    ):
         assert words in text
     spec = inferred.weights.spec
     assert spec.layers[0].activation == "relu" and spec.head.activation == "tanh"
@@ -99,7 +106,7 @@ def test_a_trainer_written_lightning_checkpoint(tmp_path):
     )
     trainer.fit(module, torch.utils.data.DataLoader(data, batch_size=2))
     trainer.save_checkpoint(tmp_path / "user.ckpt")
-    inferred = read_canonical(tmp_path / "user.ckpt", time_steps=TIME_STEPS)
+    inferred = read_canonical(tmp_path / "user.ckpt", time_steps=TIME_STEPS, readout="final")
     assert inferred.mapping[0].startswith("model.rnn.*_l0 (nn.GRU) -> layer 0 forward")
     X = user_inputs("float32")
     # float32: few-ulp summation-order drift, see the module docstring

@@ -22,16 +22,34 @@ import torch
 from safetensors.torch import save_file
 
 from compare.cli import main
-from compare.port import Assumptions, port_file, predict_file, torch_module_to_keras
+from compare.port import (
+    Assumptions,
+    load_weights,
+    port_file,
+    predict_file,
+    torch_module_to_keras,
+)
+from compare.port.agreement import random_inputs
 from compare.testing import assert_same_outputs
 from shared.errors import ModelFileError
 from shared.recurrent_spec import RecurrentLayerSpec
 from shared.spec import DenseSpec, ModelSpec
 from shared.tolerances import TOLERANCES
 from shared.weights import random_weights
-from tests.user_nets import TIME_STEPS, UserLightning, make_net, max_abs, outputs, user_inputs
+from tests.user_nets import (
+    PORTED_TIME_STEPS,
+    TIME_STEPS,
+    BiLSTMFinal,
+    BiLSTMLastStep,
+    UserLightning,
+    build,
+    make_net,
+    max_abs,
+    outputs,
+    user_inputs,
+)
 
-STEPS = Assumptions(time_steps=TIME_STEPS)
+STEPS = Assumptions(time_steps=TIME_STEPS, readout="final")  # UserNet's head reads h_n
 
 
 def _save_user_file(net: torch.nn.Module, path) -> None:
@@ -265,3 +283,39 @@ def test_cli_missing_destination_folder(tmp_path, capsys, monkeypatch):
         "rnn-parity port: error: no/such/dir/x.ckpt: destination folder no/such/dir does not exist"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
+
+
+# ---------------------------------------------------------------------------------------------
+# A bidirectional last module: the readout a state dict cannot say is asked for, never guessed
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_bidirectional_state_dict_without_readout_is_refused_naming_both_ways(tmp_path, capsys):
+    """`out[:, -1]` and h_n differ in the backward half: a guess would port a
+    model that computes something else, with an "ok" under it."""
+    torch.save(build(BiLSTMLastStep).state_dict(), tmp_path / "bi.pt")
+    assert main(["port", str(tmp_path / "bi.pt"), str(tmp_path / "bi.keras")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "the last recurrent module (lstm) is bidirectional" in error
+    assert "--readout final" in error and "--readout last_step" in error
+    assert "--module" in error and "\n" not in error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bi.pt"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("cls", "readout"), [(BiLSTMLastStep, "last_step"), (BiLSTMFinal, "final")]
+)
+def test_readout_given_ports_as_told_and_computes_the_users_forward(
+    tmp_path, capsys, impls, cls, readout
+):
+    module = build(cls)
+    torch.save(module.state_dict(), tmp_path / "bi.pt")
+    argv = ["port", str(tmp_path / "bi.pt"), str(tmp_path / "bi.keras"), "--readout", readout]
+    assert main([*argv, "--time-steps", str(PORTED_TIME_STEPS)]) == 0
+    assert f"(--readout {readout})" in capsys.readouterr().out
+    X = random_inputs(load_weights(tmp_path / "bi.keras").spec, batch=8, seed=1)
+    with torch.no_grad():
+        own = module(torch.from_numpy(X)).numpy()
+    # float32: few-ulp summation-order drift (shared/tolerances.py)
+    assert max_abs(predict_file(tmp_path / "bi.keras", X), own) <= TOLERANCES["float32"]
