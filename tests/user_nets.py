@@ -371,3 +371,33 @@ def build(cls: type, dtype: str = "float32", **kwargs) -> nn.Module:
     """An instance with seeded random weights in `dtype`, in eval mode."""
     torch.manual_seed(zlib.crc32(f"{cls.__name__}{dtype}".encode()))
     return cls(**kwargs).to(getattr(torch, dtype)).eval()
+
+
+class PackedLSTM(nn.Module):
+    """A padded batch with its lengths, packed as torch tutorials do (fx cannot trace it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(2, 3, batch_first=True)
+        self.fc = nn.Linear(3, 1)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        packed = nn.utils.rnn.pack_padded_sequence(
+            x, lengths, batch_first=True, enforce_sorted=False
+        )
+        _, (h_n, _) = self.lstm(packed)
+        return self.fc(h_n[-1])
+
+
+class VariableInitialState(nn.Module):
+    """An initial state in the legacy `Variable(torch.zeros(...))` wrapper of older tutorials."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gru = nn.GRU(2, 3, batch_first=True)
+        self.fc = nn.Linear(3, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h0 = torch.autograd.Variable(torch.zeros(1, x.size(0), 3))
+        out, _ = self.gru(x, h0)
+        return self.fc(out[:, -1])

@@ -33,7 +33,9 @@ and of head layers (`torch_impl.traced_head`) interpret the nodes it hands them.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import operator
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -85,13 +87,41 @@ def trace(module: nn.Module) -> fx.GraphModule:
     except GrammarError:
         raise
     except Exception as error:  # fx raises many kinds; the user gets one line
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise GrammarError(
-            f"{type(module).__name__}: torch.fx cannot trace its forward ({first})"
-        ) from None
+        raise GrammarError(_untraceable(module, error)) from None
     finally:
         module.train(was_training)
     return fx.GraphModule(module, graph)
+
+
+# Constructs fx stops at with a message that names neither them nor the user's line (packing
+# fails inside torch with "`__cuda_array_interface__` must be a dict"): (words in the source,
+# what the refusal calls them).
+_UNTRACEABLE = (
+    (("pack_padded_sequence", "pack_sequence"), "packs its batch (pack_padded_sequence)"),
+    (("Variable(",), "wraps a tensor in the legacy Variable(...)"),
+)
+
+
+def _untraceable(module: nn.Module, error: Exception) -> str:
+    """One line for a forward fx could not trace: the construct and its source line where one
+    is known, e.g. `Net: its forward packs its batch (pack_padded_sequence) at net.py:14:
+    packed = pack_padded_sequence(...), which the porter cannot read yet`."""
+    name = type(module).__name__
+    try:
+        lines, first = inspect.getsourcelines(type(module).forward)
+        file = inspect.getsourcefile(type(module).forward) or "?"
+    except (OSError, TypeError):
+        lines, first, file = [], 0, "?"
+    for offset, line in enumerate(lines):
+        for words, construct in _UNTRACEABLE:
+            if any(word in line for word in words):
+                return (
+                    f"{name}: its forward {construct} at {Path(file).name}:{first + offset}: "
+                    f"{line.strip()}, which torch.fx cannot trace and the porter cannot read yet"
+                )
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else type(error).__name__
+    return f"{name}: torch.fx cannot trace its forward ({first})"
 
 
 def read(graph: fx.GraphModule) -> tuple[Pipe, str]:

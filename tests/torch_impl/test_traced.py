@@ -24,7 +24,9 @@ from tests.user_nets import (
     BiLSTMLastStep,
     ConvFront,
     DataDependentBranch,
+    PackedLSTM,
     RandomInitialState,
+    VariableInitialState,
     build,
 )
 from torch_impl import trace_module, traced_outputs
@@ -123,3 +125,21 @@ def test_what_the_grammar_cannot_say_is_refused_in_one_line_naming_the_node(cls,
         trace_module(cls(), PORTED_TIME_STEPS)
     message = str(caught.value)
     assert words in message and "\n" not in message, message
+
+
+@pytest.mark.parametrize(
+    ("cls", "words"),
+    [
+        (PackedLSTM, "its forward packs its batch (pack_padded_sequence) at user_nets.py:"),
+        (VariableInitialState, "wraps a tensor in the legacy Variable(...) at user_nets.py:"),
+    ],
+    ids=["packed", "variable"],
+)
+def test_what_fx_cannot_trace_is_named_with_its_source_line(cls, words):
+    """Packing failed inside torch with "`__cuda_array_interface__` must be a dict", which
+    names neither packing nor the user's line."""
+    with pytest.raises(ModelFileError) as caught:
+        trace_module(build(cls), PORTED_TIME_STEPS)
+    message = str(caught.value)
+    assert message.startswith(f"{cls.__name__}: ") and words in message, message
+    assert "cuda" not in message.lower() and "\n" not in message
