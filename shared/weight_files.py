@@ -16,14 +16,17 @@ from pathlib import Path
 import numpy as np
 
 from shared.errors import SpecError, WeightFormatError
+from shared.graph.model import ModelGraph
+from shared.graph.weights import GraphWeights
 from shared.spec import ModelSpec
 from shared.weights import CanonicalWeights
 
 _SPEC_KEY = "__spec_json__"
+_GRAPH_KEY = "__graph_json__"  # a model graph's file holds its graph here instead of a spec
 
 
-def save_npz(weights: CanonicalWeights, path: str | os.PathLike) -> Path:
-    """Write weights and their spec (as JSON) to a `.npz` file, atomically.
+def save_npz(weights: CanonicalWeights | GraphWeights, path: str | os.PathLike) -> Path:
+    """Write weights and their spec or graph (as JSON) to a `.npz` file, atomically.
 
     Returns:
         The path written.
@@ -32,7 +35,10 @@ def save_npz(weights: CanonicalWeights, path: str | os.PathLike) -> Path:
     path = Path(path)
     temporary = path.with_name(path.name + ".partial.npz")
     arrays = weights.to_arrays()
-    arrays[_SPEC_KEY] = np.array(weights.spec.to_json())
+    if isinstance(weights, GraphWeights):
+        arrays[_GRAPH_KEY] = np.array(weights.graph.to_json())
+    else:
+        arrays[_SPEC_KEY] = np.array(weights.spec.to_json())
     try:
         np.savez(temporary, **arrays)
         os.replace(temporary, path)
@@ -42,11 +48,23 @@ def save_npz(weights: CanonicalWeights, path: str | os.PathLike) -> Path:
 
 
 def load_npz(path: str | os.PathLike) -> CanonicalWeights:
-    """Read a `.npz` written by `save_npz` (allow_pickle=False) and validate it.
+    """Read a chain's `.npz` written by `save_npz` (allow_pickle=False) and validate it.
 
     Raises:
         WeightFormatError: naming the file and what is wrong (missing, not an npz, no spec,
-            bad spec, misfit arrays).
+            bad spec, misfit arrays, a graph's file).
+    """
+    weights = load_any_npz(path)
+    if isinstance(weights, GraphWeights):
+        raise WeightFormatError(f"{path}: holds a model graph, not a chain spec")
+    return weights
+
+
+def load_any_npz(path: str | os.PathLike) -> CanonicalWeights | GraphWeights:
+    """Read a `.npz` written by `save_npz`, a chain's or a graph's, and validate it.
+
+    Raises:
+        WeightFormatError: as `load_npz`.
     """
     path = Path(path)
     if not path.is_file():
@@ -69,6 +87,8 @@ def load_npz(path: str | os.PathLike) -> CanonicalWeights:
             f"{path}: not a readable .npz weight file (a member claims an array too large to "
             f"load: {error})"
         ) from None
+    if _GRAPH_KEY in arrays:
+        return _graph_weights(path, arrays)
     if _SPEC_KEY not in arrays:
         raise WeightFormatError(f"{path}: holds no model spec (key {_SPEC_KEY!r} missing)")
     try:
@@ -77,5 +97,16 @@ def load_npz(path: str | os.PathLike) -> CanonicalWeights:
         raise WeightFormatError(f"{path}: bad model spec: {error}") from None
     try:
         return CanonicalWeights.from_arrays(spec, arrays)
+    except WeightFormatError as error:
+        raise WeightFormatError(f"{path}: {error}") from None
+
+
+def _graph_weights(path: Path, arrays: dict[str, np.ndarray]) -> GraphWeights:
+    try:
+        graph = ModelGraph.from_json(str(arrays.pop(_GRAPH_KEY)))
+    except SpecError as error:
+        raise WeightFormatError(f"{path}: bad model graph: {error}") from None
+    try:
+        return GraphWeights.from_arrays(graph, arrays)
     except WeightFormatError as error:
         raise WeightFormatError(f"{path}: {error}") from None

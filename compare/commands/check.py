@@ -8,15 +8,18 @@ and normalisation parameter distinct) so a swapped gate cannot hide. The command
 prints the max abs and relative differences of the outputs and of every layer's hidden states,
 and exits 1 when any difference passes its tolerance. A model file's own model leads: Keras
 loads the file itself and its outputs are held to the reference (`compare.port.file_check`).
+A file holding a model graph (or a Keras model only the graph describes) is checked as a
+graph (`compare.port.graph_check`): its own model, then Keras and torch, output by output.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
-from shared.errors import RnnParityError, SpecError
+from shared.errors import ModelFileError, RnnParityError, SpecError
 from shared.recurrent_spec import GATES, RecurrentLayerSpec
 from shared.spec import DenseSpec, ModelSpec
 
@@ -94,6 +97,41 @@ def spec_from_file(path: str) -> ModelSpec:
         raise SpecError(f"{path}: {error}") from None
 
 
+def reads_as_graph(path: str) -> bool:
+    """Whether `path` holds a model graph, or a Keras model only the graph describes."""
+    from compare.port.files import load_weights
+    from compare.port.graph_files import holds_graph
+    from compare.port.user_files import READ_ONLY, file_format
+
+    if holds_graph(path):
+        return True
+    if file_format(path) != "keras" or Path(path).suffix.lower() in READ_ONLY:
+        return False
+    try:
+        load_weights(path)
+    except ModelFileError:
+        return True
+    return False
+
+
+def run_graph_check(args: argparse.Namespace) -> int:
+    """Check a model graph's file: its own model, then Keras and torch, against the reference."""
+    from compare.port.agreement import format_rows
+    from compare.port.graph_check import measure_graph_file
+
+    rows, where, described = measure_graph_file(args.model, args.seed, args.atol)
+    print(f"model: {args.model}: a model graph\n{described}")
+    print(format_rows(rows))
+    if args.json:
+        data = [dataclasses.asdict(row) | {"ok": row.ok} for row in rows]
+        Path(args.json).write_text(json.dumps({"model": args.model, "rows": data}, indent=2))
+    if where:
+        print(where)
+    failed = [row for row in rows if not row.ok]
+    print(f"{'all agree' if not failed else f'{len(failed)} difference(s) past tolerance'}")
+    return 0 if not failed else 1
+
+
 def run(args: argparse.Namespace) -> int:
     from compare.port.agreement import measure, random_inputs, sunspot_inputs
     from compare.port.file_check import measure_file
@@ -104,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
     if args.model and args.spec:
         raise RnnParityError("give a model file or --spec FILE.json, not both")
     if args.model:
+        if reads_as_graph(args.model):
+            return run_graph_check(args)
         weights = load_weights(args.model)
         source = args.model
     elif args.spec:

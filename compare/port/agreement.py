@@ -78,16 +78,21 @@ class AgreementReport:
 
     def format_table(self) -> str:
         """A fixed-width table for the terminal, worst rows visible at a glance."""
-        header = f"{'quantity':<34} {'pair':<20} {'max abs':>10} {'max rel':>10} {'tol':>8}  ok"
-        lines = [header, "-" * len(header)]
-        for row in self.rows:
-            step = f" (worst t={row.worst_step})" if row.worst_step is not None else ""
-            lines.append(
-                f"{(row.quantity + step):<34} {row.pair:<20} {row.max_abs:>10.2e} "
-                f"{row.max_rel:>10.2e} {row.tolerance:>8.1e}  "
-                f"{'yes' if row.ok else 'NO'}"
-            )
-        return "\n".join(lines)
+        return format_rows(self.rows)
+
+
+def format_rows(rows: list[Difference]) -> str:
+    """Differences as a fixed-width table: quantity, pair, max abs and rel, tolerance, ok."""
+    header = f"{'quantity':<34} {'pair':<20} {'max abs':>10} {'max rel':>10} {'tol':>8}  ok"
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        step = f" (worst t={row.worst_step})" if row.worst_step is not None else ""
+        lines.append(
+            f"{(row.quantity + step):<34} {row.pair:<20} {row.max_abs:>10.2e} "
+            f"{row.max_rel:>10.2e} {row.tolerance:>8.1e}  "
+            f"{'yes' if row.ok else 'NO'}"
+        )
+    return "\n".join(lines)
 
 
 def difference(

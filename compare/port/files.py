@@ -19,11 +19,20 @@ from typing import Any
 from compare.frameworks import both, keras_impl, torch_impl
 from compare.port.agreement import Difference, difference, random_inputs
 from compare.port.divergence import first_divergence
+from compare.port.graph_files import holds_graph
+from compare.port.graph_port import (
+    GraphPortResult,
+    graph_keras_to_torch,
+    graph_torch_to_keras,
+    port_graph_file,
+)
 from compare.port.source_check import check_port, keras_source_divergence
 from compare.port.user_files import (
     FORMATS,
+    READ_ONLY,
     WRITE_ONLY,
     Assumptions,
+    Source,
     check_destination,
     file_format,
     read_source,
@@ -51,7 +60,10 @@ def keras_to_torch(model: Any, seed: int = 0) -> Any:
             differ from `model`'s (naming the tolerance and the first diverging layer).
     """
     keras_side, torch_side = both()
-    weights = keras_side.to_canonical(model)
+    try:
+        weights = keras_side.to_canonical(model)
+    except ModelFileError:  # not a chain: the graph reads more, and names what it cannot
+        return graph_keras_to_torch(model, seed)
     ported = torch_side.from_canonical(weights)
     X = random_inputs(weights.spec, batch=CHECK_BATCH, seed=seed)
 
@@ -75,6 +87,8 @@ def torch_to_keras(module: Any, seed: int = 0) -> Any:
             and the first diverging layer).
     """
     keras_side, torch_side = both()
+    if isinstance(module, torch_impl().GraphNet):  # a model graph, not a chain
+        return graph_torch_to_keras(module, seed)
     weights = torch_side.to_canonical(module)
     ported = keras_side.from_canonical(weights)
     X = random_inputs(weights.spec, batch=CHECK_BATCH, seed=seed)
@@ -220,13 +234,29 @@ def source_divergence(source: Path, weights: CanonicalWeights, inputs: Any) -> s
     return keras_source_divergence(keras_impl().load_model(source), weights, inputs)
 
 
+def _chain_or_none(source: Path, assumptions: Assumptions | None) -> Source | None:
+    """The chain read from `source`, or None where it holds a graph or is a Keras model that
+    only the graph describes (the graph reader then names any layer it cannot read)."""
+    if holds_graph(source):
+        return None
+    try:
+        return read_source(source, assumptions)
+    except ModelFileError:
+        if file_format(source) != "keras" or source.suffix.lower() in READ_ONLY:
+            raise
+        return None
+
+
 def port_file(
     source: str | Path,
     destination: str | Path,
     seed: int = 0,
     assumptions: Assumptions | None = None,
-) -> PortResult:
+) -> PortResult | GraphPortResult:
     """Port the model in `source` to `destination`, then verify the written file.
+
+    A model that is not a chain (branches, merges, states handed on, ...) is ported as a model
+    graph (`compare.port.graph_port.port_graph_file`), checked against the source's own model.
 
     A torch source without an rnn-parity spec (a user's state dict, Lightning checkpoint or
     .safetensors) has its spec inferred; `assumptions` says what the keys cannot.
@@ -247,7 +277,9 @@ def port_file(
     check_destination(destination)
     if not source.is_file():
         raise ModelFileError(f"{source}: no such file")
-    read = read_source(source, assumptions)
+    read = _chain_or_none(source, assumptions)
+    if read is None:  # a graph file, or a Keras model the chain grammar cannot describe
+        return port_graph_file(source, destination, seed)
     weights = read.weights
     # Write and verify under a temporary name beside the destination, then move it into place:
     # a failed port neither leaves a file behind nor destroys a file already at `destination`.
