@@ -15,8 +15,12 @@ import numpy as np
 import pytest
 
 from compare.port import files as port
+from shared.graph.chain import graph_weights
+from shared.graph.model import ModelGraph
+from shared.graph.reference import predict as graph_predict
 from shared.spec import ModelSpec
 from shared.tolerances import TOLERANCES
+from shared.weight_files import load_npz
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "release_0_1"
 NAMES = ("tutorial", "stacked_bilstm_seq64")
@@ -38,3 +42,13 @@ def test_release_0_1_files_load_and_compute_the_same(impls, name, ext):
 def test_release_0_1_keras_files_port_to_torch(impls, tmp_path, name):
     result = port.port_file(FIXTURES / f"{name}.keras", tmp_path / "model.safetensors")
     assert all(row.ok for row in result.agreement)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_release_0_1_files_read_as_graphs_compute_the_same(name):
+    """The chain is one way to build a graph: its graph gives release 0.1's Keras outputs."""
+    stored = np.load(FIXTURES / f"{name}_io.npz")
+    weights = graph_weights(load_npz(FIXTURES / f"{name}.npz"))
+    (outputs,) = graph_predict(weights, stored["X"])
+    assert np.max(np.abs(outputs - stored["y"])) <= TOLERANCES[weights.graph.dtype]
+    assert ModelGraph.from_json(weights.graph.to_json()) == weights.graph
