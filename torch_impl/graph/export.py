@@ -42,7 +42,9 @@ def _examples(graph: ModelGraph, time_steps: int) -> list[torch.Tensor]:
     arrays = {}
     for graph_input in graph.inputs:
         time = graph_input.time_steps or time_steps
-        shape = (_EXAMPLE_BATCH, time) + ((graph_input.features,) if graph_input.kind == "floats" else ())
+        shape = (_EXAMPLE_BATCH, time) + (
+            (graph_input.features,) if graph_input.kind == "floats" else ()
+        )
         arrays[graph_input.name] = np.ones(shape)
     return input_tensors(graph, arrays)
 

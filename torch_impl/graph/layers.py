@@ -154,4 +154,3 @@ class BatchNorm(NodeModule):
             eps=self.epsilon,
         )
         return normed.movedim(1, -1)
-

@@ -12,13 +12,16 @@ from node to node exactly where the graph says a value is masked.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from torch import nn
 
-from shared.errors import SpecError
 from shared.graph.model import ModelGraph, Ref
+from shared.graph.reference import graph_inputs
 from torch_impl.graph.translators import Context, for_kind
+
 
 def module_key(name: str) -> str:
     """The ModuleDict key of a node: its name, with "." spelled %2E (torch forbids it) and a
@@ -96,45 +99,27 @@ def read_graph(net: GraphNet) -> tuple[ModelGraph, dict[str, nn.Module]]:
     return net.graph, {node.name: net.module(node.name) for node in net.graph.nodes}
 
 
-def input_tensors(
-    graph: ModelGraph, inputs: np.ndarray | dict[str, np.ndarray]
-) -> list[torch.Tensor]:
+def input_tensors(graph: ModelGraph, inputs: Any) -> list[torch.Tensor]:
     """The graph's inputs as tensors in graph order: floats in the graph's dtype, ids int64.
 
     Args:
-        inputs: one array for a one-input graph, or arrays by input name.
+        inputs: as `shared.graph.reference.graph_inputs` takes them (one array for a one-input
+            graph, a sequence in input order, or arrays by input name).
 
     Raises:
-        SpecError: naming the inputs missing or unexpected, or an array of the wrong rank.
+        DataError: naming the input and the shape, value or count problem.
     """
-    if not isinstance(inputs, dict):
-        if len(graph.inputs) != 1:
-            names = [graph_input.name for graph_input in graph.inputs]
-            raise SpecError(f"the graph has inputs {names}: pass a dict of arrays by name")
-        inputs = {graph.inputs[0].name: inputs}
-    names = {graph_input.name for graph_input in graph.inputs}
-    if set(inputs) != names:
-        raise SpecError(f"inputs {sorted(inputs)} do not match the graph's {sorted(names)}")
-    tensors = []
-    for graph_input in graph.inputs:
-        array = np.asarray(inputs[graph_input.name])
-        if array.ndim != len(graph_input.shape) + 1:
-            raise SpecError(
-                f"input {graph_input.name!r}: expected (batch, *{graph_input.shape}), got "
-                f"shape {array.shape}"
-            )
-        dtype = np.int64 if graph_input.kind == "tokens" else graph.dtype
-        tensors.append(torch.from_numpy(np.ascontiguousarray(array, dtype=dtype)))
-    return tensors
+    checked = graph_inputs(graph, inputs)
+    return [torch.from_numpy(checked[graph_input.name]) for graph_input in graph.inputs]
 
 
-def graph_predict(net: GraphNet, inputs: np.ndarray | dict[str, np.ndarray]) -> list[np.ndarray]:
+def graph_predict(net: GraphNet, inputs: Any) -> list[np.ndarray]:
     """The graph's outputs on numpy inputs, in eval mode without gradients.
 
     Args:
         net: the GraphNet.
         inputs: as `shared.graph.reference.predict` takes them: one array for a one-input
-            graph, else arrays by input name; token ids (batch, time) integers.
+            graph, a sequence in input order, or arrays by name; token ids (batch, time).
 
     Returns:
         One array per graph output.
