@@ -4,9 +4,9 @@
     outputs = program(x, ids)   # one tensor per graph input, any batch size
 
 The batch axis is always free. A graph input's time axis is exported free where the graph's is
-and every node can keep it free: a node that runs the step loop (a mask reaches a recurrent
-node, or torch's fused module cannot compute it) unrolls to one length, and Keras's "same"
-padding with strides depends on the length. Such a graph exports with the length given as
+and every node can keep it free: torch.export unrolls every recurrent node to one length (the
+step loop, and torch's fused modules as well), and Keras's "same" padding with strides depends
+on the length. Such a graph exports with the length given as
 `time_steps`, or is refused in one line naming the node.
 """
 
@@ -84,15 +84,15 @@ def export_graph_program(
     free_time = net.graph.free_time and time_steps is None
     if free_time and fixing is not None:
         raise ModelFileError(
-            f"{path}: node {fixing} fixes the time axis when exported (a step loop or "
-            "strided 'same' padding); pass time_steps=N to export that length"
+            f"{path}: node {fixing} fixes the time axis when exported (a recurrence "
+            "or strided 'same' padding); pass time_steps=N to export that length"
         )
     examples = _examples(net.graph, time_steps or _EXAMPLE_TIME)
     try:
         program = torch.export.export(
             copy.deepcopy(net).eval(),
             tuple(examples),
-            dynamic_shapes=_dynamic_shapes(net.graph, free_time),
+            dynamic_shapes=(_dynamic_shapes(net.graph, free_time),),  # forward(*inputs)
         )
     except Exception as error:  # torch.export raises many kinds; one line for the user
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -139,7 +139,8 @@ class GraphRecurrent(NodeModule):
         self.kind = kind
         self.rnn = recurrent_module(kind, features, dtype, loop or masked)
         self.native = isinstance(self.rnn, FUSED_TYPES)
-        self.dynamic_time = self.native  # the loop is unrolled step by step when exported
+        # torch.export unrolls every recurrence step by step, torch's fused modules too
+        self.dynamic_time = False
 
     def forward(self, values: Tensors, masks: Masks) -> tuple[Tensors, Masks]:
         inputs, initial = values[0], values[1:]  # (batch, time, features), states (batch, units)
