@@ -8,6 +8,19 @@ functions it shares with `keras_impl` are the twins `shared.twins.FrameworkSide`
 """
 
 from torch_impl.export import export_program, run_program
+from torch_impl.graph import (
+    GraphNet,
+    build_graph_model,
+    export_graph_program,
+    graph_from_canonical,
+    graph_predict,
+    graph_set_canonical,
+    graph_to_canonical,
+    load_graph_model,
+    read_graph,
+    run_graph_program,
+    save_graph_model,
+)
 from torch_impl.io import load_model, save_model
 from torch_impl.model import build_model, create_rnn, spec_of
 from torch_impl.traced_model import TracedModel, trace_module, traced_outputs, traced_parts
@@ -23,25 +36,36 @@ from torch_impl.user_modules import canonical_from_module, module_outputs
 from torch_impl.weights import from_canonical, native_weights, set_canonical, to_canonical
 
 __all__ = [
+    "GraphNet",
     "Inferred",
     "TracedModel",
+    "build_graph_model",
     "build_model",
     "canonical_from_module",
     "canonical_from_state_dict",
     "create_rnn",
+    "export_graph_program",
     "export_program",
     "fit",
     "fit_plain",
     "from_canonical",
+    "graph_from_canonical",
+    "graph_predict",
+    "graph_set_canonical",
+    "graph_to_canonical",
     "import_class",
+    "load_graph_model",
     "load_model",
     "module_from_file",
     "module_outputs",
     "native_weights",
     "predict",
     "read_canonical",
+    "read_graph",
     "read_state_dict",
+    "run_graph_program",
     "run_program",
+    "save_graph_model",
     "save_model",
     "set_canonical",
     "spec_of",

@@ -22,6 +22,7 @@ import os
 import pickle
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,16 +66,27 @@ def save_model(model: RNNModel, path: str | os.PathLike) -> Path:
             f"{path}: model files end in .ckpt or .pt (or .pth, .safetensors), "
             f"not {path.suffix or '(no extension)'!r}"
         )
+    if path.suffix == ".safetensors":
+        return write_atomically(path, lambda temporary: _save_safetensors(model, temporary))
+    return write_atomically(
+        path, lambda temporary: torch.save(_payload(model, path.suffix), temporary)
+    )
+
+
+def write_atomically(path: Path, write: Callable[[str], None]) -> Path:
+    """Call `write(temporary)` on a file beside `path`, then rename it to `path`.
+
+    A crash never leaves a half-written model file.
+
+    Raises:
+        ModelFileError: if the destination folder does not exist.
+    """
     if not path.parent.is_dir():
         raise ModelFileError(f"{path}: folder {path.parent} does not exist")
-    # Write beside the target and rename: a crash never leaves a half-written model file.
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".partial")
     os.close(handle)
     try:
-        if path.suffix == ".safetensors":
-            _save_safetensors(model, temporary)
-        else:
-            torch.save(_payload(model, path.suffix), temporary)
+        write(temporary)
         os.replace(temporary, path)
     finally:
         Path(temporary).unlink(missing_ok=True)
@@ -88,7 +100,7 @@ def _save_safetensors(model: RNNModel, path: str) -> None:
     save_file(state, path, metadata={"spec_json": model.spec.to_json()})
 
 
-def _read_safetensors(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+def read_safetensors(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
     """Tensors and metadata of a .safetensors file (a format that holds no code at all)."""
     from safetensors import safe_open
 
@@ -108,7 +120,7 @@ def _first_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
 
 
-def _read(path: Path) -> Any:
+def read_torch_file(path: Path) -> Any:
     """torch.load with weights_only=True, every failure turned into a ModelFileError."""
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
@@ -167,9 +179,9 @@ def read_file(path: str | os.PathLike) -> tuple[ModelSpec | None, dict[str, Any]
     if path.suffix == ".safetensors":
         if not path.is_file():
             raise ModelFileError(f"{path}: no such model file")
-        state, metadata = _read_safetensors(path)
+        state, metadata = read_safetensors(path)
         return _spec_in(path, metadata), state
-    content = _read(path)
+    content = read_torch_file(path)
     if not isinstance(content, dict):
         raise ModelFileError(
             f"{path}: expected a dict (a state_dict or one holding it), "
@@ -194,7 +206,7 @@ def _spec_and_state(path: Path) -> tuple[ModelSpec, dict[str, Any]]:
     return spec, state
 
 
-def _check_state(path: Path, model: RNNModel, state: dict[str, Any]) -> None:
+def check_state(path: Path, model: torch.nn.Module, state: dict[str, Any]) -> None:
     """Every key present, nothing extra, each tensor of the model's shape and dtype."""
     expected = model.state_dict()
     missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
@@ -228,7 +240,7 @@ def load_model(path: str | os.PathLike) -> RNNModel:
     path = Path(path)
     spec, state = _spec_and_state(path)
     model = build_model(spec)
-    _check_state(path, model, state)
+    check_state(path, model, state)
     model.load_state_dict(state, strict=True)
     model.eval()
     return model

@@ -31,7 +31,7 @@ import torch.nn.functional as F  # noqa: N812 - the universal torch spelling
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from torch_impl.loops import FUSED_TYPES, LoopGRU, LoopSimpleRNN
+from torch_impl.loops import FUSED_TYPES, LoopGRU, LoopLSTM, LoopSimpleRNN
 
 State = tuple[torch.Tensor, ...]  # (h,) or (h, c), each (batch, units)
 _SUFFIXES = {"forward": "_l0", "backward": "_l0_reverse"}
@@ -67,9 +67,11 @@ def _gru_step(module: nn.GRU, x_part: torch.Tensor, state: State, suffix: str) -
     return (z * h + (1 - z) * n,)
 
 
-def _loop_step(module: LoopSimpleRNN | LoopGRU, x_part: torch.Tensor, state: State, suffix: str):
+def _loop_step(
+    module: LoopSimpleRNN | LoopGRU | LoopLSTM, x_part: torch.Tensor, state: State, suffix: str
+) -> State:
     """The loop modules' own step (their formulas live in torch_impl.loops)."""
-    return (module._step(x_part, state[0], suffix),)
+    return module.step(x_part, state, suffix)
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ CELLS: dict[type, Cell] = {
     nn.GRU: Cell(_gru_step),
     LoopSimpleRNN: Cell(_loop_step),
     LoopGRU: Cell(_loop_step),
+    LoopLSTM: Cell(_loop_step, states=2),
 }
 
 

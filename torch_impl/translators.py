@@ -41,7 +41,7 @@ from shared.grammar import (
 from shared.recurrent_spec import RecurrentLayerSpec
 from shared.weights import DirectionWeights
 from torch_impl.layers import Masking
-from torch_impl.loops import LoopGRU, LoopSimpleRNN
+from torch_impl.loops import LoopGRU, LoopLSTM, LoopSimpleRNN
 
 Pair = tuple[torch.Tensor, torch.Tensor]  # (the module's tensor, the value it receives)
 _SUFFIX = {"forward": "_l0", "backward": "_l0_reverse"}
@@ -110,7 +110,8 @@ class RecurrentTranslator:
                     gate: np.ascontiguousarray(block.T if transpose else block)
                     for gate, block in blocks.items()
                 }
-            directions[direction] = DirectionWeights(**params)
+            # a translator without the bias names (use_bias=False) reads no b, c
+            directions[direction] = DirectionWeights(**({"b": {}, "c": {}} | params))
         return directions
 
     def pairs(
@@ -164,6 +165,7 @@ BY_MODULE: dict[type, Translator | RecurrentTranslator] = {
     nn.GRU: RECURRENT,
     LoopSimpleRNN: RECURRENT,
     LoopGRU: RECURRENT,
+    LoopLSTM: RECURRENT,
 }
 
 
