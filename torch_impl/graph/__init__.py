@@ -11,7 +11,7 @@ export.py       export_graph_program, run_graph_program (.pt2 that plain torch r
 """
 
 from torch_impl.graph.export import export_graph_program, run_graph_program
-from torch_impl.graph.io import load_graph_model, save_graph_model
+from torch_impl.graph.io import holds_graph, load_graph_model, save_graph_model
 from torch_impl.graph.model import GraphNet, build_graph_model, graph_predict, read_graph
 from torch_impl.graph.weights import graph_from_canonical, graph_set_canonical, graph_to_canonical
 
@@ -23,6 +23,7 @@ __all__ = [
     "graph_predict",
     "graph_set_canonical",
     "graph_to_canonical",
+    "holds_graph",
     "load_graph_model",
     "read_graph",
     "run_graph_program",

@@ -92,3 +92,19 @@ def load_graph_model(path: str | os.PathLike) -> GraphNet:
     check_state(path, net, state)
     net.load_state_dict(state, strict=True)
     return net.eval()
+
+
+def holds_graph(path: str | os.PathLike) -> bool:
+    """Whether `path` is an rnn-parity graph file (.pt or .safetensors with a graph); False for
+    anything else, unreadable files included (their own reader then names the problem)."""
+    path = Path(path)
+    if path.suffix not in SUFFIXES or not path.is_file():
+        return False
+    try:
+        if path.suffix == ".safetensors":
+            _, content = read_safetensors(path)
+        else:
+            content = read_torch_file(path)
+    except ModelFileError:
+        return False
+    return isinstance(content, dict) and isinstance(content.get(_KEY), str)
