@@ -50,6 +50,7 @@ from shared.grammar import (
     LayerNormSpec,
     MaskingSpec,
 )
+from shared.graph.recurrence import Cell
 from shared.inputs import model_inputs
 from shared.recurrent_spec import RecurrentLayerSpec
 from shared.spec import ModelSpec
@@ -76,15 +77,6 @@ class ForwardTrace:
     mask: np.ndarray | None = None
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return activation("sigmoid")(x)
-
-
-def _affine(x: np.ndarray, h: np.ndarray, weights: DirectionWeights, gate: str) -> np.ndarray:
-    # (batch, in) @ (in, units) + (units,) + (batch, units) @ (units, units) + (units,)
-    return x @ weights.W[gate] + weights.b[gate] + h @ weights.U[gate] + weights.c[gate]
-
-
 def _step(
     layer: RecurrentLayerSpec,
     weights: DirectionWeights,
@@ -92,25 +84,16 @@ def _step(
     h: np.ndarray,
     cell: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One time step of one direction: x (batch, in), h and cell (batch, units) -> new h, cell."""
-    act = activation(layer.activation)
-    if layer.kind == "simple":
-        return act(_affine(x, h, weights, "h")), cell
-    if layer.kind == "lstm":
-        i = _sigmoid(_affine(x, h, weights, "i"))
-        f = _sigmoid(_affine(x, h, weights, "f"))
-        g = act(_affine(x, h, weights, "g"))
-        o = _sigmoid(_affine(x, h, weights, "o"))
-        cell = f * cell + i * g
-        return o * act(cell), cell
-    r = _sigmoid(_affine(x, h, weights, "r"))
-    z = _sigmoid(_affine(x, h, weights, "z"))
-    input_part = x @ weights.W["n"] + weights.b["n"]
-    if layer.reset_after:
-        n = act(input_part + r * (h @ weights.U["n"] + weights.c["n"]))
-    else:
-        n = act(input_part + (r * h) @ weights.U["n"] + weights.c["n"])
-    return z * h + (1 - z) * n, cell
+    """One time step of one direction: x (batch, in), h and cell (batch, units) -> new h, cell.
+
+    The cell's formulas live once, in `shared.graph.recurrence` (gates use sigmoid here).
+    """
+    step = Cell(layer.kind, layer.activation, "sigmoid", layer.reset_after, *_params(weights))
+    return step.step(x, h, cell)
+
+
+def _params(weights: DirectionWeights) -> tuple[dict[str, np.ndarray], ...]:
+    return weights.W, weights.U, weights.b, weights.c
 
 
 def _run_direction(

@@ -28,6 +28,7 @@ import numpy as np
 
 from compare.frameworks import both
 from shared.errors import DataError
+from shared.graph.samples import padding_mask
 from shared.reference import forward
 from shared.spec import DenseSpec, EmbeddingSpec, MaskingSpec, ModelSpec
 from shared.tolerances import TOLERANCES, allowed_difference
@@ -229,24 +230,6 @@ def random_inputs(spec: ModelSpec, batch: int = 64, seed: int = 0) -> np.ndarray
     if isinstance(spec.front, MaskingSpec):
         inputs[~padding_mask(batch, spec.time_steps, rng)] = spec.front.mask_value
     return inputs
-
-
-def padding_mask(batch: int, time_steps: int, rng: np.random.Generator) -> np.ndarray:
-    """(batch, time) True = kept: a quarter of the sequences unpadded, a quarter padded at the
-    end (random lengths >= 1), a quarter with a gap in the middle, a quarter padded at the start.
-    """
-    keep = np.ones((batch, time_steps), dtype=bool)
-    for row in range(batch):
-        where = row % 4
-        cut = int(rng.integers(1, time_steps)) if time_steps > 1 else 1
-        if where == 1:
-            keep[row, cut:] = False
-        elif where == 2 and time_steps > 2:  # one or two steps, never the first or the last
-            start = int(rng.integers(1, time_steps - 1))
-            keep[row, start : min(start + 2, time_steps - 1)] = False
-        elif where == 3:
-            keep[row, : time_steps - cut] = False
-    return keep
 
 
 def sunspot_inputs(spec: ModelSpec, batch: int = 64) -> np.ndarray:
