@@ -18,8 +18,8 @@ from keras_impl.graph.reading import read_graph
 from keras_impl.graph.translators import for_kind
 from keras_impl.model import default_compile
 from keras_impl.translators.readout import crop_mask_warning_silenced
-from shared.errors import DataError
 from shared.graph.model import GraphInput, ModelGraph
+from shared.graph.reference import graph_inputs
 
 
 def _keras_input(graph_input: GraphInput, dtype: str) -> Any:
@@ -64,43 +64,32 @@ def build_graph_model(graph: ModelGraph, seed: int | None = None) -> keras.Model
     return model
 
 
-def _feed(graph: ModelGraph, inputs: np.ndarray | dict[str, np.ndarray]) -> list[np.ndarray]:
-    """The arrays for the graph's inputs, in order: floats in its dtype, token ids int32."""
-    if not isinstance(inputs, dict):
-        if len(graph.inputs) != 1:
-            names = [graph_input.name for graph_input in graph.inputs]
-            raise DataError(f"the model has inputs {names}: pass a dict of arrays by name")
-        inputs = {graph.inputs[0].name: inputs}
-    missing = [i.name for i in graph.inputs if i.name not in inputs]
-    extra = sorted(set(inputs) - {i.name for i in graph.inputs})
-    if missing or extra:
-        raise DataError(f"inputs: missing {missing}, unexpected {extra}")
-    feed = []
-    for graph_input in graph.inputs:
-        array = np.asarray(inputs[graph_input.name])
-        tokens = graph_input.kind == "tokens"
-        if array.ndim != len(graph_input.shape) + 1 or (tokens and array.dtype.kind not in "iu"):
-            wanted = "(batch, time) integer ids" if tokens else "(batch, time, features)"
-            raise DataError(f"input {graph_input.name!r} must be {wanted}, got {array.shape}")
-        feed.append(array.astype("int32") if tokens else array.astype(graph.dtype))
-    return feed
+def _feed(graph: ModelGraph, inputs: Any) -> list[np.ndarray]:
+    """The arrays for the graph's inputs in order, checked by `shared.graph.reference`
+    (floats in the graph's dtype), token ids as the int32 its keras.Input takes."""
+    checked = graph_inputs(graph, inputs)
+    return [
+        checked[i.name].astype("int32") if i.kind == "tokens" else checked[i.name]
+        for i in graph.inputs
+    ]
 
 
 def graph_predict(
-    model: keras.Model, inputs: np.ndarray | dict[str, np.ndarray]
+    model: keras.Model, inputs: np.ndarray | list[np.ndarray] | dict[str, np.ndarray]
 ) -> list[np.ndarray]:
     """The model's outputs, computed by the model itself in one batch (`training=False`).
 
     Args:
         model: a model `read_graph` reads.
-        inputs: one array for a one-input model, else a dict by input name; floats
-            (batch, time, features), token ids (batch, time) as integers.
+        inputs: as `shared.graph.reference.predict` takes them: one array for a one-input
+            model, a list in input order or a dict by input name; floats (batch, time,
+            features), token ids (batch, time) as integers.
 
     Returns:
         One array per model output, in the model's dtype.
 
     Raises:
-        DataError: for missing or unexpected inputs or arrays of the wrong rank or kind.
+        DataError: naming the input and its shape, value or count problem.
     """
     graph, _ = read_graph(model)
     feed = _feed(graph, inputs)

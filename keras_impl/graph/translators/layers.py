@@ -148,7 +148,7 @@ class DropoutTranslator(NodeTranslator):
         tag = _NOISE_TAG[type(layer)]
         config = plain_config(layer, noise_shape=None)
         rate = float(config[NOISE_CLASSES[tag][1]])
-        return spec_or_refusal(layer, Dropout, rate=rate, layer=tag)
+        return spec_or_refusal(layer, lambda **options: Dropout(rate, tag), rate=rate)
 
 
 def _last_axis(layer: keras.layers.Layer, axis: Any) -> None:
