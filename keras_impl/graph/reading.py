@@ -55,9 +55,6 @@ def _data_tensors(node: Any) -> list[Any]:
         raise ModelFileError(f"{describe(layer)} is called with {', '.join(extra)}: not supported")
     first = arguments.args[0]
     tensors = list(first) if isinstance(first, list | tuple) else [first]
-    mask = arguments.kwargs.get("mask")
-    if mask is not None and len(tensors) == 1 and mask is not getattr(first, "_keras_mask", None):
-        raise ModelFileError(f"{describe(layer)} is called with an explicit mask=: not supported")
     for key in _DATA_KWARGS:
         value = arguments.kwargs.get(key)
         tensors += (
