@@ -200,6 +200,15 @@ OTHER_GRAPHS: dict[str, Callable[[], ModelGraph]] = {
         f"merge_{op}": (lambda op=op: merged(op))
         for op in ("add", "subtract", "multiply", "average", "maximum", "minimum")
     },
+    "merge_multiply_broadcast": lambda: ModelGraph(
+        (GraphInput("x", "floats", None, FEATURES),),
+        (
+            Node("a", seq("gru"), (Ref("x"),)),
+            Node("w", Dense(1, "sigmoid"), (Ref("a"),)),
+            Node("m", Merge("multiply"), (Ref("a"), Ref("w"))),
+        ),
+        (Ref("m"),),
+    ),
     "merge_concatenate": lambda: merged("concatenate"),
     "merge_concatenate_time": lambda: merged("concatenate", axis=1),
     "merge_add_masked": lambda: merged("add", masked=True),
