@@ -155,12 +155,20 @@ def read_graph(model: keras.Model) -> tuple[ModelGraph, dict[str, keras.layers.L
     if crops or len(dtypes) != 1:
         problem = f"ends in Cropping1D {sorted(crops)}" if crops else f"mixes dtypes {dtypes}"
         raise ModelFileError(f"model {model.name!r} {problem}: not supported")
+    dtype = dtypes.pop()
+    inputs = tuple(_graph_input(t) for t in functional.inputs)
+    for graph_input, tensor in zip(inputs, functional.inputs, strict=True):
+        if graph_input.kind == "floats" and tensor.dtype != dtype:
+            raise ModelFileError(
+                f"input {graph_input.name!r} is {tensor.dtype} while the layers are {dtype}: "
+                "Keras rounds the inputs to it, so only one float dtype throughout is supported"
+            )
     try:
         graph = ModelGraph(
-            inputs=tuple(_graph_input(t) for t in functional.inputs),
+            inputs=inputs,
             nodes=tuple(nodes),
             outputs=tuple(_ref(t) for t in functional.outputs),
-            dtype=dtypes.pop(),
+            dtype=dtype,
         )
     except SpecError as error:
         raise ModelFileError(f"model {model.name!r} is not supported: {error}") from None
