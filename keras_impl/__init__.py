@@ -16,6 +16,16 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from keras_impl.graph import (  # noqa: E402
+    build_graph_model,
+    graph_from_canonical,
+    graph_predict,
+    graph_set_canonical,
+    graph_to_canonical,
+    load_graph_model,
+    read_graph,
+    save_graph_model,
+)
 from keras_impl.io import load_model, save_model  # noqa: E402
 from keras_impl.model import build_model, create_rnn  # noqa: E402
 from keras_impl.parts import part_outputs  # noqa: E402
@@ -29,14 +39,22 @@ from keras_impl.weights import (  # noqa: E402
 )
 
 __all__ = [
+    "build_graph_model",
     "build_model",
     "create_rnn",
     "fit",
     "from_canonical",
+    "graph_from_canonical",
+    "graph_predict",
+    "graph_set_canonical",
+    "graph_to_canonical",
+    "load_graph_model",
     "load_model",
     "native_weights",
     "part_outputs",
     "predict",
+    "read_graph",
+    "save_graph_model",
     "save_model",
     "set_canonical",
     "spec_of",

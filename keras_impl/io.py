@@ -22,7 +22,8 @@ from keras_impl.translators.readout import crop_mask_warning_silenced
 from shared.errors import ModelFileError
 
 
-def _keras_path(path: str | os.PathLike) -> Path:
+def keras_path(path: str | os.PathLike) -> Path:
+    """`path` as a .keras destination, or ModelFileError (legacy or other suffix, no folder)."""
     path = Path(path)
     if path.suffix.lower() in LEGACY_SUFFIXES:
         raise ModelFileError(
@@ -48,8 +49,13 @@ def save_model(model: keras.Model, path: str | os.PathLike) -> Path:
     Raises:
         ModelFileError: if the path does not end in .keras or the model is outside the specs.
     """
-    path = _keras_path(path)
+    path = keras_path(path)
     spec_of(model)
+    return write_keras_file(model, path)
+
+
+def write_keras_file(model: keras.Model, path: Path) -> Path:
+    """Write `model` to the `.keras` file `path` through a temporary file and `os.replace`."""
     # Keras insists on the .keras suffix, so the temporary name keeps it.
     temporary = path.with_name(f".{path.name}.partial.keras")
     try:
@@ -86,6 +92,16 @@ def load_model(path: str | os.PathLike) -> keras.Model:
     path = Path(path)
     if path.suffix.lower() in LEGACY_SUFFIXES:
         return _checked(path, load_legacy_h5(path))
+    return _checked(path, read_keras_file(path))
+
+
+def read_keras_file(path: Path) -> object:
+    """What Keras rebuilds from the `.keras` file `path`, loaded with safe_mode=True.
+
+    Raises:
+        ModelFileError: naming the file: missing, not a zip (or corrupt), a zip that is not a
+            Keras model, or a model Keras cannot rebuild safely.
+    """
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
     if not zipfile.is_zipfile(path):
@@ -105,7 +121,7 @@ def load_model(path: str | os.PathLike) -> keras.Model:
             model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # anything Keras raises on a bad file is this file's fault
         raise ModelFileError(f"{path}: Keras cannot load it ({_first_line(error)})") from None
-    return _checked(path, model)
+    return model
 
 
 def _checked(path: Path, model: object) -> keras.Model:

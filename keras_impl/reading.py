@@ -39,7 +39,7 @@ class ModelLayers:
     head: keras.layers.Layer
 
 
-def _layer_dtype(layer: keras.layers.Layer) -> str:
+def layer_dtype(layer: keras.layers.Layer) -> str:
     """The one float dtype a layer stores and computes in, or ModelFileError (mixed precision)."""
     policy = layer.dtype_policy
     if policy.variable_dtype != policy.compute_dtype or policy.compute_dtype not in (
@@ -188,7 +188,7 @@ def read_model(model: keras.Model) -> ModelLayers:
         raise ModelFileError(f"model {model.name!r} has no layers")
     parts = [(layer, for_layer(layer)) for layer in layers]  # refuses unknown classes, in order
     _check_chain(model, layers)
-    dtypes = {_layer_dtype(layer) for layer in layers}
+    dtypes = {layer_dtype(layer) for layer in layers}
     if len(dtypes) != 1:
         raise ModelFileError(f"model {model.name!r} mixes dtypes {sorted(dtypes)}; use one")
     front, recurrent, readout, head = _split(parts, model)

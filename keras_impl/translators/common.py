@@ -37,10 +37,15 @@ def describe(layer: keras.layers.Layer) -> str:
     return f"layer {layer.name!r} ({type(layer).__name__})"
 
 
-def check_plain(layer: keras.layers.Layer, config: dict[str, Any] | None = None) -> None:
-    """Refuse settings that change what the layer computes or how it trains."""
+def check_plain(
+    layer: keras.layers.Layer, config: dict[str, Any] | None = None, need_bias: bool = True
+) -> None:
+    """Refuse settings that change what the layer computes or how it trains.
+
+    `need_bias=False` lets use_bias=False through, for the model graph, whose nodes carry it.
+    """
     config = layer.get_config() if config is None else config
-    if not config.get("use_bias", True):
+    if need_bias and not config.get("use_bias", True):
         raise ModelFileError(f"{describe(layer)} has use_bias=False: the grammar needs biases")
     for key in MUST_BE_NONE:
         if config.get(key) is not None:

@@ -116,18 +116,18 @@ def _read_unwrapped(
     )
 
 
-def _has_two_biases(layer: RecurrentLayerSpec) -> bool:
+def has_two_biases(layer: RecurrentLayerSpec) -> bool:
     """Whether Keras keeps separate input-side and recurrent-side biases (GRU reset_after)."""
     return layer.kind == "gru" and layer.reset_after
 
 
-def _blocks(matrix: np.ndarray, gates: tuple[str, ...]) -> dict[str, np.ndarray]:
+def gate_blocks(matrix: np.ndarray, gates: tuple[str, ...]) -> dict[str, np.ndarray]:
     """Split (..., gates * units) columns into contiguous per-gate copies, keyed by gate."""
     parts = np.split(matrix, len(gates), axis=-1)
     return {gate: np.ascontiguousarray(part) for gate, part in zip(gates, parts, strict=True)}
 
 
-def _cells(layer: keras.layers.Layer, spec: RecurrentLayerSpec) -> dict[str, Any]:
+def direction_cells(layer: keras.layers.Layer, spec: RecurrentLayerSpec) -> dict[str, Any]:
     """Direction -> the Keras cell holding that direction's variables."""
     if spec.bidirectional:
         return {"forward": layer.forward_layer.cell, "backward": layer.backward_layer.cell}
@@ -175,17 +175,17 @@ class RecurrentTranslator(Translator):
     ) -> dict[str, DirectionWeights]:
         order = KERAS_GATE_ORDER[spec.kind]
         directions = {}
-        for direction, cell in _cells(layer, spec).items():
+        for direction, cell in direction_cells(layer, spec).items():
             kernel = numpy_copy(cell.kernel)  # (in, gates * units)
             recurrent = numpy_copy(cell.recurrent_kernel)  # (units, gates * units)
             bias = numpy_copy(cell.bias)  # (gates * units,) or (2, gates * units)
-            if _has_two_biases(spec):
-                b, c = _blocks(bias[0], order), _blocks(bias[1], order)
+            if has_two_biases(spec):
+                b, c = gate_blocks(bias[0], order), gate_blocks(bias[1], order)
             else:
-                b = _blocks(bias, order)
+                b = gate_blocks(bias, order)
                 c = {gate: np.zeros_like(array) for gate, array in b.items()}
             directions[direction] = DirectionWeights(
-                W=_blocks(kernel, order), U=_blocks(recurrent, order), b=b, c=c
+                W=gate_blocks(kernel, order), U=gate_blocks(recurrent, order), b=b, c=c
             )
         return directions
 
@@ -199,13 +199,13 @@ class RecurrentTranslator(Translator):
     ) -> list[tuple[keras.Variable, np.ndarray, str]]:
         order = KERAS_GATE_ORDER[spec.kind]
         plan = []
-        for direction, cell in _cells(layer, spec).items():
+        for direction, cell in direction_cells(layer, spec).items():
             direction_weights = weights[direction]
             kernel = np.concatenate([direction_weights.W[gate] for gate in order], axis=1)
             recurrent = np.concatenate([direction_weights.U[gate] for gate in order], axis=1)
             b = np.concatenate([direction_weights.b[gate] for gate in order])
             c = np.concatenate([direction_weights.c[gate] for gate in order])
-            bias = np.stack([b, c]) if _has_two_biases(spec) else b + c
+            bias = np.stack([b, c]) if has_two_biases(spec) else b + c
             plan += [
                 (cell.kernel, kernel, f"{where} {direction} kernel"),
                 (cell.recurrent_kernel, recurrent, f"{where} {direction} recurrent_kernel"),

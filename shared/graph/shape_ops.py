@@ -7,7 +7,9 @@ and the convolutional front.
     repeat        (F,) -> (n, F): RepeatVector(n)
     step          (time, F) -> (F,): the "last" or "first" step (Cropping1D + Flatten in Keras)
     merge         add, subtract (two inputs), multiply, average, maximum, minimum: elementwise
-                  on equal shapes; concatenate along `axis` (Keras numbering, batch axis 0)
+                  on shapes of one rank, an axis of size 1 broadcast against the others as
+                  Keras's merge layers broadcast it (attention's (time, F) * (time, 1));
+                  concatenate along `axis` (Keras numbering, batch axis 0)
     softmax       exp(x) / sum(exp(x)) along `axis` (a mask reaching it is refused: Keras 3
                   fails on a (batch, time) mask against (batch, time, 1) scores)
     dot           Keras's Dot(axes): a batched contraction of one axis of each input
@@ -101,9 +103,7 @@ class Merge(NodeKind):
             wanted = "exactly two" if self.op == "subtract" else "two or more"
             raise SpecError(f"merge {self.op} takes {wanted} inputs, got {len(inputs)}")
         if self.op != "concatenate":
-            if len(set(inputs)) != 1:
-                raise SpecError(f"merge {self.op} needs equal shapes, got {inputs}")
-            return [inputs[0]]
+            return [_broadcast(inputs, self.op)]
         rank = len(inputs[0])
         index = axis_index(self.axis, rank, "merge concatenate")
         for shape in inputs[1:]:
@@ -119,6 +119,19 @@ class Merge(NodeKind):
     def mask_out(self, inputs: list[Shape], masked: list[bool]) -> list[bool]:
         self.output_shapes(inputs)
         return [any(masked)]
+
+
+def _broadcast(inputs: list[Shape], op: str) -> Shape:
+    """The elementwise result shape: one rank; per axis equal sizes, or size 1 against any."""
+    if len({len(shape) for shape in inputs}) != 1:
+        raise SpecError(f"merge {op} needs inputs of one rank, got {inputs}")
+    axes = []
+    for sizes in zip(*inputs, strict=True):
+        wide = {size for size in sizes if size != 1}
+        if len(wide) > 1:
+            raise SpecError(f"merge {op} needs equal sizes or 1 on each axis, got {inputs}")
+        axes.append(wide.pop() if wide else 1)
+    return tuple(axes)
 
 
 @register

@@ -1,0 +1,99 @@
+"""Keras models from a model graph, and their outputs: the graph's nodes as built-in layers.
+
+`build_graph_model` is the only place Keras layers are made from a graph (each node through its
+kind's translator) and `keras_impl.graph.reading.read_graph` the only place they are read back,
+so the two are checked against each other. The model is an ordinary Functional `keras.Model`:
+layer names are node names, every layer is in the graph's dtype, token inputs are int32.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_impl.graph.reading import read_graph
+from keras_impl.graph.translators import for_kind
+from keras_impl.model import default_compile
+from keras_impl.translators.readout import crop_mask_warning_silenced
+from shared.graph.model import GraphInput, ModelGraph
+from shared.graph.reference import graph_inputs
+
+
+def _keras_input(graph_input: GraphInput, dtype: str) -> Any:
+    if graph_input.kind == "tokens":
+        return keras.Input((graph_input.time_steps,), dtype="int32", name=graph_input.name)
+    shape = (graph_input.time_steps, graph_input.features)
+    return keras.Input(shape, dtype=dtype, name=graph_input.name)
+
+
+def build_graph_model(graph: ModelGraph, seed: int | None = None) -> keras.Model:
+    """Build and compile the Keras model a graph describes, with Keras's default initializers.
+
+    Args:
+        graph: the model graph; a step node on a free time axis is refused (Keras's
+            Cropping1D needs the length).
+        seed: if given, `keras.utils.set_random_seed(seed)` runs first, so the same seed gives
+            the same initial weights.
+
+    Returns:
+        A Functional `keras.Model` of built-in layers only (loads with safe_mode=True), one
+        layer per node named after it (a step node: Cropping1D `name_crop`, then Flatten
+        `name`; a bidirectional node `name` wraps `name_<kind>`), compiled like
+        `keras_impl.model.default_compile` (Adam, mean squared error) in the graph's dtype.
+    """
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    inputs = [_keras_input(graph_input, graph.dtype) for graph_input in graph.inputs]
+    values: dict[str, list[Any]] = {i.name: [t] for i, t in zip(graph.inputs, inputs, strict=True)}
+    with crop_mask_warning_silenced():
+        for node in graph.nodes:
+            tensors = [values[ref.node][ref.output] for ref in node.inputs]
+            values[node.name] = for_kind(node.kind).apply(
+                node.kind, node.name, graph.dtype, tensors
+            )
+        outputs = [values[ref.node][ref.output] for ref in graph.outputs]
+        model = keras.Model(
+            inputs[0] if len(inputs) == 1 else inputs,
+            outputs[0] if len(outputs) == 1 else outputs,
+            name="rnn_parity_graph",
+        )
+    default_compile(model, graph.dtype)
+    return model
+
+
+def _feed(graph: ModelGraph, inputs: Any) -> list[np.ndarray]:
+    """The arrays for the graph's inputs in order, checked by `shared.graph.reference`
+    (floats in the graph's dtype), token ids as the int32 its keras.Input takes."""
+    checked = graph_inputs(graph, inputs)
+    return [
+        checked[i.name].astype("int32") if i.kind == "tokens" else checked[i.name]
+        for i in graph.inputs
+    ]
+
+
+def graph_predict(
+    model: keras.Model, inputs: np.ndarray | list[np.ndarray] | dict[str, np.ndarray]
+) -> list[np.ndarray]:
+    """The model's outputs, computed by the model itself in one batch (`training=False`).
+
+    Args:
+        model: a model `read_graph` reads.
+        inputs: as `shared.graph.reference.predict` takes them: one array for a one-input
+            model, a list in input order or a dict by input name; floats (batch, time,
+            features), token ids (batch, time) as integers.
+
+    Returns:
+        One array per model output, in the model's dtype.
+
+    Raises:
+        DataError: naming the input and its shape, value or count problem.
+    """
+    graph, _ = read_graph(model)
+    feed = _feed(graph, inputs)
+    with crop_mask_warning_silenced():
+        outputs = model(feed[0] if len(feed) == 1 else feed, training=False)
+    outputs = list(outputs) if isinstance(outputs, list | tuple) else [outputs]
+    return [np.asarray(ops.convert_to_numpy(output), dtype=graph.dtype) for output in outputs]
