@@ -19,6 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from keras_impl.graph import (  # noqa: E402
     build_graph_model,
     graph_from_canonical,
+    graph_node_outputs,
     graph_predict,
     graph_set_canonical,
     graph_to_canonical,
@@ -45,6 +46,7 @@ __all__ = [
     "fit",
     "from_canonical",
     "graph_from_canonical",
+    "graph_node_outputs",
     "graph_predict",
     "graph_set_canonical",
     "graph_to_canonical",

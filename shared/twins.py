@@ -19,6 +19,8 @@ from typing import Any, Protocol, TypeAlias
 
 import numpy as np
 
+from shared.graph.model import ModelGraph
+from shared.graph.weights import GraphWeights
 from shared.recipe import TrainSpec
 from shared.spec import ModelSpec
 from shared.training import FitHistory
@@ -98,4 +100,38 @@ class FrameworkSide(Protocol):
 
     def load_model(self, path: str | os.PathLike) -> NativeModel:
         """A model read back from `save_model`'s file."""
+        ...
+
+    # The model graph (shared.graph): any graph as the framework's native model.
+
+    def build_graph_model(self, graph: ModelGraph, seed: int | None = None) -> NativeModel:
+        """The native model computing `graph`, with the framework's default initialisation."""
+        ...
+
+    def read_graph(self, model: NativeModel) -> tuple[ModelGraph, dict[str, Any]]:
+        """The graph a native model computes, and the layer or module behind each node."""
+        ...
+
+    def graph_to_canonical(self, model: NativeModel) -> GraphWeights:
+        """Every node's canonical arrays (copies)."""
+        ...
+
+    def graph_set_canonical(self, model: NativeModel, weights: GraphWeights) -> None:
+        """Copy canonical weights into the model; all checked before anything changes."""
+        ...
+
+    def graph_from_canonical(self, weights: GraphWeights) -> NativeModel:
+        """Build the graph's native model and load the weights into it."""
+        ...
+
+    def graph_predict(self, model: NativeModel, inputs: Any) -> list[np.ndarray]:
+        """One array per graph output; inputs as `shared.graph.reference.graph_inputs` takes."""
+        ...
+
+    def save_graph_model(self, model: NativeModel, path: str | os.PathLike) -> Path:
+        """Write the model with its graph, safely (no code in the file), atomically."""
+        ...
+
+    def load_graph_model(self, path: str | os.PathLike) -> NativeModel:
+        """Load a graph model file safely, or ModelFileError naming the file and reason."""
         ...

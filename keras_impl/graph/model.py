@@ -74,9 +74,7 @@ def _feed(graph: ModelGraph, inputs: Any) -> list[np.ndarray]:
     ]
 
 
-def graph_predict(
-    model: keras.Model, inputs: np.ndarray | list[np.ndarray] | dict[str, np.ndarray]
-) -> list[np.ndarray]:
+def graph_predict(model: keras.Model, inputs: Any) -> list[np.ndarray]:
     """The model's outputs, computed by the model itself in one batch (`training=False`).
 
     Args:
@@ -97,3 +95,32 @@ def graph_predict(
         outputs = model(feed[0] if len(feed) == 1 else feed, training=False)
     outputs = list(outputs) if isinstance(outputs, list | tuple) else [outputs]
     return [np.asarray(ops.convert_to_numpy(output), dtype=graph.dtype) for output in outputs]
+
+
+def graph_node_outputs(
+    model: keras.Model, inputs: np.ndarray | list[np.ndarray] | dict[str, np.ndarray]
+) -> dict[str, list[np.ndarray]]:
+    """Every node's outputs as the model itself computes them, by node name.
+
+    One Functional model over the same layers returns each layer's outputs, so a port that
+    disagrees with its source can name the first node whose values part from the reference.
+    """
+    graph, layer_of = read_graph(model)
+    names = [node.name for node in graph.nodes if node.name in layer_of]
+    tensors, counts = [], []
+    for name in names:
+        produced = layer_of[name].output
+        produced = list(produced) if isinstance(produced, list | tuple) else [produced]
+        tensors += produced
+        counts.append(len(produced))
+    probe = keras.Model(model.inputs, tensors)
+    feed = _feed(graph, inputs)
+    with crop_mask_warning_silenced():
+        values = probe(feed[0] if len(feed) == 1 else feed, training=False)
+    values = list(values) if isinstance(values, list | tuple) else [values]
+    arrays = [np.asarray(ops.convert_to_numpy(value), dtype=graph.dtype) for value in values]
+    result, start = {}, 0
+    for name, count in zip(names, counts, strict=True):
+        result[name] = arrays[start : start + count]
+        start += count
+    return result

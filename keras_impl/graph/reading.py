@@ -102,20 +102,7 @@ def _fused_step(kind: Any, refs: tuple[Ref, ...], crops: dict[str, Node]) -> Nod
     return None if crop is None else Node("", crop.kind, crop.inputs)
 
 
-def same_graph(first: ModelGraph, second: ModelGraph) -> bool:
-    """Whether two graphs compute the same, whatever the topological order of their nodes.
-
-    Keras orders a model's layers by its own walk, not by the graph it was built from, so a
-    graph read back may list independent nodes in another order.
-    """
-    return (first.inputs, first.outputs, first.dtype) == (
-        second.inputs,
-        second.outputs,
-        second.dtype,
-    ) and first.by_name == second.by_name
-
-
-def read_graph(model: keras.Model) -> tuple[ModelGraph, dict[str, keras.layers.Layer]]:
+def read_graph(model: keras.Model) -> tuple[ModelGraph, dict[str, Any]]:
     """Read a Keras model (Functional or Sequential) into a model graph.
 
     Args:

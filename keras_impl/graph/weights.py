@@ -10,10 +10,10 @@ from __future__ import annotations
 import keras
 
 from keras_impl.graph.model import build_graph_model
-from keras_impl.graph.reading import read_graph, same_graph
+from keras_impl.graph.reading import read_graph
 from keras_impl.graph.translators import for_layer
 from shared.errors import WeightFormatError
-from shared.graph.model import ModelGraph
+from shared.graph.model import ModelGraph, same_graph
 from shared.graph.weights import GraphWeights
 
 

@@ -264,3 +264,16 @@ def _refs(items: Any, where: str) -> tuple[Ref, ...]:
             raise SpecError(f"{where}: a reference must be [name, output index], got {item!r}")
         refs.append(Ref(item[0], item[1]))
     return tuple(refs)
+
+
+def same_graph(first: ModelGraph, second: ModelGraph) -> bool:
+    """Whether two graphs compute the same, whatever the topological order of their nodes.
+
+    A framework may list a model's layers in its own walk, not the order the graph was built
+    in (Keras does), so a graph read back may list independent nodes in another order.
+    """
+    return (first.inputs, first.outputs, first.dtype) == (
+        second.inputs,
+        second.outputs,
+        second.dtype,
+    ) and first.by_name == second.by_name

@@ -35,8 +35,8 @@ def _write_safetensors(net: GraphNet, path: str) -> None:
     save_file(_state(net), path, metadata={_KEY: net.graph.to_json()})
 
 
-def save_graph_model(net: GraphNet, path: str | os.PathLike) -> Path:
-    """Write `net` to `path` (.pt or .safetensors, by extension), atomically.
+def save_graph_model(model: GraphNet, path: str | os.PathLike) -> Path:
+    """Write `model` to `path` (.pt or .safetensors, by extension), atomically.
 
     Returns:
         The path written.
@@ -51,8 +51,8 @@ def save_graph_model(net: GraphNet, path: str | os.PathLike) -> Path:
             f"not {path.suffix or '(no extension)'!r}"
         )
     if path.suffix == ".safetensors":
-        return write_atomically(path, lambda temporary: _write_safetensors(net, temporary))
-    payload = {_KEY: net.graph.to_json(), "state_dict": _state(net)}
+        return write_atomically(path, lambda temporary: _write_safetensors(model, temporary))
+    payload = {_KEY: model.graph.to_json(), "state_dict": _state(model)}
     return write_atomically(path, lambda temporary: torch.save(payload, temporary))
 
 

@@ -92,11 +92,11 @@ def build_graph_model(graph: ModelGraph, seed: int | None = None) -> GraphNet:
         return GraphNet(graph)
 
 
-def read_graph(net: GraphNet) -> tuple[ModelGraph, dict[str, nn.Module]]:
+def read_graph(model: GraphNet) -> tuple[ModelGraph, dict[str, Any]]:
     """The graph a GraphNet runs and its module per node name."""
-    if not isinstance(net, GraphNet):
-        raise TypeError(f"expected a GraphNet, got {type(net).__name__}")
-    return net.graph, {node.name: net.module(node.name) for node in net.graph.nodes}
+    if not isinstance(model, GraphNet):
+        raise TypeError(f"expected a GraphNet, got {type(model).__name__}")
+    return model.graph, {node.name: model.module(node.name) for node in model.graph.nodes}
 
 
 def input_tensors(graph: ModelGraph, inputs: Any) -> list[torch.Tensor]:
@@ -113,24 +113,24 @@ def input_tensors(graph: ModelGraph, inputs: Any) -> list[torch.Tensor]:
     return [torch.from_numpy(checked[graph_input.name]) for graph_input in graph.inputs]
 
 
-def graph_predict(net: GraphNet, inputs: Any) -> list[np.ndarray]:
+def graph_predict(model: GraphNet, inputs: Any) -> list[np.ndarray]:
     """The graph's outputs on numpy inputs, in eval mode without gradients.
 
     Args:
-        net: the GraphNet.
+        model: the GraphNet.
         inputs: as `shared.graph.reference.predict` takes them: one array for a one-input
             graph, a sequence in input order, or arrays by name; token ids (batch, time).
 
     Returns:
         One array per graph output.
     """
-    tensors = input_tensors(net.graph, inputs)
-    training = net.training
-    net.eval()
+    tensors = input_tensors(model.graph, inputs)
+    training = model.training
+    model.eval()
     try:
         with torch.no_grad():
-            outputs = net(*tensors)
+            outputs = model(*tensors)
     finally:
-        net.train(training)
+        model.train(training)
     outputs = outputs if isinstance(outputs, tuple) else (outputs,)
     return [output.numpy() for output in outputs]

@@ -17,9 +17,9 @@ from torch_impl.graph.translators import for_kind
 from torch_impl.translators import Pair
 
 
-def graph_to_canonical(net: GraphNet) -> GraphWeights:
-    """The canonical arrays of every node of `net` (numpy copies)."""
-    graph, modules = read_graph(net)
+def graph_to_canonical(model: GraphNet) -> GraphWeights:
+    """The canonical arrays of every node of `model` (numpy copies)."""
+    graph, modules = read_graph(model)
     arrays = {}
     for node in graph.nodes:
         held = for_kind(node.kind).arrays.read(modules[node.name], node.kind)
@@ -45,8 +45,8 @@ def _pairs(net: GraphNet, weights: GraphWeights) -> list[Pair]:
     return pairs
 
 
-def graph_set_canonical(net: GraphNet, weights: GraphWeights) -> None:
-    """Copy canonical weights into `net`; every check happens before any tensor changes.
+def graph_set_canonical(model: GraphNet, weights: GraphWeights) -> None:
+    """Copy canonical weights into `model`; every check happens before any tensor changes.
 
     Raises:
         WeightFormatError: for weights of another graph, or naming the node, array and shape
@@ -54,10 +54,10 @@ def graph_set_canonical(net: GraphNet, weights: GraphWeights) -> None:
     """
     if not isinstance(weights, GraphWeights):
         raise WeightFormatError(f"expected GraphWeights, got {type(weights).__name__}")
-    if weights.graph != net.graph:
+    if weights.graph != model.graph:
         raise WeightFormatError("the weights belong to another graph than the model's")
     weights.validate()
-    pairs = _pairs(net, weights)
+    pairs = _pairs(model, weights)
     with torch.no_grad():
         for target, value in pairs:
             target.copy_(value)

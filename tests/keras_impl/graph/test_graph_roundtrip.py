@@ -16,8 +16,8 @@ from keras_impl.graph import (
     read_graph,
     save_graph_model,
 )
-from keras_impl.graph.reading import same_graph
 from shared.errors import ModelFileError, WeightFormatError
+from shared.graph.model import same_graph
 from shared.graph.samples import sample_inputs
 from shared.graph.weights import fold_single_bias, random_weights
 from tests.keras_impl.graph.graphs import GRAPHS, chain, rnn, with_dtype
