@@ -64,8 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--time-steps",
         type=_positive,
-        default=12,
-        help="window length the ported Keras model takes (default: %(default)s)",
+        default=None,
+        help="window length the ported Keras model takes (default 12), and the one length a "
+        ".pt2 program of a free-time recurrent graph is exported for",
     )
 
 
@@ -74,13 +75,14 @@ def run(args: argparse.Namespace) -> int:
     from compare.port.module_port import parse_kwargs, port_with_module
     from compare.port.user_files import Assumptions
 
+    window = 12 if args.time_steps is None else args.time_steps
     if args.module:
         result = port_with_module(
             args.source,
             args.destination,
             args.module,
             parse_kwargs(args.module_kwargs),
-            args.time_steps,
+            window,
             args.seed,
         )
         print(result.summary())
@@ -90,8 +92,9 @@ def run(args: argparse.Namespace) -> int:
 
         raise ModelFileError("--module-kwargs needs --module (the class they are for)")
 
-    assumptions = Assumptions(args.activation, args.head_activation, args.time_steps, args.readout)
-    print(
-        port_file(args.source, args.destination, seed=args.seed, assumptions=assumptions).summary()
+    assumptions = Assumptions(args.activation, args.head_activation, window, args.readout)
+    result = port_file(
+        args.source, args.destination, args.seed, assumptions, time_steps=args.time_steps
     )
+    print(result.summary())
     return 0

@@ -252,9 +252,11 @@ def port_file(
     destination: str | Path,
     seed: int = 0,
     assumptions: Assumptions | None = None,
+    time_steps: int | None = None,
 ) -> PortResult | GraphPortResult:
     """Port the model in `source` to `destination`, then verify the written file.
 
+    `time_steps` fixes a graph's free time axis in a .pt2 program that needs one length.
     A model that is not a chain (branches, merges, states handed on, ...) is ported as a model
     graph (`compare.port.graph_port.port_graph_file`), checked against the source's own model.
 
@@ -279,7 +281,7 @@ def port_file(
         raise ModelFileError(f"{source}: no such file")
     read = _chain_or_none(source, assumptions)
     if read is None:  # a graph file, or a Keras model the chain grammar cannot describe
-        return port_graph_file(source, destination, seed)
+        return port_graph_file(source, destination, seed, time_steps)
     weights = read.weights
     # Write and verify under a temporary name beside the destination, then move it into place:
     # a failed port neither leaves a file behind nor destroys a file already at `destination`.

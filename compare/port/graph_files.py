@@ -86,15 +86,32 @@ def read_graph_source(path: str | Path) -> GraphSource:
     return GraphSource(path, weights, lambda X: impl.graph_predict(model, X), framework)
 
 
-def save_graph_weights(weights: GraphWeights, path: str | Path) -> Path:
-    """Write a graph as the format `path`'s extension names (atomically)."""
+def save_graph_weights(
+    weights: GraphWeights, path: str | Path, time_steps: int | None = None
+) -> Path:
+    """Write a graph as the format `path`'s extension names (atomically).
+
+    Args:
+        time_steps: for a .pt2 program of a graph whose time axis is free, the one length to
+            export where a node fixes it (torch.export unrolls recurrences); else ignored.
+
+    Raises:
+        ModelFileError: naming the file and the reason (for .pt2 of a free-time recurrent
+            graph without `time_steps`, the node and the option to pass).
+    """
     check_destination(path)
     framework = file_format(path)
     if framework == "canonical":
         return save_npz(weights, path)
     if Path(path).suffix.lower() in WRITE_ONLY:
         torch = torch_impl()
-        return torch.export_graph_program(torch.graph_from_canonical(weights), path)
+        net = torch.graph_from_canonical(weights)
+        try:
+            return torch.export_graph_program(net, path, time_steps=time_steps)
+        except ModelFileError as error:
+            if time_steps is not None or "time_steps=N" not in str(error):
+                raise
+            raise ModelFileError(f"{error} (rnn-parity port --time-steps N)") from None
     impl = keras_impl() if framework == "keras" else torch_impl()
     return impl.save_graph_model(impl.graph_from_canonical(weights), path)
 

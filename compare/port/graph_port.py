@@ -34,10 +34,15 @@ from shared.tolerances import TOLERANCES
 CHECK_BATCHES = (32, 3)  # every padding pattern several times, and a batch size of its own
 
 
-def check_inputs(weights: GraphWeights, seed: int = 0) -> list[tuple[str, dict]]:
-    """(label, inputs) pairs: each batch size, and each free time length where time is free."""
+def check_inputs(
+    weights: GraphWeights, seed: int = 0, time_steps: int | None = None
+) -> list[tuple[str, dict]]:
+    """(label, inputs) pairs: each batch size, and each free time length where time is free
+    (only `time_steps` where a destination fixed the free axis to it)."""
     graph = weights.graph
     lengths = FREE_TIME_STEPS if graph.free_time else (None,)
+    if graph.free_time and time_steps is not None:
+        lengths = (time_steps,)
     sets = []
     for batch in CHECK_BATCHES:
         for time in lengths:
@@ -87,13 +92,18 @@ def _refuse(rows: list[Difference], dtype: str, where: str) -> None:
 
 
 def check_against_source(
-    source: GraphSource, run_port: Any, what: str, seed: int = 0, outputs_of: Any = None
+    source: GraphSource,
+    run_port: Any,
+    what: str,
+    seed: int = 0,
+    outputs_of: Any = None,
+    time_steps: int | None = None,
 ) -> list[Difference]:
     """Rows of source vs reference and port vs source on every check input set; refuses
     (ModelFileError naming the tolerance and the first diverging node) on any failure."""
     weights, dtype = source.weights, source.weights.graph.dtype
     rows: list[Difference] = []
-    for label, inputs in check_inputs(weights, seed):
+    for label, inputs in check_inputs(weights, seed, time_steps):
         own = source.run(inputs)
         reference = reference_predict(weights, inputs)
         read_rows = compare_outputs("your model vs what was read", own, reference, dtype, label)
@@ -156,8 +166,13 @@ def source_node_outputs(source: GraphSource) -> Any:
     return lambda inputs: impl.graph_node_outputs(model, inputs)
 
 
-def port_graph_file(source: str | Path, destination: str | Path, seed: int = 0) -> GraphPortResult:
+def port_graph_file(
+    source: str | Path, destination: str | Path, seed: int = 0, time_steps: int | None = None
+) -> GraphPortResult:
     """Port the graph model in `source` to `destination`, checked against the source's own model.
+
+    `time_steps` fixes a free time axis for a .pt2 program whose recurrences torch.export
+    unrolls; the check then runs that length only.
 
     Raises:
         ModelFileError: unreadable or unsafe files, a model the graph cannot describe, or a
@@ -169,7 +184,11 @@ def port_graph_file(source: str | Path, destination: str | Path, seed: int = 0) 
     check_destination(destination)
     read = read_graph_source(source)
     candidate = destination.with_name(f".{destination.stem}.porting{destination.suffix}")
-    save_graph_weights(read.weights, candidate)
+    fixed = time_steps if destination.suffix.lower() in WRITE_ONLY else None
+    try:
+        save_graph_weights(read.weights, candidate, fixed)
+    except ModelFileError as error:  # name the destination, not the temporary beside it
+        raise ModelFileError(str(error).replace(str(candidate), str(destination))) from None
     try:
         gap = None
         if destination.suffix.lower() not in WRITE_ONLY:
@@ -181,6 +200,7 @@ def port_graph_file(source: str | Path, destination: str | Path, seed: int = 0) 
             f"the written {destination.suffix} file",
             seed,
             source_node_outputs(read),
+            fixed,
         )
         candidate.replace(destination)
     finally:

@@ -16,6 +16,7 @@ import copy
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -108,15 +109,13 @@ def export_graph_program(
     return path
 
 
-def run_graph_program(
-    path: str | os.PathLike, inputs: np.ndarray | list[np.ndarray]
-) -> list[np.ndarray]:
+def run_graph_program(path: str | os.PathLike, inputs: Any) -> list[np.ndarray]:
     """Outputs of the program at `path` (as plain torch runs it), one array per output.
 
     Args:
         path: a .pt2 written by `export_graph_program`.
-        inputs: one array, or one per graph input in the graph's order (floats in the graph's
-            dtype, token ids integers).
+        inputs: one array, or one per graph input in the graph's order as a sequence or a
+            mapping by name in that order (floats in the graph's dtype, token ids integers).
 
     Raises:
         ModelFileError: if the file is not a loadable torch.export program.
@@ -125,7 +124,10 @@ def run_graph_program(
         program = torch.export.load(str(path)).module()
     except Exception as error:  # a truncated or foreign file
         raise ModelFileError(f"{path}: not a readable torch.export program ({error})") from None
-    arrays = [inputs] if isinstance(inputs, np.ndarray) else list(inputs)
+    if isinstance(inputs, dict):  # by name, in the graph's input order (the program has no names)
+        arrays = list(inputs.values())
+    else:
+        arrays = [inputs] if isinstance(inputs, np.ndarray) else list(inputs)
     tensors = [
         torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64 if a.dtype.kind in "iu" else None))
         for a in arrays
