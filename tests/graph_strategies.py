@@ -38,12 +38,16 @@ def recurrent_kinds(draw, sequences: bool, masked: bool) -> Recurrent:
         kind,
         draw(st.integers(1, 3)),
         activation=draw(st.sampled_from(choices)),
-        recurrent_activation=draw(st.sampled_from(["sigmoid", "sigmoid", "hard_sigmoid"])),
+        recurrent_activation=(
+            "sigmoid" if kind == "simple" else draw(st.sampled_from(["sigmoid", "hard_sigmoid"]))
+        ),
         use_bias=draw(st.booleans()),
         return_sequences=sequences,
         go_backwards=not bidirectional and draw(st.booleans()),
-        reset_after=draw(st.booleans()),
-        zero_output_for_mask=masked and sequences and draw(st.booleans()),
+        reset_after=kind != "gru" or draw(st.booleans()),
+        zero_output_for_mask=sequences
+        if bidirectional
+        else masked and sequences and draw(st.booleans()),
         bidirectional=bidirectional,
         merge_mode=draw(st.sampled_from(["concat", "sum", "ave", "mul"])),
     )
@@ -96,6 +100,7 @@ def graphs(draw) -> ModelGraph:
             return_sequences=mine.return_sequences,
             go_backwards=not mine.bidirectional and draw(st.booleans()),
             bidirectional=mine.bidirectional, merge_mode=mine.merge_mode,
+            zero_output_for_mask=mine.bidirectional and mine.return_sequences,
         )  # fmt: skip
         branch = build.add(other, front)
         op = draw(

@@ -32,7 +32,7 @@ def _recurrent(layer: RecurrentLayerSpec) -> Recurrent:
         units=layer.units,
         activation=layer.activation,
         return_sequences=layer.return_sequences,
-        reset_after=layer.reset_after,
+        reset_after=layer.reset_after or layer.kind != "gru",  # GRU's option only
         # Keras's Bidirectional sets it on both halves when it returns sequences
         zero_output_for_mask=layer.bidirectional and layer.return_sequences,
         bidirectional=layer.bidirectional,

@@ -69,8 +69,22 @@ class Recurrent(NodeKind):
             raise SpecError(
                 f"{where}go_backwards is the backward half's own setting, not the pair's"
             )
+        self._check_meaningful(where)
         check_rate(self.dropout, "dropout", where)
         check_rate(self.recurrent_dropout, "recurrent_dropout", where)
+
+    def _check_meaningful(self, where: str) -> None:
+        """Options that mean nothing for this node stay at their one value, so one model has
+        one graph (a framework reads back the defaults there)."""
+        if self.kind != "gru" and not self.reset_after:
+            raise SpecError(f"{where}reset_after is GRU's option; leave it True")
+        if self.kind == "simple" and self.recurrent_activation != "sigmoid":
+            raise SpecError(f"{where}a simple RNN has no gates: leave recurrent_activation")
+        if self.bidirectional and self.zero_output_for_mask != self.return_sequences:
+            raise SpecError(
+                f"{where}a bidirectional node zeroes masked steps exactly when it returns "
+                "sequences (Keras sets zero_output_for_mask so on both halves)"
+            )
 
     @property
     def gates(self) -> tuple[str, ...]:

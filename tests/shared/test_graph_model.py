@@ -42,7 +42,14 @@ def every_kind_graph() -> ModelGraph:
         ),
         node(
             "bi",
-            Recurrent("gru", 2, return_sequences=True, bidirectional=True, merge_mode=None),
+            Recurrent(
+                "gru",
+                2,
+                return_sequences=True,
+                bidirectional=True,
+                merge_mode=None,
+                zero_output_for_mask=True,
+            ),
             (Ref("dec"),),
         ),
         node("add", shape_ops.Merge("add"), (Ref("bi", 0), Ref("bi", 1))),

@@ -112,7 +112,10 @@ def test_go_backwards_is_the_forward_pass_of_the_reversed_sequence(dtype):
 
 @pytest.mark.parametrize("mode", ["concat", "sum", "ave", "mul", None])
 def test_bidirectional_merges_the_two_directions(mode):
-    kind = Recurrent("gru", 2, return_sequences=True, bidirectional=True, merge_mode=mode)
+    kind = Recurrent(
+        "gru", 2, return_sequences=True, zero_output_for_mask=True, bidirectional=True,
+        merge_mode=mode,
+    )  # fmt: skip
     graph = single(kind)
     graph = every_output(graph)  # merge_mode None: the forward and the backward sequence
     weights = random_weights(graph, seed=7).arrays["n"]

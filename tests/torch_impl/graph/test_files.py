@@ -37,7 +37,14 @@ def _graph(dtype: str = "float64") -> ModelGraph:
         Node("embed", layers.Embedding(7, 3, mask_zero=True), (Ref("ids"),)),
         Node(
             "rnn.enc",
-            Recurrent("lstm", 3, bidirectional=True, return_sequences=True, return_state=True),
+            Recurrent(
+                "lstm",
+                3,
+                bidirectional=True,
+                return_sequences=True,
+                return_state=True,
+                zero_output_for_mask=True,
+            ),
             (Ref("embed"),),
         ),
         Node("pool", ops.GlobalPool(), (Ref("rnn.enc"),)),

@@ -77,7 +77,9 @@ def test_bidirectional_matches_reference(name: str, dtype: str, masked: bool) ->
         Recurrent("lstm", 3, **SEQ),
         Recurrent("gru", 3, return_state=True),
         Recurrent("simple", 3, go_backwards=True, **SEQ),
-        Recurrent("lstm", 3, bidirectional=True, return_state=True, **SEQ),
+        Recurrent(
+            "lstm", 3, bidirectional=True, return_state=True, zero_output_for_mask=True, **SEQ
+        ),
         Recurrent("gru", 3, bidirectional=True, merge_mode=None, zero_output_for_mask=True, **SEQ),
         Recurrent("lstm", 3, activation="relu", bidirectional=True, merge_mode="sum"),
     ],
