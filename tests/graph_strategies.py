@@ -49,7 +49,9 @@ def recurrent_kinds(draw, sequences: bool, masked: bool) -> Recurrent:
         if bidirectional
         else masked and sequences and draw(st.booleans()),
         bidirectional=bidirectional,
-        merge_mode=draw(st.sampled_from(["concat", "sum", "ave", "mul"])),
+        merge_mode=draw(st.sampled_from(["concat", "sum", "ave", "mul"]))
+        if bidirectional
+        else "concat",
     )
 
 

@@ -80,6 +80,8 @@ class Recurrent(NodeKind):
             raise SpecError(f"{where}reset_after is GRU's option; leave it True")
         if self.kind == "simple" and self.recurrent_activation != "sigmoid":
             raise SpecError(f"{where}a simple RNN has no gates: leave recurrent_activation")
+        if not self.bidirectional and self.merge_mode != "concat":
+            raise SpecError(f"{where}merge_mode is a bidirectional pair's option; leave it")
         if self.bidirectional and self.zero_output_for_mask != self.return_sequences:
             raise SpecError(
                 f"{where}a bidirectional node zeroes masked steps exactly when it returns "
