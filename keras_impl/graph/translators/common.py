@@ -15,6 +15,11 @@ import keras
 from keras_impl.translators.common import check_plain, describe
 from shared.errors import ModelFileError
 
+# Why an option is refused, where a reason is worth more than "only X is supported".
+REASONS = {
+    "stateful": "a file cannot carry the state from one call to the next",
+}
+
 
 def plain_config(layer: keras.layers.Layer, **required: Any) -> dict[str, Any]:
     """The layer's config, after refusing settings it may not have.
@@ -32,8 +37,10 @@ def plain_config(layer: keras.layers.Layer, **required: Any) -> dict[str, Any]:
         raise ModelFileError(f"{describe(layer)} is quantized, which is not supported")
     for key, allowed in required.items():
         if key in config and config[key] != allowed:
+            reason = f" ({REASONS[key]})" if key in REASONS else ""
             raise ModelFileError(
-                f"{describe(layer)} has {key}={config[key]!r}: only {key}={allowed!r} is supported"
+                f"{describe(layer)} has {key}={config[key]!r}: only {key}={allowed!r} is "
+                f"supported{reason}"
             )
     return config
 

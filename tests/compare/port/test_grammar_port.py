@@ -159,29 +159,29 @@ def test_the_stacked_forecaster_ports_from_legacy_h5(impls, tmp_path):
 
 
 def _refused_models(keras) -> dict:
+    """Models the model graph refuses, each with the words its one-line refusal must hold."""
     layers = keras.layers
-    branch_input = keras.Input((12, 1))
-    left, right = layers.LSTM(3)(branch_input), layers.GRU(3)(branch_input)
-    branch = keras.Model(branch_input, layers.Dense(1)(layers.Add()([left, right])))
+    batch_input = keras.Input(batch_shape=(4, 12, 1))
+    stateful = keras.Model(batch_input, layers.Dense(1)(layers.LSTM(3, stateful=True)(batch_input)))
+    inputs = keras.Input((12, 1))
+    shared = layers.Dense(3, name="shared_dense")
+    twice = keras.Model(
+        inputs, layers.Dense(1)(layers.LSTM(2)(layers.Add()([shared(inputs), shared(inputs)])))
+    )
+    doubled = layers.Lambda(lambda x: x * 2, name="double")(inputs)
+    lambda_model = keras.Model(inputs, layers.Dense(1)(layers.LSTM(2)(doubled)))
     return {
-        "conv1d": (
-            keras.Sequential(
-                [keras.Input((12, 1)), layers.Conv1D(2, 3), layers.LSTM(3), layers.Dense(1)]
-            ),
-            r"layer 'conv1d\w*' \(Conv1D\)",
+        "stateful": (
+            stateful,
+            r"layer 'lstm\w*' \(LSTM\) has stateful=True.*cannot carry the state",
         ),
-        "branch": (branch, r"layer '\w+' \((LSTM|GRU|Add)\)"),
-        "noise": (
-            keras.Sequential(
-                [keras.Input((12, 1)), layers.LSTM(3), layers.GaussianNoise(0.1), layers.Dense(1)]
-            ),
-            r"layer 'gaussian_noise\w*' \(GaussianNoise\)",
-        ),
+        "shared layer": (twice, r"layer 'shared_dense' \(Dense\) is called 2 times"),
+        "lambda": (lambda_model, r"model.keras: Keras cannot load it .*Lambda"),
     }
 
 
-@pytest.mark.parametrize("name", ["conv1d", "branch", "noise"])
-def test_layers_outside_the_grammar_are_one_line_and_leave_no_file(impls, tmp_path, capsys, name):
+@pytest.mark.parametrize("name", ["stateful", "shared layer", "lambda"])
+def test_models_outside_the_graph_are_one_line_and_leave_no_file(impls, tmp_path, capsys, name):
     import keras
 
     model, pattern = _refused_models(keras)[name]
@@ -194,6 +194,42 @@ def test_layers_outside_the_grammar_are_one_line_and_leave_no_file(impls, tmp_pa
     assert re.search(pattern, error), error
     assert not destination.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras"]
+
+
+def _once_refused_models(keras) -> dict:
+    """Models the chain grammar refused, which the model graph now reads."""
+    layers = keras.layers
+    branch_input = keras.Input((12, 1))
+    left, right = layers.LSTM(3)(branch_input), layers.GRU(3)(branch_input)
+    return {
+        "conv1d": keras.Sequential(
+            [keras.Input((12, 1)), layers.Conv1D(2, 3), layers.LSTM(3), layers.Dense(1)]
+        ),
+        "branch": keras.Model(branch_input, layers.Dense(1)(layers.Add()([left, right]))),
+        "noise": keras.Sequential(
+            [keras.Input((12, 1)), layers.LSTM(3), layers.GaussianNoise(0.1), layers.Dense(1)]
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", ["conv1d", "branch", "noise"])
+def test_models_the_chain_refused_port_as_graphs_and_back(impls, tmp_path, capsys, name):
+    import keras
+
+    model = _once_refused_models(keras)[name]
+    _randomise(model)
+    source, torch_file, back = (
+        tmp_path / "model.keras",
+        tmp_path / "model.pt",
+        tmp_path / "back.keras",
+    )
+    model.save(source)
+    assert main(["port", str(source), str(torch_file)]) == 0
+    assert "a model graph of" in capsys.readouterr().out
+    assert main(["port", str(torch_file), str(back)]) == 0
+    inputs = np.random.default_rng(0).normal(size=(8, 12, 1)).astype("float32")
+    gap = np.max(np.abs(_plain_keras_outputs(back, inputs) - np.asarray(model(inputs))))
+    assert gap <= TOLERANCES["float32"]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
