@@ -20,3 +20,19 @@ def plant_final_readout(torch_impl: Any, monkeypatch: Any) -> None:
         return traced
 
     monkeypatch.setattr(torch_impl, "trace_module", planted)
+
+
+def plant_zero_output_misread(monkeypatch: Any) -> None:
+    """The Keras graph reader reads every recurrent node's zero_output_for_mask as False: the
+    silent mis-port the chain reader once made, planted where the graph reads it."""
+    from keras_impl.graph.translators.recurrent import RecurrentTranslator
+
+    read = RecurrentTranslator.read.__func__
+
+    def planted(cls: Any, layer: Any) -> Any:
+        kind = read(cls, layer)
+        if kind.bidirectional:
+            return kind
+        return dataclasses.replace(kind, zero_output_for_mask=False)
+
+    monkeypatch.setattr(RecurrentTranslator, "read", classmethod(planted))
