@@ -9,6 +9,7 @@ a temporary file and `os.replace`, so a crash never leaves a half-written model 
 
 from __future__ import annotations
 
+import json
 import os
 import zipfile
 from pathlib import Path
@@ -120,8 +121,49 @@ def read_keras_file(path: Path) -> object:
         with crop_mask_warning_silenced():
             model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # anything Keras raises on a bad file is this file's fault
+        named = _code_layer(path)
+        if named:
+            raise ModelFileError(f"{path}: {named}") from None
         raise ModelFileError(f"{path}: Keras cannot load it ({_first_line(error)})") from None
     return model
+
+
+def _code_layer(path: Path) -> str | None:
+    """The first layer of a `.keras` file's config that is code, not data (a Lambda, a custom
+    class), as one sentence naming it; None if the config names none. Read as JSON only."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        return None
+    for layer in _layers_in(config):
+        class_name, module = layer.get("class_name"), str(layer.get("module") or "")
+        name = (layer.get("config") or {}).get("name", "?")
+        if class_name == "Lambda":
+            return (
+                f"layer {name!r} (Lambda) holds Python code, which no file can carry safely: "
+                "rewrite it with built-in layers"
+            )
+        if not module.startswith("keras"):
+            return (
+                f"layer {name!r} ({class_name}, from module {module or '?'!r}) is a custom "
+                "layer: its code is not in the file, so what it computes cannot be read"
+            )
+    return None
+
+
+def _layers_in(config: object) -> list[dict]:
+    """Every layer config nested in a Keras model config (wrapped layers included)."""
+    found: list[dict] = []
+    if isinstance(config, dict):
+        if "class_name" in config and isinstance(config.get("config"), dict):
+            found.append(config)
+        for value in config.values():
+            found += _layers_in(value)
+    elif isinstance(config, list):
+        for value in config:
+            found += _layers_in(value)
+    return found
 
 
 def _checked(path: Path, model: object) -> keras.Model:

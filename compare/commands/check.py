@@ -101,11 +101,11 @@ def reads_as_graph(path: str) -> bool:
     """Whether `path` holds a model graph, or a Keras model only the graph describes."""
     from compare.port.files import load_weights
     from compare.port.graph_files import holds_graph
-    from compare.port.user_files import READ_ONLY, file_format
+    from compare.port.user_files import file_format
 
     if holds_graph(path):
         return True
-    if file_format(path) != "keras" or Path(path).suffix.lower() in READ_ONLY:
+    if file_format(path) != "keras":
         return False
     try:
         load_weights(path)

@@ -29,7 +29,6 @@ from compare.port.graph_port import (
 from compare.port.source_check import check_port, keras_source_divergence
 from compare.port.user_files import (
     FORMATS,
-    READ_ONLY,
     WRITE_ONLY,
     Assumptions,
     Source,
@@ -242,7 +241,7 @@ def _chain_or_none(source: Path, assumptions: Assumptions | None) -> Source | No
     try:
         return read_source(source, assumptions)
     except ModelFileError:
-        if file_format(source) != "keras" or source.suffix.lower() in READ_ONLY:
+        if file_format(source) != "keras":
             raise
         return None
 

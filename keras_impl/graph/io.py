@@ -14,6 +14,7 @@ import keras
 
 from keras_impl.graph.reading import read_graph
 from keras_impl.io import keras_path, read_keras_file, write_keras_file
+from keras_impl.legacy import LEGACY_SUFFIXES, load_legacy_h5
 from keras_impl.model import default_compile
 from shared.errors import ModelFileError
 
@@ -30,7 +31,8 @@ def save_graph_model(model: keras.Model, path: str | os.PathLike) -> Path:
 
 
 def load_graph_model(path: str | os.PathLike) -> keras.Model:
-    """Load a `.keras` model file safely (safe_mode=True) and check it reads as a graph.
+    """Load a `.keras` model file safely (safe_mode=True), or a legacy `.h5` after checking its
+    config (`keras_impl.legacy`), and check it reads as a graph.
 
     Returns:
         The model, compiled like `build_graph_model` compiles (optimizer state not restored).
@@ -40,9 +42,12 @@ def load_graph_model(path: str | os.PathLike) -> keras.Model:
             unsafe, or a layer `read_graph` refuses).
     """
     path = Path(path)
-    if path.suffix != ".keras":
-        raise ModelFileError(f"{path}: model graph files are .keras files")
-    model = read_keras_file(path)
+    if path.suffix.lower() in LEGACY_SUFFIXES:  # Keras 2's whole-model HDF5, checked first
+        model = load_legacy_h5(path)
+    elif path.suffix == ".keras":
+        model = read_keras_file(path)
+    else:
+        raise ModelFileError(f"{path}: model graph files are .keras (or legacy .h5) files")
     if not isinstance(model, keras.Model):
         raise ModelFileError(f"{path}: holds a {type(model).__name__}, not a model")
     try:

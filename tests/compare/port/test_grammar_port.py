@@ -170,17 +170,20 @@ def _refused_models(keras) -> dict:
     )
     doubled = layers.Lambda(lambda x: x * 2, name="double")(inputs)
     lambda_model = keras.Model(inputs, layers.Dense(1)(layers.LSTM(2)(doubled)))
+    wrapped_cell = layers.RNN(layers.LSTMCell(2), name="cell_rnn")(inputs)  # a cell, not a layer
+    cell_model = keras.Model(inputs, layers.Dense(1)(wrapped_cell))
     return {
         "stateful": (
             stateful,
             r"layer 'lstm\w*' \(LSTM\) has stateful=True.*cannot carry the state",
         ),
         "shared layer": (twice, r"layer 'shared_dense' \(Dense\) is called 2 times"),
-        "lambda": (lambda_model, r"model.keras: Keras cannot load it .*Lambda"),
+        "lambda": (lambda_model, r"model.keras: layer 'double' \(Lambda\) holds Python code"),
+        "cell": (cell_model, r"layer 'cell_rnn' \(RNN\) is not supported: supported are"),
     }
 
 
-@pytest.mark.parametrize("name", ["stateful", "shared layer", "lambda"])
+@pytest.mark.parametrize("name", ["stateful", "shared layer", "lambda", "cell"])
 def test_models_outside_the_graph_are_one_line_and_leave_no_file(impls, tmp_path, capsys, name):
     import keras
 
