@@ -4,7 +4,8 @@ Keras's own graph is walked, not the layer list: a Functional model (a Sequentia
 Functional it builds) records one `Node` per layer call, whose `arguments` hold the tensors it
 was called on and whose tensors' `_keras_history` names the layer and output that made them.
 Starting from the model's outputs and following only data (the called-on tensors and
-`initial_state=`, never the `mask=` Keras fills in), the reader finds every layer that computes
+`initial_state=`, never the `mask=` Keras fills in; a `mask=` passed by hand is refused), the
+reader finds every layer that computes
 an output, so the ops Keras adds to compute masks are never mistaken for layers. Node names are
 Keras layer names; each layer's translator (`keras_impl.graph.translators`) reads its node.
 Anything it cannot read exactly is one `ModelFileError` naming the layer.
@@ -159,4 +160,23 @@ def read_graph(model: keras.Model) -> tuple[ModelGraph, dict[str, Any]]:
         )
     except SpecError as error:
         raise ModelFileError(f"model {model.name!r} is not supported: {error}") from None
+    _check_masks(graph, calls)
     return graph, layers
+
+
+def _check_masks(graph: ModelGraph, calls: dict[Any, Any]) -> None:
+    """Refuse a `mask=` given by hand where Keras would propagate none.
+
+    Keras fills a call's `mask` from its input's own mask; one the graph does not derive
+    (Embedding(mask_zero), Masking, carried on) was passed by hand and would be dropped
+    silently, so the port would compute on steps the user's model skips.
+    """
+    for layer, call in calls.items():
+        if call.arguments.kwargs.get("mask") is None:
+            continue
+        first = _ref(_data_tensors(call)[0])
+        if not graph.masked(first):
+            raise ModelFileError(
+                f"{describe(layer)} is called with a mask= of its own: masks are read only as "
+                "Keras propagates them (from Embedding(mask_zero) or Masking)"
+            )

@@ -30,7 +30,17 @@ def _shared_twice() -> keras.Model:
     return keras.Model(inputs, layers.LSTM(2)(dense(dense(inputs))))
 
 
+def _mask_by_hand() -> keras.Model:
+    inputs = keras.Input(shape=(5, 3))
+    mask = keras.ops.not_equal(inputs[..., 0], -1.0)  # the user's own padding rule
+    return keras.Model(inputs, layers.LSTM(2, name="rnn")(inputs, mask=mask))
+
+
 REFUSED = {
+    "mask by hand": (
+        _mask_by_hand,
+        r"layer 'rnn' \(LSTM\) is called with a mask= of its own",
+    ),
     "lambda": (
         lambda: _model(layers.Lambda(lambda x: x + 1, name="lam"), layers.LSTM(2)),
         r"layer 'lam' \(Lambda\) is not supported: supported are SimpleRNN",
