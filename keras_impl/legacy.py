@@ -4,7 +4,7 @@ Readers of the tutorial (2021-22, Keras 2) hold `model.save("model.h5")` files. 
 loads them, but its legacy HDF5 path has no `safe_mode`: a Lambda layer in the file would be
 rebuilt from marshalled Python bytecode, i.e. run code. So the file's `model_config` JSON is read
 with h5py and checked *before* Keras sees it: only the model classes Sequential / Functional
-(Keras 2's "Model") and the layer classes the readers know (`layer_classes`; wrappers checked
+(Keras 2's "Model") and the layer classes the readers know (`LAYER_CLASSES`; wrappers checked
 inside too) may appear, and no serialized function anywhere, not even nested in an allowed
 layer's config (a custom activation, say). Everything else is a `ModelFileError` naming the file
 and the layer. What loads is then held to `spec_of` like any other Keras model.
@@ -16,7 +16,6 @@ import base64
 import binascii
 import json
 import os
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,22 +26,25 @@ from shared.errors import ModelFileError
 
 LEGACY_SUFFIXES = (".h5", ".hdf5")
 MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
-# Built-in layers that are not a node of their own: the input, and the parts of a step readout.
-_STRUCTURAL_CLASSES = frozenset({"InputLayer", "Cropping1D", "Flatten", "Reshape"})
-
-
-@cache
-def layer_classes() -> frozenset[str]:
-    """The Keras classes a legacy file may hold: those the chain's or the graph's translators
-    read (one list, the translator tables), and the structural ones."""
-    import keras_impl.graph.translators  # noqa: F401 (fills the graph's table)
-    from keras_impl.graph.translators import table as graph_table
-    from keras_impl.translators import table as chain_table
-
-    readable = set(chain_table.BY_KERAS) | set(graph_table.BY_KERAS)
-    return frozenset({cls.__name__ for cls in readable}) | _STRUCTURAL_CLASSES
-
-
+# The Keras classes a legacy file may hold: those the chain's or the graph's translators read,
+# and the structural ones (tests/keras_impl/test_legacy.py holds this list to the translator
+# tables, so a class a reader learns is allowed here too, and nothing else is).
+LAYER_CLASSES = frozenset(
+    {
+        # structural: the input, and the parts of a one-step readout
+        "InputLayer", "Cropping1D", "Flatten", "Reshape",
+        # recurrent
+        "SimpleRNN", "LSTM", "GRU", "Bidirectional",
+        # step-wise
+        "Embedding", "Masking", "Dense", "TimeDistributed", "Activation",
+        "Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+        "LayerNormalization", "BatchNormalization",
+        # shape, merges, attention parts, the convolutional front
+        "GlobalAveragePooling1D", "GlobalMaxPooling1D", "RepeatVector",
+        "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
+        "Softmax", "Dot", "Conv1D", "MaxPooling1D", "AveragePooling1D",
+    }
+)  # fmt: skip
 # wrappers and the config keys of the layers they hold, each checked like a layer of its own
 _WRAPPED = {"Bidirectional": ("layer", "backward_layer"), "TimeDistributed": ("layer",)}
 # operations a Functional model of Keras 3 records for its masks (Embedding's mask_zero,
@@ -136,10 +138,10 @@ def _check_layer(path: Path, layer: Any) -> None:
             f"{path}: layer {name!r} ({class_name}) computes the mask of a Functional model, "
             "which Keras's HDF5 loader cannot rebuild; save the model as .keras instead"
         )
-    if class_name not in layer_classes():
+    if class_name not in LAYER_CLASSES:
         raise ModelFileError(
             f"{path}: layer {name!r} ({class_name}) is not allowed in a legacy .h5 (only "
-            f"{', '.join(sorted(layer_classes()))}); refused before loading, since older Keras's "
+            f"{', '.join(sorted(LAYER_CLASSES))}); refused before loading, since older Keras's "
             "HDF5 loader has no safe_mode"
         )
     code = _code_inside(layer.get("config"))

@@ -40,6 +40,7 @@ class GraphSource:
     weights: GraphWeights
     run: Run
     framework: str
+    model: Any = None  # the framework's own model, as loaded from the file (None for .npz)
 
 
 def holds_graph(path: str | Path) -> bool:
@@ -83,7 +84,7 @@ def read_graph_source(path: str | Path) -> GraphSource:
     impl = keras_impl() if framework == "keras" else torch_impl()
     model = impl.load_graph_model(path)
     weights = impl.graph_to_canonical(model)
-    return GraphSource(path, weights, lambda X: impl.graph_predict(model, X), framework)
+    return GraphSource(path, weights, lambda X: impl.graph_predict(model, X), framework, model)
 
 
 def save_graph_weights(

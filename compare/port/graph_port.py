@@ -37,17 +37,16 @@ CHECK_BATCHES = (32, 3)  # every padding pattern several times, and a batch size
 def check_inputs(
     weights: GraphWeights, seed: int = 0, time_steps: int | None = None
 ) -> list[tuple[str, dict]]:
-    """(label, inputs) pairs: each batch size, and each free time length where time is free
+    """(label, inputs) pairs: two batch sizes, each with its own time length where time is free
     (only `time_steps` where a destination fixed the free axis to it)."""
     graph = weights.graph
-    lengths = FREE_TIME_STEPS if graph.free_time else (None,)
-    if graph.free_time and time_steps is not None:
-        lengths = (time_steps,)
+    lengths: tuple[int | None, ...] = (None, None)
+    if graph.free_time:
+        lengths = (time_steps, time_steps) if time_steps is not None else FREE_TIME_STEPS
     sets = []
-    for batch in CHECK_BATCHES:
-        for time in lengths:
-            label = f"batch {batch}" + (f", {time} steps" if time else "")
-            sets.append((label, sample_inputs(graph, batch, seed + len(sets), time)))
+    for batch, time in zip(CHECK_BATCHES, lengths, strict=True):
+        label = f"batch {batch}" + (f", {time} steps" if time else "")
+        sets.append((label, sample_inputs(graph, batch, seed + len(sets), time)))
     return sets
 
 
@@ -159,11 +158,10 @@ class GraphPortResult:
 
 def source_node_outputs(source: GraphSource) -> Any:
     """A function giving the source model's values per node, where its framework can."""
-    if source.framework != "keras":
+    if source.framework != "keras" or source.model is None:
         return None
     impl = keras_impl()
-    model = impl.load_graph_model(source.path)
-    return lambda inputs: impl.graph_node_outputs(model, inputs)
+    return lambda inputs: impl.graph_node_outputs(source.model, inputs)
 
 
 def port_graph_file(
@@ -190,13 +188,14 @@ def port_graph_file(
     except ModelFileError as error:  # name the destination, not the temporary beside it
         raise ModelFileError(str(error).replace(str(candidate), str(destination))) from None
     try:
-        gap = None
+        gap, run_written = None, lambda inputs: run_graph_file(candidate, inputs)
         if destination.suffix.lower() not in WRITE_ONLY:
-            written = read_graph_source(candidate).weights
-            gap = fold_single_bias(written).max_abs_diff(fold_single_bias(read.weights))
+            written = read_graph_source(candidate)  # loaded once, run on every check input
+            gap = fold_single_bias(written.weights).max_abs_diff(fold_single_bias(read.weights))
+            run_written = written.run
         rows = check_against_source(
             read,
-            lambda inputs: run_graph_file(candidate, inputs),
+            run_written,
             f"the written {destination.suffix} file",
             seed,
             source_node_outputs(read),

@@ -167,3 +167,15 @@ def test_refusals_are_the_readers_own(tmp_path, build, pattern, request):
     with pytest.raises(ModelFileError, match=pattern) as caught:
         keras_impl.load_model(path)
     assert "model.h5" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_legacy_files_may_hold_exactly_the_classes_the_readers_read():
+    """One list: a class a translator learns is allowed in a legacy file, and nothing else."""
+    import keras_impl.graph.translators  # noqa: F401 (fills the graph's table)
+    from keras_impl.graph.translators import table as graph_table
+    from keras_impl.legacy import LAYER_CLASSES
+    from keras_impl.translators import table as chain_table
+
+    readable = {cls.__name__ for cls in (*chain_table.BY_KERAS, *graph_table.BY_KERAS)}
+    structural = {"InputLayer", "Cropping1D", "Flatten", "Reshape"}
+    assert readable | structural == LAYER_CLASSES

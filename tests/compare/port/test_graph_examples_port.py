@@ -22,6 +22,17 @@ from tests.keras_impl.graph.examples import EXAMPLES
 
 pytestmark = pytest.mark.slow
 PT2_TIME_STEPS = 6  # the one length a free-time recurrent graph's .pt2 is exported for
+# torch.export costs seconds per model, so .pt2 goes with the shapes that differ for it: token
+# ids on a free time axis with masks, a repeat vector, attention, a convolutional front, states
+# handed on, and branches (the rest take the same export path node for node).
+PT2_EXAMPLES = (
+    "bidirectional_text_classifier",
+    "lstm_autoencoder",
+    "attention_dot",
+    "conv_front",
+    "encoder_decoder",
+    "two_branches_concatenate",
+)
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
@@ -38,7 +49,9 @@ def test_an_example_ports_and_runs_in_plain_keras_and_plain_torch(impls, tmp_pat
     fixed = ["--time-steps", str(PT2_TIME_STEPS)] if graph.free_time else []
     assert main(["port", str(source), str(tmp_path / "model.pt")]) == 0
     assert main(["port", str(tmp_path / "model.pt"), str(tmp_path / "back.keras")]) == 0
-    assert main(["port", str(source), str(tmp_path / "model.pt2"), *fixed]) == 0
+    with_pt2 = name in PT2_EXAMPLES
+    if with_pt2:
+        assert main(["port", str(source), str(tmp_path / "model.pt2"), *fixed]) == 0
 
     inputs = sample_inputs(graph, batch=7, seed=9, time_steps=PT2_TIME_STEPS)
     feed = [
@@ -48,12 +61,13 @@ def test_an_example_ports_and_runs_in_plain_keras_and_plain_torch(impls, tmp_pat
     bound = allowed_difference(TOLERANCES[graph.dtype], float(np.abs(expected).max()))
     back = keras.saving.load_model(tmp_path / "back.keras", safe_mode=True)
     in_keras = np.asarray(back(feed if len(feed) > 1 else feed[0], training=False))
-    program = torch.export.load(str(tmp_path / "model.pt2")).module()
-    tensors = [torch.from_numpy(inputs[i.name]) for i in graph.inputs]
-    with torch.no_grad():
-        in_torch = program(*tensors).numpy()
     assert np.max(np.abs(in_keras - expected)) <= bound, name
-    assert np.max(np.abs(in_torch - expected)) <= bound, name
+    if with_pt2:
+        program = torch.export.load(str(tmp_path / "model.pt2")).module()
+        tensors = [torch.from_numpy(inputs[i.name]) for i in graph.inputs]
+        with torch.no_grad():
+            in_torch = program(*tensors).numpy()
+        assert np.max(np.abs(in_torch - expected)) <= bound, name
 
 
 def test_a_graph_in_a_legacy_h5_ports(impls, tmp_path):
