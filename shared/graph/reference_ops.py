@@ -242,6 +242,17 @@ def pool1d(kind: shape_ops.Pool1D, arrays: Arrays, values: list, masks: list) ->
     return [np.stack(pooled, axis=1).astype(x.dtype)], [None]
 
 
+def reduce(kind: shape_ops.Reduce, arrays: Arrays, values: list, masks: list) -> Result:
+    x = values[0]
+    axis = axis_index(kind.axis, x.ndim - 1, "reduce") + 1
+    reducer = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min}[kind.op]
+    return [reducer(x, axis=axis, keepdims=kind.keepdims)], [None]
+
+
+def permute(kind: shape_ops.Permute, arrays: Arrays, values: list, masks: list) -> Result:
+    return [np.transpose(values[0], (0, *kind.dims))], [None]
+
+
 FORMULAS: dict[type, Callable[[Any, Arrays, list, list], Result]] = {
     Recurrent: recurrent,
     layers.Embedding: embedding,
@@ -260,4 +271,6 @@ FORMULAS: dict[type, Callable[[Any, Arrays, list, list], Result]] = {
     shape_ops.Dot: dot,
     shape_ops.Conv1D: conv1d,
     shape_ops.Pool1D: pool1d,
+    shape_ops.Reduce: reduce,
+    shape_ops.Permute: permute,
 }

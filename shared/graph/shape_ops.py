@@ -13,6 +13,11 @@ and the convolutional front.
     softmax       exp(x) / sum(exp(x)) along `axis` (a mask reaching it is refused: Keras 3
                   fails on a (batch, time) mask against (batch, time, 1) scores)
     dot           Keras's Dot(axes): a batched contraction of one axis of each input
+    reduce        sum, mean, max or min over one axis (`keepdims` keeps it as size 1): torch's
+                  out.sum(1), out.mean(1), out.max(1)[0]; Keras's ops.sum etc. (masks ignored,
+                  as both frameworks' ops ignore them)
+    permute       reorders the per-sample axes (Keras's Permute, torch's permute/transpose
+                  past the batch axis), e.g. (2, 1): (time, features) -> (features, time)
     conv1d        (time, in) -> (time', filters), padding valid|same|causal, strides, dilation:
                   y[t] = act(b + sum_k x[t*s + k*d] @ W[k])            W (kernel, in, filters), b
     pool1d        max or average over windows of `pool_size` steps (padding valid|same)
@@ -271,3 +276,47 @@ class Pool1D(NodeKind):
         need_rank(inputs[0], (2,), f"{self.op} pooling 1d")
         steps = _window_length(inputs[0][0], self.pool_size, self.stride, self.padding)
         return [(steps, inputs[0][1])]
+
+
+@register
+@dataclass(frozen=True)
+class Reduce(NodeKind):
+    type: ClassVar[str] = "reduce"
+    op: str = "sum"
+    axis: int = 1
+    keepdims: bool = False
+
+    def __post_init__(self) -> None:
+        check_choice(self.op, "op", ("sum", "mean", "max", "min"), "reduce: ")
+        if not isinstance(self.axis, int) or isinstance(self.axis, bool):
+            raise SpecError(f"reduce: axis must be an integer, got {self.axis!r}")
+        check_bool(self.keepdims, "keepdims", "reduce: ")
+
+    def output_shapes(self, inputs: list[Shape]) -> list[Shape]:
+        index = axis_index(self.axis, len(inputs[0]), f"reduce {self.op}")
+        if self.keepdims:
+            return [(*inputs[0][:index], 1, *inputs[0][index + 1 :])]
+        rest = inputs[0][:index] + inputs[0][index + 1 :]
+        if not rest:
+            raise SpecError(f"reduce {self.op} would leave no per-sample axis: keep it")
+        return [rest]
+
+
+@register
+@dataclass(frozen=True)
+class Permute(NodeKind):
+    """Keras's Permute(dims): dims name the per-sample axes 1..rank in their new order."""
+
+    type: ClassVar[str] = "permute"
+    dims: tuple[int, ...] = (2, 1)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.dims, tuple) or sorted(self.dims) != list(
+            range(1, len(self.dims) + 1)
+        ):
+            raise SpecError(f"permute: dims must order 1..rank, got {self.dims!r}")
+
+    def output_shapes(self, inputs: list[Shape]) -> list[Shape]:
+        if len(self.dims) != len(inputs[0]):
+            raise SpecError(f"permute {self.dims} needs {len(self.dims)} per-sample axes")
+        return [tuple(inputs[0][dim - 1] for dim in self.dims)]

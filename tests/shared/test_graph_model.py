@@ -199,3 +199,11 @@ def test_initial_states_must_fit_the_recurrent_node():
 def test_bad_json_is_one_clear_error(data, words):
     with pytest.raises(SpecError, match=words):
         ModelGraph.from_dict(data)
+
+
+def test_reduce_and_permute_shapes_and_json():
+    graph = chain(shape_ops.Permute((2, 1)), shape_ops.Reduce("max", 2, keepdims=True))
+    assert graph.shape(Ref("n0")) == (3, None) and graph.shape(Ref("n1")) == (3, 1)
+    assert ModelGraph.from_json(graph.to_json()) == graph
+    with pytest.raises(SpecError, match="dims must order"):
+        shape_ops.Permute((0, 1))

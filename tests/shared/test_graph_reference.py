@@ -294,3 +294,14 @@ def test_free_time_runs_any_length():
     for time in (3, 9):
         (out,) = predict(weights, sample_inputs(graph, batch=2, time_steps=time))
         assert out.shape == (2, time, 2)
+
+
+@pytest.mark.parametrize("op", ["sum", "mean", "max", "min"])
+def test_reduce_and_permute_are_numpys(op):
+    X = np.random.default_rng(0).normal(size=(2, 4, 3))
+    (got,) = run(single(shape_ops.Reduce(op, 1), time=4), {}, X)
+    np.testing.assert_array_equal(got, getattr(np, op)(X, axis=1))
+    (kept,) = run(single(shape_ops.Reduce(op, -1, keepdims=True), time=4), {}, X)
+    assert kept.shape == (2, 4, 1)
+    (swapped,) = run(single(shape_ops.Permute((2, 1)), time=4), {}, X)
+    np.testing.assert_array_equal(swapped, X.transpose(0, 2, 1))
