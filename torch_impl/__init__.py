@@ -24,6 +24,7 @@ from torch_impl.graph import (
 )
 from torch_impl.io import load_model, save_model
 from torch_impl.model import build_model, create_rnn, spec_of
+from torch_impl.reading import ModuleReading, read_module_graph
 from torch_impl.traced_model import TracedModel, trace_module, traced_outputs, traced_parts
 from torch_impl.train import fit, fit_plain, predict
 from torch_impl.user_class import import_class, module_from_file
@@ -39,6 +40,7 @@ from torch_impl.weights import from_canonical, native_weights, set_canonical, to
 __all__ = [
     "GraphNet",
     "Inferred",
+    "ModuleReading",
     "TracedModel",
     "build_graph_model",
     "build_model",
@@ -64,6 +66,7 @@ __all__ = [
     "predict",
     "read_canonical",
     "read_graph",
+    "read_module_graph",
     "read_state_dict",
     "run_graph_program",
     "run_program",

@@ -16,7 +16,7 @@ from shared.grammar import BatchNormSpec, DenseSpec, DropoutSpec, LayerNormSpec
 from torch_impl.traced_values import GrammarError, Head, Pipe, where
 
 # torch activation (module class, function or method name) -> Keras name of the same formula
-_ACTIVATION_MODULES = {
+ACTIVATION_MODULES = {
     nn.ReLU: "relu",
     nn.Tanh: "tanh",
     nn.Sigmoid: "sigmoid",
@@ -30,7 +30,7 @@ _ACTIVATION_MODULES = {
     nn.Hardswish: "hard_silu",
     nn.GELU: "gelu",
 }
-_ACTIVATION_FUNCTIONS = {
+ACTIVATION_FUNCTIONS = {
     torch.relu: "relu",
     F.relu: "relu",
     torch.tanh: "tanh",
@@ -47,7 +47,7 @@ _ACTIVATION_FUNCTIONS = {
     F.hardswish: "hard_silu",
     F.gelu: "gelu",
 }
-_ACTIVATION_METHODS = {"relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid"}
+ACTIVATION_METHODS = {"relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid"}
 
 
 def is_dropout(node: fx.Node, module: nn.Module | None) -> bool:
@@ -82,15 +82,15 @@ def _activation_of(node: fx.Node, module: nn.Module | None, sequence: bool = Fal
             )
         return "softmax"
     if module is not None:
-        name = _ACTIVATION_MODULES.get(type(module))
+        name = ACTIVATION_MODULES.get(type(module))
         if type(module) is nn.GELU and module.approximate != "none":
             return None
         if type(module) is nn.ELU and module.alpha != 1.0:
             return None
         return name
     if node.op == "call_method":
-        return _ACTIVATION_METHODS.get(node.target)
-    name = _ACTIVATION_FUNCTIONS.get(node.target)
+        return ACTIVATION_METHODS.get(node.target)
+    name = ACTIVATION_FUNCTIONS.get(node.target)
     if node.target is F.gelu and node.kwargs.get("approximate", "none") != "none":
         return None
     return name

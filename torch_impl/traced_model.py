@@ -57,7 +57,7 @@ class TracedModel:
     notes: list[str] = field(default_factory=list)
 
 
-def _dtype(module: nn.Module) -> str:
+def module_dtype(module: nn.Module) -> str:
     found = {t.dtype for t in [*module.parameters(), *module.buffers()] if t.is_floating_point()}
     if len(found) != 1 or next(iter(found)) not in _DTYPES:
         raise ModelFileError(
@@ -67,7 +67,7 @@ def _dtype(module: nn.Module) -> str:
     return _DTYPES[next(iter(found))]
 
 
-def _layer_view(module: nn.Module, layer: int) -> SimpleNamespace:
+def layer_view(module: nn.Module, layer: int) -> SimpleNamespace:
     """Layer `layer`'s tensors under layer 0's names (zeros for bias=False)."""
     view = {}
     for suffix in ("", "_reverse")[: 1 + module.bidirectional]:
@@ -163,7 +163,7 @@ def _weights(spec: ModelSpec, pipe: Pipe) -> CanonicalWeights:
     translator = for_spec(spec.layers[0])
     for use in pipe.recurrent:
         for layer in range(use.module.num_layers):
-            view = _layer_view(use.module, layer)
+            view = layer_view(use.module, layer)
             layers.append(translator.read(view, spec.layers[len(layers)]))
     front = {}
     if pipe.embedding is not None:
@@ -190,7 +190,7 @@ def trace_module(module: nn.Module, time_steps: int = 12) -> TracedModel:
     """
     if not isinstance(module, nn.Module):
         raise ModelFileError(f"expected a torch nn.Module, got {type(module).__name__}")
-    dtype = _dtype(module)
+    dtype = module_dtype(module)
     graph = trace(module)
     pipe, _ = read(graph)
     if not pipe.recurrent:

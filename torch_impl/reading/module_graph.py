@@ -1,0 +1,172 @@
+"""`read_module_graph`: a user's nn.Module, traced, as a model graph with the module's own weights.
+
+The chain reader (`torch_impl.trace_module`) covers a forward that is one pipe; models people
+write pool, attend, merge branches and hand states on, which only a graph describes. This reads
+the same fx trace into `shared.graph` (`torch_impl.reading.walk`), keeps only what feeds the
+outputs, and returns the canonical weights with a `ModuleReading`: how the module takes its
+input and gives its outputs (time-major or not), which fx node each graph node came from, and
+the two runs compare needs: the module itself on graph inputs, and its value at each node.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import fx, nn
+
+from shared.errors import ModelFileError, SpecError
+from shared.graph.model import ModelGraph, Node, Ref
+from shared.graph.recurrent import Recurrent
+from shared.graph.weights import GraphWeights
+from torch_impl.reading.builder import INPUT, Builder
+from torch_impl.reading.values import Tensor
+from torch_impl.reading.walk import walk
+from torch_impl.traced import trace
+from torch_impl.traced_model import module_dtype
+
+
+@dataclass
+class ModuleReading:
+    """What compare needs beyond the weights: layouts, origins, and runs of the user's module."""
+
+    graph_module: fx.GraphModule
+    input_time_major: bool
+    output_perms: list[tuple[int, ...]]
+    probes: dict[str, tuple[str, tuple[int, ...]]]  # graph node -> (fx node, its torch layout)
+
+    def describe(self, graph: ModelGraph) -> str:
+        """One line per graph node with the fx node it was read from."""
+        origins = {node: fx_node for node, (fx_node, _) in self.probes.items()}
+        lines = [f"input {INPUT}: " + ("time-major" if self.input_time_major else "batch-major")]
+        lines += [
+            f"{node.describe()}" + (f"  <- fx {origins[node.name]}" if node.name in origins else "")
+            for node in graph.nodes
+        ]
+        return "\n".join(lines)
+
+    def _input(self, graph: ModelGraph, inputs: Any) -> torch.Tensor:
+        array = inputs[INPUT] if isinstance(inputs, dict) else inputs
+        tensor = torch.from_numpy(np.ascontiguousarray(array))
+        tokens = graph.inputs[0].kind == "tokens"
+        tensor = tensor.long() if tokens else tensor.to(getattr(torch, graph.dtype))
+        return tensor.transpose(0, 1) if self.input_time_major else tensor
+
+    def run(self, module: nn.Module, graph: ModelGraph, inputs: Any) -> list[np.ndarray]:
+        """The user's own module on graph inputs (eval mode, no gradients), batch-major."""
+        with _evaluating(module), torch.no_grad():
+            result = module(self._input(graph, inputs))
+        items = list(result) if isinstance(result, tuple | list) else [result]
+        return [
+            _batch_major(item, perm) for item, perm in zip(items, self.output_perms, strict=True)
+        ]
+
+    def node_outputs(self, graph: ModelGraph, inputs: Any) -> dict[str, list[np.ndarray]]:
+        """Each probed graph node's value in the traced forward (batch-major)."""
+        wanted = {fx_node: (node, perm) for node, (fx_node, perm) in self.probes.items()}
+        found: dict[str, list[np.ndarray]] = {}
+
+        class _Recorder(fx.Interpreter):
+            def run_node(self, node: fx.Node) -> Any:
+                value = super().run_node(node)
+                if node.name in wanted and isinstance(value, torch.Tensor):
+                    name, perm = wanted[node.name]
+                    found[name] = [_batch_major(value, perm)]
+                return value
+
+        with _evaluating(self.graph_module), torch.no_grad():
+            _Recorder(self.graph_module).run(self._input(graph, inputs))
+        return found
+
+
+class _evaluating:  # noqa: N801 - used as a context manager, like torch.no_grad
+    def __init__(self, module: nn.Module) -> None:
+        self.module, self.was_training = module, module.training
+
+    def __enter__(self) -> None:
+        self.module.eval()
+
+    def __exit__(self, *exc: object) -> None:
+        self.module.train(self.was_training)
+
+
+def _batch_major(tensor: torch.Tensor, perm: tuple[int, ...]) -> np.ndarray:
+    return np.transpose(tensor.detach().cpu().numpy(), np.argsort(perm))
+
+
+def _used(nodes: list[Node], outputs: list[Ref]) -> list[Node]:
+    """The nodes that feed an output, in order (a forward may compute what it never uses)."""
+    needed = {ref.node for ref in outputs}
+    kept = []
+    for node in reversed(nodes):
+        if node.name in needed:
+            kept.append(node)
+            needed.update(ref.node for ref in node.inputs)
+    return kept[::-1]
+
+
+def _stateless(nodes: list[Node], outputs: list[Ref]) -> list[Node]:
+    """Recurrent nodes whose final states nothing reads return their sequence only."""
+    refs = [*outputs, *(ref for node in nodes for ref in node.inputs)]
+    read = {ref.node for ref in refs if ref.output > 0}
+    return [
+        dataclasses.replace(node, kind=dataclasses.replace(node.kind, return_state=False))
+        if isinstance(node.kind, Recurrent) and node.name not in read
+        else node
+        for node in nodes
+    ]
+
+
+def read_module_graph(
+    module: nn.Module, time_steps: int | None = None
+) -> tuple[GraphWeights, ModuleReading]:
+    """Read a user's module into a model graph with its own weights (never re-initialised).
+
+    Args:
+        module: any nn.Module whose forward takes one input: floats (batch, time, features) or
+            token ids (batch, time), time-major where its recurrent modules read it so.
+        time_steps: fixes the time axis; needed where the forward needs it fixed (a flatten of
+            (time * features), one step of a bidirectional sequence), free otherwise.
+
+    Returns:
+        The canonical weights (their graph inside) and the `ModuleReading`.
+
+    Raises:
+        ModelFileError: mixed dtypes, or (a GrammarError) naming the fx node, its op or module
+            and the user's source line of the first thing the reader cannot port.
+    """
+    if not isinstance(module, nn.Module):
+        raise ModelFileError(f"expected a torch nn.Module, got {type(module).__name__}")
+    dtype = module_dtype(module)
+    traced = trace(module)
+    builder = Builder(time_steps)
+    outputs, values = walk(traced, builder)
+    refs = [value.ref for value in outputs]
+    perms = [builder.perm(value, next(iter(traced.graph.nodes))) for value in outputs]
+    nodes = _stateless(_used(builder.nodes, refs), refs)
+    try:
+        graph = ModelGraph((builder.graph_input(),), tuple(nodes), tuple(refs), dtype)
+    except SpecError as error:
+        raise ModelFileError(
+            f"{type(module).__name__}: the graph read is invalid: {error}"
+        ) from None
+    kept = {node.name for node in nodes}
+    arrays = {
+        name: {key: array.astype(dtype) for key, array in held.items()}
+        for name, held in builder.arrays.items()
+        if name in kept
+    }
+    weights = GraphWeights(graph, arrays).validate()
+    probes = {
+        value.ref.node: (fx_name, builder.perm(value, next(iter(traced.graph.nodes))))
+        for fx_name, value in values.items()
+        if isinstance(value, Tensor)
+        and value.ref.output == 0
+        and value.ref.node in kept
+        and builder.origins.get(value.ref.node) == fx_name
+    }
+    reading = ModuleReading(traced, bool(builder.time_major), perms, probes)
+    return weights, reading

@@ -1,0 +1,76 @@
+"""What the graph reader knows of each value of a traced forward, and where a value lives.
+
+The chain walk (`torch_impl.traced`) folds a forward into one pipe; a graph has many values at
+once (branches, residuals, states handed on), so each fx node here becomes one small value:
+
+    Tensor   a graph value as the user's tensor holds it: `perm[i]` is the graph axis held on
+             torch axis i (batch 0; `None`: the input's own layout, not yet decided)
+    Rows     h_n or c_n, (rows, batch, units) in torch: one graph value (a final state) per row,
+             in torch's order (layer 0 forward, layer 0 backward, layer 1 forward, ...)
+    Group    a tuple a call returns (a recurrent module's (out, h_n), max's (values, indices))
+    Zeros    a tensor of zeros however built (torch.zeros(..., x.size(0), ...), .to(x), ...)
+    Meta     sizes, devices, dtypes, numbers: what shapes the computation, never computed on
+    Param    a tensor of the module's own (nn.Parameter, buffer): refused where a state needs zeros
+    Unread   a value no reader produces (max's indices): refused where it is used
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shared.graph.model import Ref
+
+
+@dataclass(frozen=True)
+class Tensor:
+    ref: Ref
+    perm: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Rows:
+    refs: tuple[Ref, ...]
+    batch_first: bool = False  # after h_n.transpose(0, 1): (batch, rows, units)
+
+
+@dataclass(frozen=True)
+class Group:
+    items: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Zeros:
+    pass
+
+
+@dataclass(frozen=True)
+class Meta:
+    pass
+
+
+@dataclass(frozen=True)
+class Param:
+    pass
+
+
+@dataclass(frozen=True)
+class Unread:
+    what: str
+
+
+def identity_perm(rank: int) -> tuple[int, ...]:
+    return tuple(range(rank))
+
+
+def swap(perm: tuple[int, ...], first: int, second: int) -> tuple[int, ...]:
+    """`perm` after torch's transpose(first, second)."""
+    moved = list(perm)
+    moved[first], moved[second] = moved[second], moved[first]
+    return tuple(moved)
+
+
+def dropped(perm: tuple[int, ...], axis: int) -> tuple[int, ...]:
+    """`perm` without torch axis `axis` (reduced or picked), graph axes renumbered."""
+    gone = perm[axis]
+    return tuple(p - (p > gone) for i, p in enumerate(perm) if i != axis)
