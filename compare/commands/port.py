@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
             args.destination,
             args.module,
             parse_kwargs(args.module_kwargs),
-            window,
+            args.time_steps,
             args.seed,
         )
         print(result.summary())

@@ -79,7 +79,7 @@ def first_diverging_node(weights: GraphWeights, inputs: Any, outputs_of: Any) ->
     return "no single node diverges beyond tolerance; the difference builds up over nodes"
 
 
-def _refuse(rows: list[Difference], dtype: str, where: str) -> None:
+def refuse_rows(rows: list[Difference], dtype: str, where: str) -> None:
     failed = [row for row in rows if not row.ok]
     if failed:
         worst = max(failed, key=lambda row: row.max_abs / row.tolerance)
@@ -107,9 +107,9 @@ def check_against_source(
         reference = reference_predict(weights, inputs)
         read_rows = compare_outputs("your model vs what was read", own, reference, dtype, label)
         if not all(row.ok for row in read_rows):
-            _refuse(read_rows, dtype, first_diverging_node(weights, inputs, outputs_of))
+            refuse_rows(read_rows, dtype, first_diverging_node(weights, inputs, outputs_of))
         port_rows = compare_outputs(f"{what} vs your model", run_port(inputs), own, dtype, label)
-        _refuse(port_rows, dtype, f"the reader agrees with your model, so {what} is at fault")
+        refuse_rows(port_rows, dtype, f"the reader agrees with your model, so {what} is at fault")
         rows += read_rows + port_rows
     return rows
 
@@ -181,6 +181,22 @@ def port_graph_file(
         raise ModelFileError(f"{source}: source and destination are the same file")
     check_destination(destination)
     read = read_graph_source(source)
+    return write_checked(read, destination, seed, time_steps, source_node_outputs(read))
+
+
+def write_checked(
+    read: GraphSource,
+    destination: Path,
+    seed: int = 0,
+    time_steps: int | None = None,
+    outputs_of: Any = None,
+) -> GraphPortResult:
+    """Write `read`'s graph to `destination` beside it, check the written file against
+    `read.run` (the source's own model, or a user's own module), then move it into place.
+
+    Raises:
+        ModelFileError: a disagreement or an unwritable graph; nothing is left at `destination`.
+    """
     candidate = destination.with_name(f".{destination.stem}.porting{destination.suffix}")
     fixed = time_steps if destination.suffix.lower() in WRITE_ONLY else None
     try:
@@ -194,17 +210,12 @@ def port_graph_file(
             gap = fold_single_bias(written.weights).max_abs_diff(fold_single_bias(read.weights))
             run_written = written.run
         rows = check_against_source(
-            read,
-            run_written,
-            f"the written {destination.suffix} file",
-            seed,
-            source_node_outputs(read),
-            fixed,
+            read, run_written, f"the written {destination.suffix} file", seed, outputs_of, fixed
         )
         candidate.replace(destination)
     finally:
         candidate.unlink(missing_ok=True)
-    return GraphPortResult(source, destination, read.weights, gap, rows)
+    return GraphPortResult(read.path, destination, read.weights, gap, rows)
 
 
 def graph_keras_to_torch(model: Any, seed: int = 0) -> Any:

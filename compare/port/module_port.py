@@ -23,11 +23,14 @@ from compare.frameworks import both, keras_impl, torch_impl
 from compare.port.agreement import Difference, difference, random_inputs
 from compare.port.divergence import first_divergence
 from compare.port.files import PortResult, load_weights, predict_file, read_back_gap, save_weights
+from compare.port.graph_port import GraphPortResult
+from compare.port.module_graph_port import graph_module_to_keras, port_module_graph
 from compare.port.user_files import WRITE_ONLY, check_destination, file_format
 from shared.errors import ModelFileError
 from shared.tolerances import TOLERANCES
 
 CHECK_BATCH = 16
+CHAIN_WINDOW = 12  # the chain's window length where the caller names none
 
 
 def trace(module: Any, example_input: Any = None, time_steps: int = 12) -> Any:
@@ -91,17 +94,19 @@ def verify(
 
 
 def torch_module_to_keras(
-    module: Any, example_input: Any = None, time_steps: int = 12, seed: int = 0
+    module: Any, example_input: Any = None, time_steps: int | None = None, seed: int = 0
 ) -> Any:
     """A Keras model computing what a user's torch module computes, checked against its forward.
 
     rnn-parity's own models are ported from their spec; any other module is traced
-    (torch.fx) into the grammar and the port run against the module's own forward.
+    (torch.fx) into the grammar, or, where the chain grammar refuses it, into a model graph
+    (`compare.port.module_graph_port`), and the port run against the module's own forward.
 
     Args:
         module: the user's nn.Module or LightningModule (float32 or float64).
         example_input: an input the forward takes (its layout and time axis), also checked.
-        time_steps: window length of the Keras model when no example is given.
+        time_steps: window length of the Keras model when no example is given (a chain: 12 by
+            default); a graph's time axis stays free unless it is given.
         seed: seed of the random check inputs.
 
     Raises:
@@ -112,7 +117,10 @@ def torch_module_to_keras(
     keras_side, torch_side = both()
     if hasattr(module, "spec") and hasattr(module, "net"):  # rnn-parity's own RNNModel
         return keras_side.from_canonical(torch_side.to_canonical(module))
-    traced = trace(module, example_input, time_steps)
+    try:
+        traced = trace(module, example_input, time_steps or CHAIN_WINDOW)
+    except ModelFileError:  # outside the chain grammar: read the forward as a graph
+        return graph_module_to_keras(module, example_input, time_steps, seed)
     keras_model = keras_side.from_canonical(traced.weights)
     X = check_inputs(traced.weights.spec, seed, example_input, traced.input_time_major)
     verify(module, traced, keras_model, X)
@@ -137,9 +145,9 @@ def port_with_module(
     destination: str | Path,
     module_name: str,
     module_kwargs: dict[str, Any] | None = None,
-    time_steps: int = 12,
+    time_steps: int | None = None,
     seed: int = 0,
-) -> PortResult:
+) -> PortResult | GraphPortResult:
     """`port model.pt out.keras --module pkg.mod:Class`: rebuild the user's class from the file,
     port it, check the Keras model and then the written file against its forward.
 
@@ -155,7 +163,10 @@ def port_with_module(
         raise ModelFileError(f"{source}: source and destination are the same file")
     torch = torch_impl()
     module = torch.module_from_file(torch.import_class(module_name), source, module_kwargs or {})
-    traced = trace(module, None, time_steps)
+    try:
+        traced = trace(module, None, time_steps or CHAIN_WINDOW)
+    except ModelFileError:  # outside the chain grammar: read the forward as a graph
+        return port_module_graph(module, source, destination, time_steps, seed)
     X = check_inputs(traced.weights.spec, seed, None, False)
     rows = [verify(module, traced, keras_impl().from_canonical(traced.weights), X)]
     candidate = destination.with_name(f".{destination.stem}.porting{destination.suffix}")

@@ -25,11 +25,11 @@ from tests.user_nets import (
     PORTED,
     PORTED_TIME_STEPS,
     BiLSTMLastStep,
-    ConvFront,
     DataDependentBranch,
     GRUMultiOutput,
     LitForecaster,
     MLPHead,
+    RandomInitialState,
     TimeMajorGRU,
     build,
 )
@@ -154,7 +154,7 @@ def test_without_module_two_linear_layers_are_refused_naming_the_keys(tmp_path, 
 @pytest.mark.parametrize(
     ("cls", "words"),
     [
-        (ConvFront, "(Conv1d): call_module self.conv (node conv)"),
+        (RandomInitialState, "initial state of self.gru is not zeros"),
         (DataDependentBranch, "data-dependent branch (`if` on a traced tensor): call_function gt"),
     ],
 )
