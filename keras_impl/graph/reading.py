@@ -139,7 +139,9 @@ def read_graph(model: keras.Model) -> tuple[ModelGraph, dict[str, Any]]:
         fused = _fused_step(kind, refs, crops)
         nodes.append(Node(layer.name, fused.kind, fused.inputs) if fused else node)
         layers[layer.name] = layer
-    dtypes = {layer_dtype(layer) for layer in calls}
+    # ops (keras.ops.sum, ...) hold no dtype policy: they compute in their inputs' dtype
+    dtypes = {layer_dtype(layer) for layer in calls if isinstance(layer, keras.layers.Layer)}
+    dtypes = dtypes or {t.dtype for t in functional.inputs if t.dtype.startswith("float")}
     if crops or len(dtypes) != 1:
         problem = f"ends in Cropping1D {sorted(crops)}" if crops else f"mixes dtypes {dtypes}"
         raise ModelFileError(f"model {model.name!r} {problem}: not supported")

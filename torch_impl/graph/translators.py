@@ -172,6 +172,8 @@ BY_KIND: dict[type[NodeKind], NodeTranslator] = {
         lambda k, c: shape_ops.Conv1d(k, c.features, c.dtype), ConvTensors()
     ),
     shape_kinds.Pool1D: NodeTranslator(lambda k, c: shape_ops.Pool1d(k), _NONE),
+    shape_kinds.Reduce: NodeTranslator(lambda k, c: shape_ops.Reduce(k, c.shapes), _NONE),
+    shape_kinds.Permute: NodeTranslator(lambda k, c: shape_ops.Permute(k), _NONE),
 }
 
 

@@ -87,7 +87,7 @@ SUPPORTED = (
     "LayerNormalization, BatchNormalization, GlobalAveragePooling1D, GlobalMaxPooling1D, "
     "Flatten, Reshape((-1,)), RepeatVector, Cropping1D + Flatten (one step), Add, Subtract, "
     "Multiply, Average, Maximum, Minimum, Concatenate, Softmax, Dot, Conv1D, MaxPooling1D, "
-    "AveragePooling1D"
+    "AveragePooling1D, Permute, and the ops sum, mean, max, min and transpose"
 )
 
 
