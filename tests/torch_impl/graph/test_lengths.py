@@ -7,32 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shared.graph import layers
-from shared.graph import shape_ops as ops
-from shared.graph.model import GraphInput, ModelGraph, Node, Ref
-from shared.graph.recurrent import Recurrent
 from shared.graph.samples import sample_inputs
 from shared.graph.weights import random_weights
-from tests.torch_impl.graph.graphs import assert_matches_reference
+from tests.torch_impl.graph.graphs import assert_matches_reference, lengths_graph
 from torch_impl.graph import GraphNet, graph_predict, graph_set_canonical
-
-
-def lengths_graph(dtype: str, time: int | None = None) -> ModelGraph:
-    """x, n -> length_mask -> bidirectional GRU sequence -> LSTM final, and an average pool."""
-    inputs = (GraphInput("x", "floats", time, 3), GraphInput("n", "lengths"))
-    nodes = (
-        Node("mask", layers.LengthMask(), (Ref("x"), Ref("n"))),
-        Node(
-            "bi",
-            Recurrent(
-                "gru", 3, return_sequences=True, bidirectional=True, zero_output_for_mask=True
-            ),
-            (Ref("mask"),),
-        ),
-        Node("last", Recurrent("lstm", 2), (Ref("bi"),)),
-        Node("pool", ops.GlobalPool("average"), (Ref("bi"),)),
-    )
-    return ModelGraph(inputs, nodes, (Ref("last"), Ref("pool")), dtype)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
