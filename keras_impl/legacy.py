@@ -42,7 +42,7 @@ LAYER_CLASSES = frozenset(
         # shape, merges, attention parts, the convolutional front
         "GlobalAveragePooling1D", "GlobalMaxPooling1D", "RepeatVector",
         "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
-        "Softmax", "Dot", "Conv1D", "MaxPooling1D", "AveragePooling1D",
+        "Softmax", "Dot", "Conv1D", "MaxPooling1D", "AveragePooling1D", "Permute",
     }
 )  # fmt: skip
 # wrappers and the config keys of the layers they hold, each checked like a layer of its own

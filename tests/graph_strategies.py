@@ -82,8 +82,8 @@ def graphs(draw) -> ModelGraph:
     readout = draw(
         st.sampled_from(["final", "pool", "last", "flatten", "attention", "autoencoder"])
     )
-    if readout == "flatten" and time is None:
-        readout = "pool"
+    if readout in ("flatten", "last") and time is None:
+        readout = "pool"  # Keras's Flatten and Cropping1D need the length
     if readout == "attention" and masked:
         readout = "final"  # Keras's Softmax cannot take the (batch, time) mask of its scores
     if readout == "autoencoder" and time is None:

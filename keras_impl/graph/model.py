@@ -14,15 +14,20 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_impl.graph.lengths import length_mask
 from keras_impl.graph.reading import read_graph
 from keras_impl.graph.translators import for_kind
 from keras_impl.model import default_compile
 from keras_impl.translators.readout import crop_mask_warning_silenced
-from shared.graph.model import GraphInput, ModelGraph
+from shared.errors import ModelFileError
+from shared.graph.layers import LengthMask
+from shared.graph.model import GraphInput, ModelGraph, Node
 from shared.graph.reference import graph_inputs
 
 
 def _keras_input(graph_input: GraphInput, dtype: str) -> Any:
+    if graph_input.kind == "lengths":
+        return keras.Input((), dtype="int32", name=graph_input.name)
     if graph_input.kind == "tokens":
         return keras.Input((graph_input.time_steps,), dtype="int32", name=graph_input.name)
     shape = (graph_input.time_steps, graph_input.features)
@@ -48,12 +53,15 @@ def build_graph_model(graph: ModelGraph, seed: int | None = None) -> keras.Model
         keras.utils.set_random_seed(seed)
     inputs = [_keras_input(graph_input, graph.dtype) for graph_input in graph.inputs]
     values: dict[str, list[Any]] = {i.name: [t] for i, t in zip(graph.inputs, inputs, strict=True)}
+    length_masks: dict[str, Any] = {}  # length_mask node -> its mask tensor (batch, time)
     with crop_mask_warning_silenced():
         for node in graph.nodes:
             tensors = [values[ref.node][ref.output] for ref in node.inputs]
-            values[node.name] = for_kind(node.kind).apply(
-                node.kind, node.name, graph.dtype, tensors
-            )
+            if isinstance(node.kind, LengthMask):
+                length_masks[node.name] = length_mask(*tensors, node.name)
+                values[node.name] = tensors[:1]
+                continue
+            values[node.name] = _apply(node, graph.dtype, tensors, length_masks)
         outputs = [values[ref.node][ref.output] for ref in graph.outputs]
         model = keras.Model(
             inputs[0] if len(inputs) == 1 else inputs,
@@ -64,12 +72,29 @@ def build_graph_model(graph: ModelGraph, seed: int | None = None) -> keras.Model
     return model
 
 
+def _apply(node: Node, dtype: str, tensors: list[Any], length_masks: dict[str, Any]) -> list:
+    """The node's layer(s) on `tensors`, given `mask=` where a length_mask node feeds it."""
+    translator = for_kind(node.kind)
+    mask = length_masks.get(node.inputs[0].node)
+    if mask is None:
+        return translator.apply(node.kind, node.name, dtype, tensors)
+    try:
+        if not translator.takes_mask:
+            raise TypeError(node.kind.type)
+        return translator.apply(node.kind, node.name, dtype, tensors, mask=mask)
+    except TypeError:  # a Keras layer whose call takes no mask=
+        raise ModelFileError(
+            f"node {node.name!r} ({node.kind.type}) reads a length_mask: Keras takes a mask= "
+            "only in recurrent layers and GlobalAveragePooling1D, so only those may read one"
+        ) from None
+
+
 def _feed(graph: ModelGraph, inputs: Any) -> list[np.ndarray]:
     """The arrays for the graph's inputs in order, checked by `shared.graph.reference`
     (floats in the graph's dtype), token ids as the int32 its keras.Input takes."""
     checked = graph_inputs(graph, inputs)
     return [
-        checked[i.name].astype("int32") if i.kind == "tokens" else checked[i.name]
+        checked[i.name].astype("int32") if i.kind in ("tokens", "lengths") else checked[i.name]
         for i in graph.inputs
     ]
 

@@ -17,10 +17,12 @@ from typing import Any
 
 import keras
 
+from keras_impl.graph.lengths import read_length_mask
 from keras_impl.graph.translators import for_layer
 from keras_impl.reading import layer_dtype
 from keras_impl.translators.common import describe
 from shared.errors import ModelFileError, SpecError
+from shared.graph.layers import LengthMask
 from shared.graph.model import GraphInput, ModelGraph, Node, Ref
 from shared.graph.shape_ops import Flatten, Step
 
@@ -87,6 +89,8 @@ def _calls(functional: keras.Model) -> dict[Any, Any]:
 
 def _graph_input(tensor: Any) -> GraphInput:
     name, shape = tensor._keras_history.operation.name, tuple(tensor.shape[1:])
+    if shape == () and "int" in str(tensor.dtype):
+        return GraphInput(name, "lengths")
     if len(shape) == 1:
         return GraphInput(name, "tokens", shape[0])
     if len(shape) != 2 or shape[1] is None:
@@ -101,6 +105,15 @@ def _fused_step(kind: Any, refs: tuple[Ref, ...], crops: dict[str, Node]) -> Nod
     """A Flatten of a one-step Cropping1D: the step node, reading what the crop read."""
     crop = crops.pop(refs[0].node, None) if isinstance(kind, Flatten) else None
     return None if crop is None else Node("", crop.kind, crop.inputs)
+
+
+def _length_masked(found: tuple, refs: tuple[Ref, ...], nodes: list[Node]) -> tuple[Ref, ...]:
+    """`refs` reading the length_mask node `found` names (added to `nodes` once) in place of
+    the sequence it masks."""
+    name, sequence, lengths = found
+    if all(node.name != name for node in nodes):
+        nodes.append(Node(name, LengthMask(), (_ref(sequence), _ref(lengths))))
+    return (Ref(name), *refs[1:])
 
 
 def read_graph(model: keras.Model) -> tuple[ModelGraph, dict[str, Any]]:
@@ -127,6 +140,10 @@ def read_graph(model: keras.Model) -> tuple[ModelGraph, dict[str, Any]]:
     for layer, call in calls.items():
         kind = for_layer(layer).read(layer)
         refs = tuple(_ref(tensor) for tensor in _data_tensors(call))
+        found = read_length_mask(call.arguments.kwargs.get("mask"))
+        # made from this layer's own input: a length_mask node; else Keras propagated it
+        if found is not None and found[1] is _data_tensors(call)[0]:
+            refs = _length_masked(found, refs, nodes)
         for ref in refs:
             if ref.node in crops and not isinstance(kind, Flatten):
                 raise ModelFileError(
@@ -139,7 +156,9 @@ def read_graph(model: keras.Model) -> tuple[ModelGraph, dict[str, Any]]:
         fused = _fused_step(kind, refs, crops)
         nodes.append(Node(layer.name, fused.kind, fused.inputs) if fused else node)
         layers[layer.name] = layer
-    dtypes = {layer_dtype(layer) for layer in calls}
+    # ops (keras.ops.sum, ...) hold no dtype policy: they compute in their inputs' dtype
+    dtypes = {layer_dtype(layer) for layer in calls if isinstance(layer, keras.layers.Layer)}
+    dtypes = dtypes or {t.dtype for t in functional.inputs if t.dtype.startswith("float")}
     if crops or len(dtypes) != 1:
         problem = f"ends in Cropping1D {sorted(crops)}" if crops else f"mixes dtypes {dtypes}"
         raise ModelFileError(f"model {model.name!r} {problem}: not supported")
@@ -174,9 +193,11 @@ def _check_masks(graph: ModelGraph, calls: dict[Any, Any]) -> None:
     for layer, call in calls.items():
         if call.arguments.kwargs.get("mask") is None:
             continue
-        first = _ref(_data_tensors(call)[0])
+        node = graph.by_name.get(layer.name)  # its first input may be a length_mask node
+        first = node.inputs[0] if node is not None else _ref(_data_tensors(call)[0])
         if not graph.masked(first):
             raise ModelFileError(
                 f"{describe(layer)} is called with a mask= of its own: masks are read only as "
-                "Keras propagates them (from Embedding(mask_zero) or Masking)"
+                "Keras propagates them (from Embedding(mask_zero) or Masking) or as a lengths "
+                "input makes them (keras_impl.graph.lengths)"
             )

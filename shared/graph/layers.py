@@ -13,6 +13,9 @@
                  arrays: gamma, beta (features,)
     batch_norm   (x - mean) / sqrt(variance + eps) * gamma + beta with moving statistics
                  arrays: gamma, beta, mean, variance (features,)
+    length_mask  (sequence (time, F), lengths ()) -> the sequence unchanged, masked where
+                 t >= lengths[b] (trailing padding; it replaces any mask the sequence had, as a
+                 mask= passed to a Keras layer replaces the propagated one)
 gamma and beta are absent where Keras's scale / center are off. Epsilons are carried, never
 assumed (Keras defaults 1e-3, torch 1e-5).
 """
@@ -190,3 +193,22 @@ class BatchNorm(_Normalization):
     def weight_shapes(self, inputs: list[Shape]) -> dict[str, tuple[int, ...]]:
         features = _features(inputs[0], "batch_norm")
         return self.affine_shapes(features) | {"mean": (features,), "variance": (features,)}
+
+
+@register
+@dataclass(frozen=True)
+class LengthMask(NodeKind):
+    """A lengths input as a mask: torch's padded batch plus lengths, Keras's mask=."""
+
+    type: ClassVar[str] = "length_mask"
+    arity: ClassVar[int | None] = 2
+
+    def output_shapes(self, inputs: list[Shape]) -> list[Shape]:
+        need_rank(inputs[0], (2,), "length_mask (a sequence (time, features))")
+        if inputs[1] != ():
+            raise SpecError(f"length_mask reads lengths (one number per sample), got {inputs[1]}")
+        return [inputs[0]]
+
+    def mask_out(self, inputs: list[Shape], masked: list[bool]) -> list[bool]:
+        self.output_shapes(inputs)
+        return [True]

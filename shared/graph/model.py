@@ -1,6 +1,7 @@
 """The model graph: named inputs, nodes in topological order, named outputs; JSON both ways.
 
-    inputs   GraphInput(name, kind "floats" (time, features) | "tokens" (time,), time None=free)
+    inputs   GraphInput(name, kind "floats" (time, features) | "tokens" (time,) | "lengths" (),
+             time None=free; lengths: one whole number per sample, read by length_mask nodes)
     nodes    Node(name, kind: a NodeKind, inputs: references (node or input name, output index))
     outputs  references
 
@@ -23,7 +24,7 @@ from shared.graph import layers, recurrent, shape_ops  # noqa: F401 (registers t
 from shared.graph.base import NodeKind, Shape, kind_from_dict
 from shared.validation import check_choice
 
-INPUT_KINDS = ("floats", "tokens")
+INPUT_KINDS = ("floats", "tokens", "lengths")
 DTYPES = ("float32", "float64")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
@@ -38,7 +39,8 @@ def _check_name(name: Any, what: str) -> None:
 
 @dataclass(frozen=True)
 class GraphInput:
-    """One model input: floats (batch, time, features) or token ids (batch, time)."""
+    """One model input: floats (batch, time, features), token ids (batch, time) or sequence
+    lengths (batch,), the way torch users feed padded batches."""
 
     name: str
     kind: str = "floats"
@@ -59,9 +61,13 @@ class GraphInput:
             raise SpecError(f"{where}features must be >= 1, got {self.features!r}")
         if self.kind == "tokens" and self.features != 1:
             raise SpecError(f"{where}token ids have one id per step: features must be 1")
+        if self.kind == "lengths" and (self.features != 1 or self.time_steps is not None):
+            raise SpecError(f"{where}lengths are one number per sample: features 1, no time")
 
     @property
     def shape(self) -> Shape:
+        if self.kind == "lengths":
+            return ()
         if self.kind == "tokens":
             return (self.time_steps,)
         return (self.time_steps, self.features)
@@ -177,7 +183,7 @@ class ModelGraph:
     @property
     def free_time(self) -> bool:
         """Whether some input's time axis is free (any length >= 1 runs)."""
-        return any(graph_input.time_steps is None for graph_input in self.inputs)
+        return any(i.time_steps is None and i.kind != "lengths" for i in self.inputs)
 
     @property
     def masks_anywhere(self) -> bool:

@@ -41,6 +41,8 @@ def _vocab(graph: ModelGraph, name: str) -> int:
 
 def _one_input(graph: ModelGraph, graph_input: GraphInput, X: Any) -> np.ndarray:
     where = f"input {graph_input.name!r}"
+    if graph_input.kind == "lengths":
+        return _lengths(X, where)
     if graph_input.kind == "tokens":
         ids = token_ids(X, _vocab(graph, graph_input.name))
         time = ids.shape[1]
@@ -56,6 +58,19 @@ def _one_input(graph: ModelGraph, graph_input: GraphInput, X: Any) -> np.ndarray
     if graph_input.time_steps is not None and time != graph_input.time_steps:
         raise DataError(f"{where} must have {graph_input.time_steps} time steps, got {time}")
     return ids
+
+
+def _lengths(X: Any, where: str) -> np.ndarray:
+    """Sequence lengths (batch,) as int64: whole numbers >= 1 (the node that reads them checks
+    that they fit its sequence)."""
+    X = np.asarray(X)
+    if X.ndim != 1 or X.size == 0:
+        raise DataError(f"{where} holds lengths, one per sample (samples,), got shape {X.shape}")
+    if X.dtype == bool or not np.issubdtype(X.dtype, np.number):
+        raise DataError(f"{where} holds lengths: whole numbers, got dtype {X.dtype}")
+    if not np.all(np.isfinite(X)) or np.any(np.round(X) != X) or np.any(X < 1):
+        raise DataError(f"{where} holds lengths: whole numbers >= 1, got {X.tolist()}")
+    return X.astype(np.int64)
 
 
 def graph_inputs(graph: ModelGraph, inputs: Any) -> dict[str, np.ndarray]:
@@ -99,9 +114,14 @@ def evaluate(weights: GraphWeights, inputs: Any) -> GraphTrace:
         arguments = [values[ref.node][ref.output] for ref in node.inputs]
         argument_masks = [masks[ref.node][ref.output] for ref in node.inputs]
         formula = FORMULAS[type(node.kind)]
-        outputs, output_masks = formula(
-            node.kind, weights.arrays.get(node.name, {}), arguments, argument_masks
-        )
+        try:
+            outputs, output_masks = formula(
+                node.kind, weights.arrays.get(node.name, {}), arguments, argument_masks
+            )
+        except DataError as error:  # e.g. lengths longer than the sequence they mask
+            reads = ", ".join(repr(ref.node) for ref in node.inputs)
+            where = f"node {node.name!r} ({node.kind.type}) reading {reads}"
+            raise DataError(f"{where}: {error}") from None
         values[node.name] = [np.asarray(output, dtype=graph.dtype) for output in outputs]
         masks[node.name] = output_masks
     outputs = [values[ref.node][ref.output] for ref in graph.outputs]

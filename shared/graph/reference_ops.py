@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from shared.activations import activation
+from shared.errors import DataError
 from shared.graph import layers, shape_ops
 from shared.graph.base import axis_index
 from shared.graph.recurrence import Cell, run_direction
@@ -86,6 +87,16 @@ def masking(kind: layers.Masking, arrays: Arrays, values: list, masks: list) -> 
     x = values[0]
     mask = np.any(x != np.asarray(kind.mask_value, x.dtype), axis=-1)  # (batch, time)
     return [x * mask[..., None].astype(x.dtype)], [mask]
+
+
+def length_mask(kind: layers.LengthMask, arrays: Arrays, values: list, masks: list) -> Result:
+    x, lengths = values  # (batch, time, F), (batch,)
+    if np.any(lengths > x.shape[1]):
+        raise DataError(
+            f"lengths {sorted(set(lengths[lengths > x.shape[1]].tolist()))} exceed the "
+            f"{x.shape[1]} time steps of the sequence they mask"
+        )
+    return [x], [np.arange(x.shape[1])[None, :] < lengths[:, None]]
 
 
 def dense(kind: layers.Dense, arrays: Arrays, values: list, masks: list) -> Result:
@@ -257,6 +268,7 @@ FORMULAS: dict[type, Callable[[Any, Arrays, list, list], Result]] = {
     Recurrent: recurrent,
     layers.Embedding: embedding,
     layers.Masking: masking,
+    layers.LengthMask: length_mask,
     layers.Dense: dense,
     layers.Activation: activation_node,
     layers.Dropout: identity,

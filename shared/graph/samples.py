@@ -2,14 +2,16 @@
 
 Where an input reaches an Embedding(mask_zero) or a Masking node, some sequences are padded at
 the end, in the middle and at the start (`padding_mask`), so every check sees masked steps in
-each place. A free time axis takes the length asked for, so a check can run two lengths.
+each place. A lengths input gets lengths 1..T in any order; the steps past them keep their
+random values, so a check sees padding that must be ignored, never zeros that hide it. A free
+time axis takes the length asked for, so a check can run two lengths.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from shared.graph.layers import Embedding, Masking
+from shared.graph.layers import Embedding, LengthMask, Masking
 from shared.graph.model import GraphInput, ModelGraph
 
 FREE_TIME_STEPS = (5, 8)  # the two lengths checks run where the time axis is free
@@ -37,10 +39,27 @@ def _readers(graph: ModelGraph, name: str) -> list:
     return [node.kind for node in graph.nodes if any(ref.node == name for ref in node.inputs)]
 
 
+def _lengths(
+    graph: ModelGraph, name: str, batch: int, free: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Lengths 1..T spread over the batch (the full length and 1 among them once the batch
+    holds them), shuffled: any order, as a padded torch batch comes."""
+    steps = [
+        graph.shape(node.inputs[0])[0]
+        for node in graph.nodes
+        if isinstance(node.kind, LengthMask) and node.inputs[1].node == name
+    ]
+    time = min((free if size is None else size for size in steps), default=free)
+    spread = np.unique(np.round(np.linspace(time, 1, min(batch, time))).astype(np.int64))
+    return rng.permutation(np.resize(spread[::-1], batch)).astype(np.int64)
+
+
 def _one(
     graph: ModelGraph, graph_input: GraphInput, batch: int, time: int, rng: np.random.Generator
 ) -> np.ndarray:
     readers = _readers(graph, graph_input.name)
+    if graph_input.kind == "lengths":
+        return _lengths(graph, graph_input.name, batch, time, rng)
     if graph_input.kind == "tokens":
         embeddings = [kind for kind in readers if isinstance(kind, Embedding)]
         vocab = min((kind.vocab for kind in embeddings), default=2)

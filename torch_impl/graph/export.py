@@ -43,6 +43,9 @@ def _examples(graph: ModelGraph, time_steps: int) -> list[torch.Tensor]:
     arrays = {}
     for graph_input in graph.inputs:
         time = graph_input.time_steps or time_steps
+        if graph_input.kind == "lengths":  # every sequence whole: one length per sample
+            arrays[graph_input.name] = np.full(_EXAMPLE_BATCH, time)
+            continue
         shape = (_EXAMPLE_BATCH, time) + (
             (graph_input.features,) if graph_input.kind == "floats" else ()
         )
@@ -55,7 +58,7 @@ def _dynamic_shapes(graph: ModelGraph, free_time: bool) -> tuple[dict[int, objec
     shapes = []
     for index, graph_input in enumerate(graph.inputs):
         axes: dict[int, object] = {0: batch}
-        if free_time and graph_input.time_steps is None:
+        if free_time and graph_input.time_steps is None and graph_input.kind != "lengths":
             axes[1] = torch.export.Dim(f"time_{index}", min=1)
         shapes.append(axes)
     return tuple(shapes)

@@ -71,6 +71,16 @@ class Masking(NodeModule):
         return [inputs * mask[:, :, None].to(inputs.dtype)], [mask]
 
 
+class LengthMask(NodeModule):
+    """(sequence (batch, time, F), lengths (batch,) int64) -> the sequence, masked t < lengths[b]
+    (trailing padding, so recurrent nodes take their packed-sequence path)."""
+
+    def forward(self, values: Tensors, masks: Masks) -> tuple[Tensors, Masks]:
+        inputs, lengths = values
+        steps = torch.arange(inputs.shape[1], device=inputs.device)
+        return [inputs], [steps[None, :] < lengths[:, None]]  # (batch, time)
+
+
 class Dense(NodeModule):
     """act(x W^T + b) on the last axis of any rank; weight (units, in) as nn.Linear's."""
 

@@ -32,7 +32,8 @@ def module_key(name: str) -> str:
 
 class GraphNet(nn.Module):
     """Runs a ModelGraph: `forward(*inputs)`, one tensor per graph input in the graph's order
-    (floats (batch, time, features) in the graph's dtype, token ids (batch, time) int64); returns
+    (floats (batch, time, features) in the graph's dtype, token ids (batch, time) int64, lengths
+    (batch,) int64); returns
     the output tensor, or a tuple when the graph has several outputs.
 
     Args:

@@ -1,10 +1,10 @@
 """Torch modules for the graph's axis-moving node kinds (`shared.graph.shape_ops`).
 
-Pooling over time, flatten, repeat, steps, merges, softmax, Keras's Dot and the convolutional
-front, each as one `NodeModule` (see `torch_impl.graph.layers`). Keras's padding rules are
-computed here exactly, since torch's own padding arguments are symmetric: "same" pads so that
-ceil(time / stride) windows fit, the extra step on the right (TensorFlow's rule); "causal" pads
-span - 1 steps on the left.
+Pooling over time, flatten, repeat, steps, merges, softmax, Keras's Dot, reductions over an
+axis, permutes and the convolutional front, each as one `NodeModule` (see
+`torch_impl.graph.layers`). Keras's padding rules are computed here exactly, since torch's own
+padding arguments are symmetric: "same" pads so that ceil(time / stride) windows fit, the extra
+step on the right (TensorFlow's rule); "causal" pads span - 1 steps on the left.
 """
 
 from __future__ import annotations
@@ -133,6 +133,30 @@ class Dot(NodeModule):
         # (batch, prod(rest_x), k) @ (batch, k, prod(rest_y))
         product = torch.bmm(x.reshape(batch, -1, x.shape[-1]), y.reshape(batch, y.shape[1], -1))
         return product.reshape(batch, *rest) if rest else product.reshape(batch, 1)
+
+
+class Reduce(NodeModule):
+    """sum, mean, max or min over one per-sample axis (the batch axis is never reduced)."""
+
+    def __init__(self, kind: shape_ops.Reduce, shapes: list[Shape]) -> None:
+        super().__init__()
+        self.op, self.keepdims = kind.op, kind.keepdims
+        self.dim = axis_index(kind.axis, len(shapes[0]), "reduce") + 1  # with the batch axis
+
+    def compute(self, inputs: torch.Tensor) -> torch.Tensor:
+        reducer = {"sum": torch.sum, "mean": torch.mean, "max": torch.amax, "min": torch.amin}
+        return reducer[self.op](inputs, dim=self.dim, keepdim=self.keepdims)
+
+
+class Permute(NodeModule):
+    """Keras's Permute(dims): the per-sample axes reordered, the batch axis kept first."""
+
+    def __init__(self, kind: shape_ops.Permute) -> None:
+        super().__init__()
+        self.order = (0, *kind.dims)
+
+    def compute(self, inputs: torch.Tensor) -> torch.Tensor:
+        return inputs.permute(self.order)
 
 
 def keras_padding(steps: int, span: int, stride: int, padding: str) -> tuple[int, int]:

@@ -146,6 +146,7 @@ BY_KIND: dict[type[NodeKind], NodeTranslator] = {
         lambda k, c: layers.Embedding(k, c.dtype), Tensors(translators.EMBEDDING)
     ),
     kinds.Masking: NodeTranslator(lambda k, c: layers.Masking(k), _NONE),
+    kinds.LengthMask: NodeTranslator(lambda k, c: layers.LengthMask(), _NONE),
     kinds.Dense: NodeTranslator(
         lambda k, c: layers.Dense(k, c.features, c.dtype), Tensors(translators.DENSE)
     ),
@@ -172,6 +173,8 @@ BY_KIND: dict[type[NodeKind], NodeTranslator] = {
         lambda k, c: shape_ops.Conv1d(k, c.features, c.dtype), ConvTensors()
     ),
     shape_kinds.Pool1D: NodeTranslator(lambda k, c: shape_ops.Pool1d(k), _NONE),
+    shape_kinds.Reduce: NodeTranslator(lambda k, c: shape_ops.Reduce(k, c.shapes), _NONE),
+    shape_kinds.Permute: NodeTranslator(lambda k, c: shape_ops.Permute(k), _NONE),
 }
 
 

@@ -102,6 +102,7 @@ def _read_pair(layer: keras.layers.Bidirectional) -> Recurrent:
 
 @register
 class RecurrentTranslator(NodeTranslator):
+    takes_mask = True
     """SimpleRNN / LSTM / GRU, and Bidirectional of identical halves (any merge_mode)."""
 
     kind_class = Recurrent
@@ -122,10 +123,15 @@ class RecurrentTranslator(NodeTranslator):
         return keras.layers.Bidirectional(inner, merge_mode=kind.merge_mode, dtype=dtype, name=name)
 
     @classmethod
-    def apply(cls, kind: Recurrent, name: str, dtype: str, inputs: list[Any]) -> list[Any]:
+    def apply(
+        cls, kind: Recurrent, name: str, dtype: str, inputs: list[Any], mask: Any = None
+    ) -> list[Any]:
         layer = cls.layer(kind, name, dtype)
         states = inputs[1:]
-        outputs = layer(inputs[0], initial_state=states) if states else layer(inputs[0])
+        extra = ({"initial_state": states} if states else {}) | (
+            {"mask": mask} if mask is not None else {}
+        )
+        outputs = layer(inputs[0], **extra)
         return list(outputs) if isinstance(outputs, list | tuple) else [outputs]
 
     @classmethod

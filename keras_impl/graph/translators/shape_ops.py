@@ -54,6 +54,7 @@ def _op_of(table: dict[str, type], layer: keras.layers.Layer) -> str:
 @register
 class GlobalPoolTranslator(NodeTranslator):
     kind_class = GlobalPool
+    takes_mask = True  # GlobalAveragePooling1D; GlobalMaxPooling1D has no mask= (refused)
     keras_classes = tuple(_GLOBAL_POOLS.values())
 
     @classmethod

@@ -32,6 +32,7 @@ class NodeTranslator:
     kind_class: ClassVar[type[NodeKind] | None] = None
     keras_classes: ClassVar[tuple[type, ...]] = ()
     params: ClassVar[dict[str, str]] = {}
+    takes_mask: ClassVar[bool] = False  # its Keras call takes mask= (a length_mask's reader)
 
     @classmethod
     def layer(cls, kind: Any, name: str, dtype: str) -> keras.layers.Layer:
@@ -39,9 +40,13 @@ class NodeTranslator:
         raise NotImplementedError(cls.__name__)
 
     @classmethod
-    def apply(cls, kind: Any, name: str, dtype: str, inputs: list[Any]) -> list[Any]:
-        """The node's output tensors: its layer called on its inputs (one input: bare)."""
-        outputs = cls.layer(kind, name, dtype)(inputs[0] if len(inputs) == 1 else inputs)
+    def apply(
+        cls, kind: Any, name: str, dtype: str, inputs: list[Any], mask: Any = None
+    ) -> list[Any]:
+        """The node's output tensors: its layer called on its inputs (one input: bare), with
+        `mask=` where a length_mask node feeds it (only where `takes_mask`)."""
+        extra = {} if mask is None else {"mask": mask}
+        outputs = cls.layer(kind, name, dtype)(inputs[0] if len(inputs) == 1 else inputs, **extra)
         return list(outputs) if isinstance(outputs, list | tuple) else [outputs]
 
     @classmethod
@@ -87,7 +92,7 @@ SUPPORTED = (
     "LayerNormalization, BatchNormalization, GlobalAveragePooling1D, GlobalMaxPooling1D, "
     "Flatten, Reshape((-1,)), RepeatVector, Cropping1D + Flatten (one step), Add, Subtract, "
     "Multiply, Average, Maximum, Minimum, Concatenate, Softmax, Dot, Conv1D, MaxPooling1D, "
-    "AveragePooling1D"
+    "AveragePooling1D, Permute, and the ops sum, mean, max, min and transpose"
 )
 
 

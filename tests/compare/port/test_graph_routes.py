@@ -147,3 +147,19 @@ def test_the_graph_tolerance_scales_with_the_outputs(impls, monkeypatch, scale, 
     plant_zero_output_misread(monkeypatch)
     with pytest.raises(ModelFileError, match="first diverging node: enc"):
         keras_to_torch(model)
+
+
+@pytest.mark.parametrize("time", [None, 6])
+def test_a_lengths_model_ports_to_pt_pt2_and_back_and_checks(impls, tmp_path, time):
+    """x and its lengths (the usual torch way to feed padded batches) on every file route."""
+    from tests.torch_impl.graph.graphs import lengths_graph
+
+    keras_impl, _ = impls
+    model = keras_impl.graph_from_canonical(random_weights(lengths_graph("float32", time), 1))
+    source = tmp_path / "lengths.keras"
+    model.save(source)
+    fixed = ["--time-steps", "6"] if time is None else []
+    assert main(["port", str(source), str(tmp_path / "lengths.pt")]) == 0
+    assert main(["port", str(source), str(tmp_path / "lengths.pt2"), *fixed]) == 0
+    assert main(["port", str(tmp_path / "lengths.pt"), str(tmp_path / "back.keras")]) == 0
+    assert main(["check", str(tmp_path / "back.keras")]) == 0

@@ -34,7 +34,9 @@ from shared.graph.shape_ops import (
     Flatten,
     GlobalPool,
     Merge,
+    Permute,
     Pool1D,
+    Reduce,
     Repeat,
     Softmax,
     Step,
@@ -241,6 +243,12 @@ OTHER_GRAPHS: dict[str, Callable[[], ModelGraph]] = {
     "pool1d_max": lambda: chain(Conv1D(4, 2), Pool1D("max", 2), rnn("lstm"), time=FIXED_TIME + 1),
     "pool1d_average_same": lambda: chain(Pool1D("average", 2, padding="same"), seq("gru")),
     "pool1d_max_strides": lambda: chain(Pool1D("max", 3, strides=1), rnn("gru")),
+    **{
+        f"reduce_{op}": (lambda op=op: chain(seq("gru"), Reduce(op, 1), Dense(2), masked=True))
+        for op in ("sum", "mean", "max", "min")
+    },
+    "reduce_features_keepdims": lambda: chain(seq("lstm"), Reduce("mean", -1, keepdims=True)),
+    "permute": lambda: chain(seq("gru"), Permute((2, 1)), rnn("lstm"), time=FIXED_TIME),
 }
 
 GRAPHS = {**RECURRENT_GRAPHS, **OTHER_GRAPHS}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from shared.graph import layers
+from shared.graph import layers, shape_ops
 from shared.graph.base import NodeKind
 from shared.graph.model import GraphInput, ModelGraph, Node, Ref
 from shared.graph.recurrent import Recurrent
@@ -98,3 +98,21 @@ def assert_matches_reference(graph: ModelGraph, *, seed: int = 0, loop: bool = F
             bound = allowed_difference(tolerance, magnitude)
             assert gap <= bound, f"output {index} at time {time}: {gap:.3g} > {bound:.3g}"
     return net
+
+
+def lengths_graph(dtype: str, time: int | None = None) -> ModelGraph:
+    """x, n -> length_mask -> bidirectional GRU sequence -> LSTM final, and an average pool."""
+    inputs = (GraphInput("x", "floats", time, 3), GraphInput("n", "lengths"))
+    nodes = (
+        Node("mask", layers.LengthMask(), (Ref("x"), Ref("n"))),
+        Node(
+            "bi",
+            Recurrent(
+                "gru", 3, return_sequences=True, bidirectional=True, zero_output_for_mask=True
+            ),
+            (Ref("mask"),),
+        ),
+        Node("last", Recurrent("lstm", 2), (Ref("bi"),)),
+        Node("pool", shape_ops.GlobalPool("average"), (Ref("bi"),)),
+    )
+    return ModelGraph(inputs, nodes, (Ref("last"), Ref("pool")), dtype)

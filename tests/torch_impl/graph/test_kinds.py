@@ -54,6 +54,12 @@ CASES: dict[str, tuple] = {
     "pool-average-same-3": (ops.Pool1D("average", 3, strides=2, padding="same"), {}),
     "pool-average-stride1": (ops.Pool1D("average", 3, strides=1), {}),
     "masked-lstm-pool": (SEQ_LSTM, {"masked": True, "after": (POOL,)}),
+    "reduce-sum-time-masked": (ops.Reduce("sum", 1), {"masked": True}),
+    "reduce-mean-features-keep": (ops.Reduce("mean", -1, keepdims=True), {}),
+    "reduce-max-time": (ops.Reduce("max", 1), {}),
+    "reduce-min-keep": (ops.Reduce("min", 2, keepdims=True), {"before": (SEQ_LSTM,)}),
+    "permute": (ops.Permute((2, 1)), {"time": 5}),
+    "permute-then-pool": (ops.Permute((2, 1)), {"after": (POOL,), "masked": True}),
 }
 CASES |= {
     f"dropout-{layer}": (layers.Dropout(0.3, layer), {"masked": True, "after": (POOL,)})
