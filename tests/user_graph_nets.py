@@ -149,6 +149,39 @@ class ConvPoolLSTM(nn.Module):
         return self.fc(h_n[-1])
 
 
+class TransposedTanhPool(nn.Module):
+    """Batch-major input transposed for a time-major tanh nn.RNN, average pooling over pairs of
+    steps (channels first), the mean over time, elu."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.RNN(FEATURES, UNITS)
+        self.pool = nn.AvgPool1d(2)
+        self.fc = nn.Linear(UNITS, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x.transpose(0, 1))  # (time, batch, units)
+        pooled = self.pool(out.permute(1, 2, 0))  # (batch, units, time // 2)
+        return self.fc(F.elu(pooled.mean(-1)))
+
+
+class ProjectedHandoff(nn.Module):
+    """The encoder's last state, projected, starts the decoder (`h.unsqueeze(0)`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = nn.GRU(FEATURES, UNITS, batch_first=True)
+        self.bridge = nn.Linear(UNITS, UNITS)
+        self.decoder = nn.GRU(FEATURES, UNITS, batch_first=True)
+        self.fc = nn.Linear(UNITS, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _, h_n = self.encoder(x)
+        h0 = torch.tanh(self.bridge(h_n[-1])).unsqueeze(0)
+        out, _ = self.decoder(x, h0)
+        return self.fc(out[:, -1])
+
+
 class FlattenHead(nn.Module):
     """Every step's output flattened into the head: the time axis must be fixed."""
 
@@ -247,6 +280,8 @@ GRAPH_NETS = {
     GatedTokens: ("tokens", VOCAB, None),
     ConvPoolLSTM: ("floats", FEATURES, None),
     FlattenHead: ("floats", FEATURES, 6),
+    TransposedTanhPool: ("floats", FEATURES, None),
+    ProjectedHandoff: ("floats", FEATURES, None),
 }
 # Keras's float64 leaky_relu and gelu round their constants through float32 (see
 # tests/keras_impl/test_forward.py): a float64 port of these is refused, the Keras model at fault

@@ -78,6 +78,13 @@ def test_reduce_and_permute_patterns_port(cls):
     assert_keras_computes_the_module(keras_model, module, time_steps)
 
 
+def test_an_example_input_in_the_modules_own_layout_is_checked_too():
+    module = build(TimeMajorStackedGRU)
+    example = np.random.default_rng(5).normal(size=(7, 2, 3)).astype("float32")  # time-major
+    keras_model = torch_module_to_keras(module, example_input=example)
+    assert_keras_computes_the_module(keras_model, module, None)
+
+
 def test_a_conv_front_the_chain_refused_now_ports():
     module = build(ConvFront)
     assert_keras_computes_the_module(torch_module_to_keras(module), module, None)
