@@ -61,6 +61,21 @@ class TimeMajorStackedGRU(nn.Module):
         return self.fc(torch.cat((out[-1], pooled), dim=1))
 
 
+class TimeMajorTokens(nn.Module):
+    """Time-major token ids (time, batch): an embedding, a projection, a time-major LSTM."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(VOCAB, UNITS)
+        self.proj = nn.Linear(UNITS, UNITS)
+        self.lstm = nn.LSTM(UNITS, UNITS)
+        self.fc = nn.Linear(UNITS, 2)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(torch.tanh(self.proj(self.embedding(ids))))
+        return self.fc(out[-1] + out.mean(0))
+
+
 class BmmAttention(nn.Module):
     """Attention pooling: scores, softmax over time, torch.bmm of the weights with the outputs."""
 
@@ -281,8 +296,11 @@ GRAPH_NETS = {
     ConvPoolLSTM: ("floats", FEATURES, None),
     FlattenHead: ("floats", FEATURES, 6),
     TransposedTanhPool: ("floats", FEATURES, None),
+    TimeMajorTokens: ("tokens", VOCAB, None),
     ProjectedHandoff: ("floats", FEATURES, None),
 }
+# forwards that take their input time-major, (time, batch, ...)
+TIME_MAJOR_INPUT = {TimeMajorStackedGRU, TimeMajorTokens}
 # Keras's float64 leaky_relu and gelu round their constants through float32 (see
 # tests/keras_impl/test_forward.py): a float64 port of these is refused, the Keras model at fault
 KERAS_FLOAT32_CONSTANTS = {ResidualNormHead}

@@ -155,8 +155,12 @@ def pool1d(call: Any, builder: Builder) -> Tensor:
     size = module.kernel_size if isinstance(module.kernel_size, int) else module.kernel_size[0]
     stride = module.stride if isinstance(module.stride, int) else module.stride[0]
     plain = module.padding in (0, (0,)) and not module.ceil_mode
+    plain = plain and not getattr(module, "return_indices", False)
+    plain = plain and getattr(module, "divisor_override", None) is None
     if not plain or getattr(module, "dilation", 1) not in (1, (1,)):
-        raise refuse(call, "ports without padding, dilation or ceil_mode only")
+        raise refuse(
+            call, "ports without padding, dilation, ceil_mode, return_indices or divisor only"
+        )
     op = "max" if isinstance(module, nn.MaxPool1d) else "average"
     ref = builder.arrange(shaping.first_tensor(call), CHANNELS_FIRST, call.node)
     kind = shape_ops.Pool1D(op, size, None if stride == size else stride)

@@ -52,8 +52,11 @@ def graph_axis(value: Tensor, dim: Any, builder: Builder, node: fx.Node) -> int:
     return axis
 
 
-def last_axis(value: Tensor, builder: Builder, node: fx.Node) -> tuple[Ref, tuple[int, ...]]:
-    """The value with the graph's features on the torch tensor's last axis, and its layout."""
+def last_axis(value: Tensor, builder: Builder, node: fx.Node) -> tuple[Ref, tuple[int, ...] | None]:
+    """The value with the graph's features on the torch tensor's last axis, and its layout
+    (an undecided input layout stays undecided: features are last in either)."""
+    if value.perm is None:
+        return value.ref, None
     perm = builder.perm(value, node)
     if perm[-1] == len(perm) - 1:
         return value.ref, perm
