@@ -117,6 +117,3 @@ class Builder:
         if dims[0] != 0:
             raise GrammarError(f"moves the batch axis, which no graph node does: {where(node)}")
         return Ref(self.add(f"{node.name}_permute", Permute(dims[1:]), [value.ref], node))
-
-    def tensor(self, name: str, perm: tuple[int, ...] | None, output: int = 0) -> Tensor:
-        return Tensor(Ref(name, output), perm)

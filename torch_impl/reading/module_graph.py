@@ -11,6 +11,8 @@ the two runs compare needs: the module itself on graph inputs, and its value at 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,15 +84,15 @@ class ModuleReading:
         return found
 
 
-class _evaluating:  # noqa: N801 - used as a context manager, like torch.no_grad
-    def __init__(self, module: nn.Module) -> None:
-        self.module, self.was_training = module, module.training
-
-    def __enter__(self) -> None:
-        self.module.eval()
-
-    def __exit__(self, *exc: object) -> None:
-        self.module.train(self.was_training)
+@contextmanager
+def _evaluating(module: nn.Module) -> Iterator[None]:
+    """Eval mode for the run (dropout off, BatchNorm's running statistics), restored after."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield
+    finally:
+        module.train(was_training)
 
 
 def _batch_major(tensor: torch.Tensor, perm: tuple[int, ...]) -> np.ndarray:
@@ -145,7 +147,8 @@ def read_module_graph(
     builder = Builder(time_steps)
     outputs, values = walk(traced, builder)
     refs = [value.ref for value in outputs]
-    perms = [builder.perm(value, next(iter(traced.graph.nodes))) for value in outputs]
+    output_node = next(node for node in traced.graph.nodes if node.op == "output")
+    perms = [builder.perm(value, output_node) for value in outputs]
     nodes = _stateless(_used(builder.nodes, refs), refs)
     try:
         graph = ModelGraph((builder.graph_input(),), tuple(nodes), tuple(refs), dtype)
@@ -161,7 +164,7 @@ def read_module_graph(
     }
     weights = GraphWeights(graph, arrays).validate()
     probes = {
-        value.ref.node: (fx_name, builder.perm(value, next(iter(traced.graph.nodes))))
+        value.ref.node: (fx_name, builder.perm(value, output_node))
         for fx_name, value in values.items()
         if isinstance(value, Tensor)
         and value.ref.output == 0
