@@ -5,7 +5,7 @@ Keras source this must come from the source itself, not from a model rebuilt fro
 rnn-parity read (a reconstruction agrees with itself): so each recurrent layer, head layer and
 the final Dense is tapped where it sits in the user's model, every option it was saved with
 included. Keras only: a torch source is read part by part from its own forward by
-`torch_impl.traced_parts`.
+`torch_impl.reading.traced_parts`.
 """
 
 from __future__ import annotations

@@ -25,16 +25,16 @@ from torch_impl.graph import (
 from torch_impl.io import load_model, save_model
 from torch_impl.model import build_model, create_rnn, spec_of
 from torch_impl.reading import ModuleReading, read_module_graph
-from torch_impl.traced_model import TracedModel, trace_module, traced_outputs, traced_parts
-from torch_impl.train import fit, fit_plain, predict
-from torch_impl.user_class import import_class, module_from_file
-from torch_impl.user_models import (
+from torch_impl.reading.traced_model import TracedModel, trace_module, traced_outputs, traced_parts
+from torch_impl.reading.user_class import import_class, module_from_file
+from torch_impl.reading.user_models import (
     Inferred,
     canonical_from_state_dict,
     read_canonical,
     read_state_dict,
 )
-from torch_impl.user_modules import canonical_from_module, module_outputs
+from torch_impl.reading.user_modules import canonical_from_module, module_outputs
+from torch_impl.train import fit, fit_plain, predict
 from torch_impl.weights import from_canonical, native_weights, set_canonical, to_canonical
 
 __all__ = [

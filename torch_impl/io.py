@@ -13,7 +13,7 @@ becomes a `ModelFileError` naming the file and the reason.
 
 `read_file` also reads files rnn-parity did not write (a user's plain state dict, their own
 Lightning checkpoint, their .safetensors) and hands back their state_dict with no spec, for
-`torch_impl.user_models` to infer one.
+`torch_impl.reading.user_models` to infer one.
 """
 
 from __future__ import annotations

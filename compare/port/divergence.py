@@ -6,7 +6,7 @@ order, step by step), then the readout, then each head layer. Each framework com
 from its own canonical weights through probe models (a model cut after the part, with an
 identity linear head, so its output is the part's output exactly; see
 `compare.port.agreement.probe_weights`); the torch side of a user's own module can instead be
-that module's own forward, recorded part by part (`torch_impl.traced_parts`).
+that module's own forward, recorded part by part (`torch_impl.reading.traced_parts`).
 
 A different weight shows as the first layer and time step whose hidden state diverges; a
 different forward (the readout, a head layer) as "every hidden state agrees" and the part.

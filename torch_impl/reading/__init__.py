@@ -1,4 +1,6 @@
-"""A user's torch forward read onto the model graph (`shared.graph`), not the chain.
+"""The reading room: users' own torch models and files read into the project's descriptions.
+
+A live module's forward, traced with torch.fx, read onto the model graph (`shared.graph`):
 
 module_graph.py   read_module_graph, ModuleReading (layouts, origins, the user's runs)
 walk.py           the walk over the fx trace: each node to its reader, by table
@@ -10,6 +12,16 @@ indexing.py       out[:, -1], h_n rows, transpose / permute, squeeze, flatten, v
 shaping.py        what readers share: torch dims to graph axes, elementwise nodes
 builder.py        the graph as it grows: shapes checked per node, the input's layout
 values.py         what each fx value is to the reader
+
+The same forward read onto the chain grammar, and what holds no forward (the chain route):
+
+traced.py         the fx tracer, and refusals naming the construct and source line
+traced_model.py   trace_module: a chain's spec and canonical weights, the user's runs
+traced_values.py, traced_readout.py, traced_head.py   the chain walk's values and readers
+user_models.py    a bare state dict, Lightning checkpoint or .safetensors read by key layout
+user_layout.py    where each tensor of a state dict belongs
+user_modules.py   canonical weights from a live module's parameters
+user_class.py     `--module pkg.mod:Class`: the user's class imported and loaded from a file
 """
 
 from torch_impl.reading.module_graph import ModuleReading, read_module_graph

@@ -19,8 +19,8 @@ from shared.errors import SpecError
 from shared.graph.base import NodeKind, Shape
 from shared.graph.model import GraphInput, Node, Ref
 from shared.graph.shape_ops import Permute
+from torch_impl.reading.traced_values import GrammarError, where
 from torch_impl.reading.values import Tensor, identity_perm
-from torch_impl.traced_values import GrammarError, where
 
 INPUT = "x"
 

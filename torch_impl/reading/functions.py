@@ -1,8 +1,8 @@
 """The tables that find the reader of a torch function (by the function) or a tensor method (by
 its name), and the readers of activations, softmax, dropout and zeros.
 
-Activations are the chain reader's tables (`torch_impl.traced_head`); leaky_relu ports only with
-Keras's slope 0.2. A function or method found in no table is refused by the walk.
+Activations are the chain reader's tables (`torch_impl.reading.traced_head`); leaky_relu
+ports only with Keras's slope 0.2. A function or method found in no table is refused by the walk.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import torch.nn.functional as F  # noqa: N812 - the universal torch spelling
 from shared.graph import layers as kinds
 from torch_impl.reading import indexing, merges, shaping
 from torch_impl.reading.builder import Builder
+from torch_impl.reading.traced_head import ACTIVATION_FUNCTIONS, ACTIVATION_METHODS
+from torch_impl.reading.traced_values import GrammarError, where
 from torch_impl.reading.values import Meta, Zeros
-from torch_impl.traced_head import ACTIVATION_FUNCTIONS, ACTIVATION_METHODS
-from torch_impl.traced_values import GrammarError, where
 
 Reader = Callable[[Any, Builder], Any]
 _DEFAULT_OPTIONS = {F.gelu: ("approximate", "none"), F.elu: ("alpha", 1.0)}

@@ -20,8 +20,8 @@ from shared.graph.model import Ref
 from shared.graph.recurrent import Recurrent
 from torch_impl.reading import merges, shaping
 from torch_impl.reading.builder import Builder
+from torch_impl.reading.traced_values import GrammarError, where
 from torch_impl.reading.values import Group, Meta, Param, Rows, Tensor, Zeros, dropped, swap
-from torch_impl.traced_values import GrammarError, where
 
 _FULL = slice(None)
 

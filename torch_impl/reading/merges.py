@@ -19,8 +19,8 @@ from shared.graph import shape_ops
 from shared.graph.model import Ref
 from torch_impl.reading import shaping
 from torch_impl.reading.builder import Builder
+from torch_impl.reading.traced_values import GrammarError, where
 from torch_impl.reading.values import Group, Meta, Rows, Tensor, Unread, identity_perm
-from torch_impl.traced_values import GrammarError, where
 
 _OPS = {"add": "add", "sub": "subtract", "mul": "multiply", "maximum": "maximum"}
 

@@ -25,10 +25,10 @@ from shared.graph.model import ModelGraph, Node, Ref
 from shared.graph.recurrent import Recurrent
 from shared.graph.weights import GraphWeights
 from torch_impl.reading.builder import INPUT, Builder
+from torch_impl.reading.traced import trace
+from torch_impl.reading.traced_model import module_dtype
 from torch_impl.reading.values import Tensor
 from torch_impl.reading.walk import walk
-from torch_impl.traced import trace
-from torch_impl.traced_model import module_dtype
 
 
 @dataclass

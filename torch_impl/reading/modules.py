@@ -26,9 +26,9 @@ from torch_impl.graph.translators import BY_KIND
 from torch_impl.reading import shaping
 from torch_impl.reading.builder import Builder
 from torch_impl.reading.recurrent import KINDS, read_recurrent
+from torch_impl.reading.traced_head import ACTIVATION_MODULES
+from torch_impl.reading.traced_values import GrammarError, where
 from torch_impl.reading.values import Tensor
-from torch_impl.traced_head import ACTIVATION_MODULES
-from torch_impl.traced_values import GrammarError, where
 
 CHANNELS_FIRST = (0, 2, 1)  # nn.Conv1d and pooling read (batch, channels, time)
 

@@ -16,8 +16,8 @@ from shared.graph import shape_ops
 from shared.graph.base import NodeKind
 from shared.graph.model import Ref
 from torch_impl.reading.builder import INPUT, Builder
+from torch_impl.reading.traced_values import GrammarError, where
 from torch_impl.reading.values import Tensor, dropped, identity_perm
-from torch_impl.traced_values import GrammarError, where
 
 KERAS_LEAKY_SLOPE = 0.2  # Keras's leaky_relu activation has this slope, and no other
 

@@ -1,7 +1,8 @@
 """What the graph reader knows of each value of a traced forward, and where a value lives.
 
-The chain walk (`torch_impl.traced`) folds a forward into one pipe; a graph has many values at
-once (branches, residuals, states handed on), so each fx node here becomes one small value:
+The chain walk (`torch_impl.reading.traced`) folds a forward into one pipe; a graph has many
+values at once (branches, residuals, states handed on), so each fx node here becomes one
+small value:
 
     Tensor   a graph value as the user's tensor holds it: `perm[i]` is the graph axis held on
              torch axis i (batch 0; `None`: the input's own layout, not yet decided)

@@ -1,7 +1,8 @@
 """The walk over a traced forward: each fx node to its reader, found by table, never by branch.
 
-`torch_impl.traced.trace` traces the forward (fx keeps nn.LSTM, nn.Linear, ... as whole nodes,
-stops at a data-dependent `if` naming it); each node's arguments become the values read so far
+`torch_impl.reading.traced.trace` traces the forward (fx keeps nn.LSTM, nn.Linear, ... as whole
+nodes, stops at a data-dependent `if` naming it); each node's arguments become the values read
+so far
 (`torch_impl.reading.values`) and its reader, found by module class (`modules.MODULES`),
 function (`functions.FUNCTIONS`) or method name (`functions.METHODS`), adds graph nodes.
 A node no table knows is refused in one line naming it, its op and the user's line.
@@ -19,8 +20,8 @@ from torch_impl.reading import functions
 from torch_impl.reading.builder import INPUT, Builder
 from torch_impl.reading.functions import FUNCTIONS, METHODS
 from torch_impl.reading.modules import MODULES
+from torch_impl.reading.traced_values import GrammarError, where
 from torch_impl.reading.values import Meta, Param, Tensor, Zeros
-from torch_impl.traced_values import GrammarError, where
 
 
 @dataclass

@@ -23,7 +23,7 @@ from tests.user_graph_nets import (
     build,
 )
 from torch_impl.reading import read_module_graph
-from torch_impl.traced_values import GrammarError
+from torch_impl.reading.traced_values import GrammarError
 
 
 def assert_reads_the_module(cls: type, dtype: str, time_steps: int | None) -> None:

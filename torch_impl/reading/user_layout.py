@@ -1,8 +1,8 @@
 """Where each tensor of a user's torch state dict belongs: recurrent modules, their order, the head.
 
-torch's recurrent modules name their parameters one way (see `torch_impl.user_models`), so key
-names and shapes identify every nn.RNN / nn.LSTM / nn.GRU, its layers and directions, and the one
-nn.Linear head. This module only reads and checks that layout; every misfit is a ModelFileError
+torch's recurrent modules name their parameters one way (see `torch_impl.reading.user_models`), so
+key names and shapes identify every nn.RNN / nn.LSTM / nn.GRU, its layers and directions, and the
+one nn.Linear head. This module only reads and checks that layout; every misfit is a ModelFileError
 naming the source and the keys at fault. `user_models` turns the result into canonical weights.
 """
 

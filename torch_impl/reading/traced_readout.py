@@ -3,7 +3,7 @@
 `out[:, -1]` (`out[-1]` time-major), `h_n[-1]` or `h_n[k]` of the last layer, and
 `torch.cat((h_n[-2], h_n[-1]), dim=1)` each become the grammar's readout ("final" or
 "last_step"); anything else indexed out of a recurrent output is refused by node. Called by the
-graph walk in `torch_impl.traced`.
+graph walk in `torch_impl.reading.traced`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from torch import fx, nn
 
 from shared.grammar import DropoutSpec
-from torch_impl.traced_values import GrammarError, Head, Pipe, Recurrent, Value, where
+from torch_impl.reading.traced_values import GrammarError, Head, Pipe, Recurrent, Value, where
 
 
 def state_rows(pipe: Pipe) -> int:

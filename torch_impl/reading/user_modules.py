@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from shared.errors import ModelFileError
-from torch_impl.user_models import Inferred, canonical_from_state_dict
+from torch_impl.reading.user_models import Inferred, canonical_from_state_dict
 
 _RECURRENT_TYPES = (nn.RNN, nn.LSTM, nn.GRU)
 # Activation modules whose torch formula equals the Keras activation of that name exactly.

@@ -1,4 +1,4 @@
-"""A user's module, traced (`torch_impl.traced`), as a ModelSpec with canonical weights.
+"""A user's module, traced (`torch_impl.reading.traced`), as a ModelSpec with canonical weights.
 
 `trace_module` turns what the traced forward reads into the grammar's spec and copies every
 tensor through the translator of its layer kind (`torch_impl.translators`, the one place
@@ -26,8 +26,8 @@ from shared.grammar import DenseSpec, EmbeddingSpec
 from shared.recurrent_spec import RecurrentLayerSpec
 from shared.spec import ModelSpec
 from shared.weights import CanonicalWeights
-from torch_impl.traced import read, trace
-from torch_impl.traced_values import Pipe
+from torch_impl.reading.traced import read, trace
+from torch_impl.reading.traced_values import Pipe
 from torch_impl.translators import for_spec
 
 _KIND = {nn.RNN: "simple", nn.LSTM: "lstm", nn.GRU: "gru"}

@@ -24,10 +24,11 @@ decompose the same forward into aten ops (an LSTM into `aten.lstm` with flat wei
 would have to be reassembled. torch.export is used where it is the right tool: writing programs
 plain torch runs (`torch_impl.export`). One fx weakness is mended here: a recurrent module's
 output becomes a real tuple of proxies, so `isinstance(h_n, tuple)` and unpacking behave as at
-run time. `torch_impl.traced_model` turns what is read into a spec and canonical weights.
+run time. `torch_impl.reading.traced_model` turns what is read into a spec and canonical weights.
 
-This module traces and walks the graph; the readers of readouts (`torch_impl.traced_readout`)
-and of head layers (`torch_impl.traced_head`) interpret the nodes it hands them.
+This module traces and walks the graph; the readers of readouts
+(`torch_impl.reading.traced_readout`) and of head layers (`torch_impl.reading.traced_head`)
+interpret the nodes it hands them.
 """
 
 from __future__ import annotations
@@ -41,9 +42,15 @@ from typing import Any
 import torch
 from torch import fx, nn
 
-from torch_impl.traced_head import dropout_rate, head_step, is_dropout
-from torch_impl.traced_readout import cat_readout, indexed, readout_value, row_readout, state_rows
-from torch_impl.traced_values import GrammarError, Pipe, Recurrent, Value, where
+from torch_impl.reading.traced_head import dropout_rate, head_step, is_dropout
+from torch_impl.reading.traced_readout import (
+    cat_readout,
+    indexed,
+    readout_value,
+    row_readout,
+    state_rows,
+)
+from torch_impl.reading.traced_values import GrammarError, Pipe, Recurrent, Value, where
 
 RECURRENT_TYPES = (nn.RNN, nn.LSTM, nn.GRU)
 # Methods and functions that leave a zeros tensor zeros, or a pipeline tensor as it is.

@@ -1,11 +1,11 @@
 """What the walk over a traced forward knows: one value per graph node, and the refusal.
 
-`torch_impl.traced` reads a user's forward node by node; each node becomes a `Value` whose
+`torch_impl.reading.traced` reads a user's forward node by node; each node becomes a `Value` whose
 `Pipe` records everything the tensor went through (embedding, recurrent modules, layout,
 readout, head). `GrammarError` and `where` are the one way a node outside the grammar is
 refused: in one line naming the node and the line of the forward it comes from. They live
-apart so the readers of readouts (`torch_impl.traced_readout`) and of head layers
-(`torch_impl.traced_head`) share them without importing the walk.
+apart so the readers of readouts (`torch_impl.reading.traced_readout`) and of head layers
+(`torch_impl.reading.traced_head`) share them without importing the walk.
 """
 
 from __future__ import annotations

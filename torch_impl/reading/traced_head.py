@@ -3,7 +3,7 @@
 nn.Linear (with the activation right after it, as a module, function or method), nn.Dropout
 or F.dropout, nn.LayerNorm over the features and nn.BatchNorm1d with running statistics each
 become one head layer; softmax only over the features. Called by the graph walk in
-`torch_impl.traced`, which also asks here whether a node is a dropout.
+`torch_impl.reading.traced`, which also asks here whether a node is a dropout.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import torch.nn.functional as F  # noqa: N812 - the universal torch spelling
 from torch import fx, nn
 
 from shared.grammar import BatchNormSpec, DenseSpec, DropoutSpec, LayerNormSpec
-from torch_impl.traced_values import GrammarError, Head, Pipe, where
+from torch_impl.reading.traced_values import GrammarError, Head, Pipe, where
 
 # torch activation (module class, function or method name) -> Keras name of the same formula
 ACTIVATION_MODULES = {

@@ -33,7 +33,7 @@ from shared.spec import DenseSpec, ModelSpec
 from shared.weights import CanonicalWeights
 from torch_impl.io import load_model, read_file
 from torch_impl.model import build_model
-from torch_impl.user_layout import (
+from torch_impl.reading.user_layout import (
     TORCH_CLASS,
     Recurrent,
     chain,
