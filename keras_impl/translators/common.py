@@ -79,3 +79,14 @@ def spec_or_refusal(layer: keras.layers.Layer, make: Any, **kwargs: Any) -> Any:
 def numpy_copy(variable: keras.Variable) -> np.ndarray:
     """A numpy copy of a Keras variable (never a view into the framework's buffer)."""
     return np.array(keras.ops.convert_to_numpy(variable))
+
+
+def inner_dense(layer: keras.layers.Layer) -> keras.layers.Layer:
+    """The Dense a TimeDistributed wraps (Dense on every step is Dense on a sequence), or a
+    ModelFileError naming both layers when it wraps anything else."""
+    if type(layer.layer) is not keras.layers.Dense:
+        raise ModelFileError(
+            f"{describe(layer)} wraps {describe(layer.layer)}: only TimeDistributed(Dense) is "
+            "supported"
+        )
+    return layer.layer

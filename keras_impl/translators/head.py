@@ -16,6 +16,7 @@ from keras_impl.translators.common import (
     activation_name,
     check_plain,
     describe,
+    inner_dense,
     spec_or_refusal,
 )
 from keras_impl.translators.table import DROPOUT, Translator, register
@@ -62,12 +63,7 @@ class TimeDistributedDenseTranslator(Translator):
     @classmethod
     def read(cls, layer: keras.layers.Layer) -> DenseSpec:
         check_plain(layer)
-        if type(layer.layer) is not keras.layers.Dense:
-            raise ModelFileError(
-                f"{describe(layer)} wraps {describe(layer.layer)}: only TimeDistributed(Dense) "
-                "is in the grammar"
-            )
-        return DenseTranslator.read(layer.layer)
+        return DenseTranslator.read(inner_dense(layer))
 
 
 @register

@@ -14,7 +14,12 @@ import keras
 
 from keras_impl.graph.translators.common import plain_config
 from keras_impl.graph.translators.table import NodeTranslator, register
-from keras_impl.translators.common import activation_name, describe, spec_or_refusal
+from keras_impl.translators.common import (
+    activation_name,
+    describe,
+    inner_dense,
+    spec_or_refusal,
+)
 from shared.errors import ModelFileError
 from shared.graph.layers import Activation, BatchNorm, Dense, Dropout, Embedding, LayerNorm, Masking
 
@@ -96,12 +101,7 @@ class TimeDistributedDenseTranslator(NodeTranslator):
     @classmethod
     def read(cls, layer: keras.layers.Layer) -> Dense:
         plain_config(layer)
-        if type(layer.layer) is not keras.layers.Dense:
-            raise ModelFileError(
-                f"{describe(layer)} wraps {describe(layer.layer)}: only TimeDistributed(Dense) "
-                "is supported"
-            )
-        return DenseTranslator.read(layer.layer)
+        return DenseTranslator.read(inner_dense(layer))
 
 
 @register
