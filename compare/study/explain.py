@@ -63,7 +63,9 @@ def parse_cell(text: str) -> Cell:
     try:
         units, steps, layers = (int(part) for part in parts[:3])
     except ValueError:
-        raise SpecError(f"--cell's UNITS, STEPS and LAYERS must be integers, got {text!r}") from None
+        raise SpecError(
+            f"--cell's UNITS, STEPS and LAYERS must be integers, got {text!r}"
+        ) from None
     check_positive([units, steps, layers], "--cell's UNITS, STEPS and LAYERS")
     if parts[3] not in RECURRENT_KINDS:
         raise SpecError(f"--cell's KIND must be one of {', '.join(RECURRENT_KINDS)}")
