@@ -103,6 +103,8 @@ def summarise_explain(record: dict[str, Any]) -> dict[str, Any]:
         moved = _excludes_zero(effect["mean_ci95"])
         toward = moved and math.copysign(1, effect["mean"]) == math.copysign(1, gap["mean"])
         verdict = "within noise" if not moved else ("toward Keras" if toward else "away from Keras")
+        if moved and not gap["beyond_noise"]:  # no gap to move toward: say only which way
+            verdict = "raises RMSE" if effect["mean"] > 0 else "lowers RMSE"
         share = effect["mean"] / gap["mean"] if gap["beyond_noise"] else None
         rows.append(
             {
@@ -208,6 +210,9 @@ def findings(summary: dict[str, Any]) -> list[str]:
     )
     if away:
         lines.append("Beyond noise away from Keras: " + ", ".join(away) + ".")
+    moved = [f"{r['variant']} ({r['verdict']})" for r in rows if "RMSE" in r["verdict"]]
+    if moved:
+        lines.append("Beyond noise, with no gap to explain: " + ", ".join(moved) + ".")
     lines.append("Within noise: " + (", ".join(quiet) if quiet else "none") + ".")
     worst = summary["all_vs_keras"]
     complete = "the factors are complete" if worst < COMPLETE else "something is left unexplained"
