@@ -18,6 +18,7 @@ from shared.errors import RnnParityError
 SUBCOMMANDS: dict[str, str] = {
     "report": "run the whole study and write the report (main job)",
     "experiment": "train a grid of units, time steps and layers in both frameworks",
+    "explain": "measure each framework default's effect on the Keras-torch gap",
     "bench": "time each framework at its defaults and at its best",
     "data": "summarise the series, its split, scaling and windows",
     "check": "check Keras, torch and the numpy reference agree",

@@ -41,3 +41,39 @@ def _keras_step(spec: ModelSpec, X: np.ndarray) -> np.ndarray:
             f"got {X.shape}"
         )
     return X.astype("int32") if spec.embedded else X
+
+
+def fit_orders(n_samples: int, epochs: int, seed: int, batch_size: int = 1) -> list[np.ndarray]:
+    """The sample orders Keras's own `model.fit(shuffle=True)` feeds, after
+    `keras.utils.set_random_seed(seed)` (what `keras_impl.train.fit` does without an order).
+
+    Read from Keras's own epoch iterator (the TensorFlow trainer's, which `model.fit` builds), so
+    it is Keras's draw, not a re-implementation: one `tf.random.shuffle` permutation made inside
+    the data pipeline with seeds fixed when it is traced, which on Keras 3.15 / TensorFlow 2.21
+    is the same permutation every epoch (torch draws a new one per epoch). Handing these orders
+    to either `fit` reproduces Keras's shuffled run exactly (tests/keras_impl/test_fit_orders.py).
+    The iterator is private Keras API: a Keras upgrade that moves it fails that test loudly.
+    """
+    import keras
+    import tensorflow as tf
+    from keras.src.backend.tensorflow.trainer import TFEpochIterator
+
+    keras.utils.set_random_seed(seed)
+    index = np.arange(n_samples, dtype="float32").reshape(n_samples, 1)  # each sample its index
+    iterator = TFEpochIterator(
+        distribute_strategy=tf.distribute.get_strategy(),
+        x=index,
+        y=index,
+        batch_size=batch_size,
+        shuffle=True,
+        steps_per_execution=1,
+    )
+    orders = []
+    for _ in range(epochs):
+        seen: list[int] = []
+        with iterator.catch_stop_iteration():
+            for _, _, batches in iterator.enumerate_epoch():
+                inputs, _ = next(batches)
+                seen.extend(np.asarray(inputs).ravel().astype(np.int64).tolist())
+        orders.append(np.asarray(seen, dtype=np.int64))
+    return orders

@@ -15,6 +15,7 @@ from typing import Any
 
 from compare.records import read_records, write_json
 from compare.report.experiment.render import experiment_section, summarise_experiment
+from compare.report.explain import explain_section, summarise_explain
 from compare.report.speed.findings import headline as speed_headline
 from compare.report.speed.render import speed_section, terminal_table
 from compare.report.summary import summarise
@@ -274,6 +275,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
     lines += _parity_section(summary["parity"])
     lines += speed_section(summary["speed"])
     lines += experiment_section(summary.get("experiment"))
+    lines += explain_section(summary.get("explain"))
     return "\n".join(lines) + "\n"
 
 
@@ -296,6 +298,9 @@ def write_report(records_folder: str | Path, out: str | Path) -> dict[str, Any]:
     if (out / "experiment.json").is_file():  # `rnn-parity experiment` has run: its section too
         experiment = json.loads((out / "experiment.json").read_text())
         summary["experiment"] = summarise_experiment(experiment)
+    explained = sorted(out.glob("explain-*.json"))  # `rnn-parity explain` has run
+    if explained:
+        summary["explain"] = [summarise_explain(json.loads(p.read_text())) for p in explained]
     draw_all(records, out)
     draw_speed(records, out)
     write_json(out / "report.json", summary)

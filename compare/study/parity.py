@@ -34,6 +34,7 @@ from shared.spec import DenseSpec, ModelSpec
 from shared.training import epoch_orders
 from shared.weights import fold_single_bias
 
+TORCH_DEFAULT_EPSILON = 1e-8
 GAPS = {
     "double_bias": "torch trains bias_ih and bias_hh; Keras has one bias",
     "own_shuffling": "each framework shuffles with its own generator",
@@ -41,10 +42,32 @@ GAPS = {
     "beta_rounding": "betas 0.9 / 0.999 (Keras rounds them through float32, torch does not)",
 }
 MODES = ("parity", *(f"gap:{gap}" for gap in GAPS), "users")
+# The factors: each framework default where torch and Keras choose differently, as a switch
+# that gives torch Keras's choice (compare.study.factors applies them; `rnn-parity explain`
+# measures each one's effect on test RMSE over seeds). Where a factor is a parity gap, its
+# words are the gap's. Checked and found alike, so no switch: the loss (MSE, mean over the
+# batch, the last short batch a mean over its own samples, in both) and the dtype (float32).
+FACTORS = {
+    "init_kernel": "input kernel: Keras glorot_uniform, torch U(+-1/sqrt(units))",
+    "init_recurrent": "recurrent kernel: Keras orthogonal, torch U(+-1/sqrt(units))",
+    "init_bias": "biases: Keras zeros, torch U(+-1/sqrt(units)) on bias_ih and bias_hh",
+    "init_head": "Dense head: Keras glorot_uniform and a zero bias, torch kaiming_uniform(a=sqrt 5)"
+    " and U(+-1/sqrt(fan_in))",
+    "single_bias": GAPS["double_bias"],
+    "epsilon_value": f"Adam's epsilon: Keras 1e-7, torch {TORCH_DEFAULT_EPSILON:g}",
+    "epsilon_placement": GAPS["epsilon_placement"],
+    "beta_rounding": GAPS["beta_rounding"],
+    "shuffling": "sample order: Keras's own (one permutation, the same every epoch, from its "
+    "TensorFlow pipeline); torch draws a new one each epoch from its own generator",
+}
+# Factors switched together: a framework's initialisers as a whole, and every factor at once.
+FACTOR_GROUPS = {
+    "initialisers": ("init_kernel", "init_recurrent", "init_bias"),
+    "all": tuple(FACTORS),
+}
 # Layer kinds of the parity runs, named as the report's forward-agreement rows: "gru" is
 # Keras's default (reset_after=True, nn.GRU), "gru-reset-before" the one-bias variant.
 KINDS = ("simple", "lstm", "gru", "gru-reset-before")
-TORCH_DEFAULT_EPSILON = 1e-8
 
 
 def parity_spec(kind: str, dtype: str) -> ModelSpec:
