@@ -149,9 +149,10 @@ def test_the_graph_tolerance_scales_with_the_outputs(impls, monkeypatch, scale, 
         keras_to_torch(model)
 
 
-@pytest.mark.parametrize("time", [None, 6])
-def test_a_lengths_model_ports_to_pt_pt2_and_back_and_checks(impls, tmp_path, time):
-    """x and its lengths (the usual torch way to feed padded batches) on every file route."""
+def test_a_lengths_model_ports_to_pt_pt2_and_back_and_checks(impls, tmp_path):
+    """x and its lengths (the usual torch way to feed padded batches) on every file route, on a
+    free time axis (the harder case: .pt2 fixes it, the check runs two lengths elsewhere)."""
+    time = None
     from tests.torch_impl.graph.graphs import lengths_graph
 
     keras_impl, _ = impls
