@@ -317,3 +317,29 @@ def build(cls: type, dtype: str = "float32") -> nn.Module:
             sub.running_mean.normal_()
             sub.running_var.uniform_(0.5, 1.5)
     return module.to(getattr(torch, dtype)).eval()
+
+
+class FirstLayerState(nn.Module):
+    """h_n[0] of a two-layer LSTM: layer 0's final state feeds the head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(2, 3, num_layers=2, batch_first=True)
+        self.fc = nn.Linear(3, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _, (h_n, _) = self.lstm(x)
+        return self.fc(h_n[0])  # layer 0's final state, not the last layer's
+
+
+class SwappedDirections(nn.Module):
+    """cat((h_n[-1], h_n[-2])): the backward final state first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(2, 3, bidirectional=True, batch_first=True)
+        self.fc = nn.Linear(6, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _, (h_n, _) = self.lstm(x)
+        return self.fc(torch.cat((h_n[-1], h_n[-2]), dim=1))  # backward first

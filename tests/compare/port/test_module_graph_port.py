@@ -159,3 +159,15 @@ def test_a_planted_misread_is_refused_naming_the_node(monkeypatch, cls, table, k
     message = str(caught.value)
     assert "your model vs what was read" in message and "tolerance" in message
     assert f"first diverging node: {node}" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("name", ["FirstLayerState", "SwappedDirections"])
+def test_what_the_chain_reader_refuses_ports_exactly_as_a_graph(impls, name):
+    """h_n[0] of two layers and a backward-first cat, refused by the chain reader
+    (tests/torch_impl/test_traced_mutants.py), port as graphs reading exactly those rows."""
+    import tests.user_graph_nets as nets
+
+    torch.manual_seed(3)
+    module = getattr(nets, name)().eval()
+    keras_model = torch_module_to_keras(module)
+    assert_keras_computes_the_module(keras_model, module, None)
