@@ -26,6 +26,7 @@ from compare.port.graph_files import (
 )
 from compare.port.user_files import WRITE_ONLY, check_destination, file_format
 from shared.errors import ModelFileError
+from shared.graph.reference import evaluate
 from shared.graph.reference import predict as reference_predict
 from shared.graph.samples import FREE_TIME_STEPS, sample_inputs
 from shared.graph.weights import GraphWeights, fold_single_bias
@@ -64,8 +65,6 @@ def compare_outputs(
 
 def first_diverging_node(weights: GraphWeights, inputs: Any, outputs_of: Any) -> str:
     """The first node (in the graph's order) whose values differ from the reference's."""
-    from shared.graph.reference import evaluate
-
     if outputs_of is None:
         return "the source cannot show its nodes' values"
     trace, dtype = evaluate(weights, inputs), weights.graph.dtype
