@@ -86,6 +86,11 @@ def export_program(model: RNNModel, path: str | os.PathLike) -> Path:
     except Exception as error:  # torch.export raises many kinds; one line for the user
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelFileError(f"{path}: torch.export cannot capture the model ({first})") from None
+    return save_program(program, path)
+
+
+def save_program(program: torch.export.ExportedProgram, path: Path) -> Path:
+    """Write an exported program to `path` atomically (the chain's and the graph's .pt2)."""
     # torch.export.save wants a name ending in .pt2
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=SUFFIX)
     os.close(handle)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +22,9 @@ import torch
 
 from shared.errors import ModelFileError
 from shared.graph.model import ModelGraph
+from torch_impl.export import SUFFIX, save_program
 from torch_impl.graph.model import GraphNet, input_tensors
 
-SUFFIX = ".pt2"
 _EXAMPLE_BATCH = 2  # not 0 or 1, which torch.export would specialise
 _EXAMPLE_TIME = 5
 
@@ -101,15 +100,7 @@ def export_graph_program(
     except Exception as error:  # torch.export raises many kinds; one line for the user
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelFileError(f"{path}: torch.export cannot capture the graph ({first})") from None
-    # torch.export.save wants a name ending in .pt2
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=SUFFIX)
-    os.close(handle)
-    try:
-        torch.export.save(program, temporary)
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
-    return path
+    return save_program(program, path)
 
 
 def run_graph_program(path: str | os.PathLike, inputs: Any) -> list[np.ndarray]:
