@@ -66,3 +66,20 @@ def test_section_says_what_moves_torch_and_what_is_noise():
     assert "Within noise: epsilon_value." in text
     assert "the factors are complete" in text
     assert explain_section(None) == []
+
+
+@pytest.mark.slow  # matplotlib draws the report's (empty) plots
+def test_the_report_gains_the_section_from_an_explain_record_beside_it(tmp_path):
+    """`write_report` reads OUT/explain-*.json (no training, no other record needed)."""
+    from compare.records import write_json
+    from compare.report.render import write_report
+
+    (tmp_path / "records").mkdir()
+    write_report(tmp_path / "records", tmp_path)
+    assert "## Why they differ" not in (tmp_path / "report.md").read_text()
+    write_json(tmp_path / "explain-tutorial.json", RECORD)
+    summary = write_report(tmp_path / "records", tmp_path)
+    report = (tmp_path / "report.md").read_text()
+    assert "## Why they differ" in report and "### preset `tutorial`" in report
+    assert "Beyond noise toward Keras: init_kernel." in report
+    assert summary["explain"][0]["label"] == "explain-tutorial"
