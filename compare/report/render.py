@@ -266,8 +266,9 @@ def render_markdown(summary: dict[str, Any]) -> str:
             "## Forecasting sunspots: RMSE over seeds, against baselines",
             "",
             "Each framework trains from its own seeded initialisation with its own "
-            "shuffling, as users write it. RMSE is given in scaled units and in sunspot "
-            "numbers (inverse scaling); mean ± standard deviation over seeds.",
+            "shuffling and its own Adam epsilon (Keras 1e-7, torch 1e-8), as users write it. "
+            "RMSE is given in scaled units and in sunspot numbers (inverse scaling); mean ± "
+            "standard deviation over seeds.",
             "",
         ]
         for name, preset in summary["study"].items():
