@@ -17,7 +17,9 @@ noise, and every factor whose interval holds 0 is said to be within noise.
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -107,6 +109,12 @@ def summarise_explain(record: dict[str, Any]) -> dict[str, Any]:
         ),
         "method": METHOD,
     }
+
+
+def read_explained(folder: str | Path) -> list[dict[str, Any]]:
+    """Summaries of every explain record (explain-*.json) in `folder`; none if it is absent."""
+    paths = sorted(Path(folder).glob("explain-*.json"))
+    return [summarise_explain(json.loads(path.read_text())) for path in paths]
 
 
 def _num(value: float) -> str:
