@@ -28,6 +28,10 @@ from compare.report.explain_stats import paired_effect, welch_gap
 
 # float32 rounding over a run moves test RMSE by ~1e-4 sunspots; a gap above this is a factor
 COMPLETE = 0.01
+# An effect smaller than that is rounding, never "beyond noise", however narrow its interval: the
+# optimizer factors move each seed's RMSE by ~1e-5 almost deterministically, so the sd ratio's
+# interval (paired values correlated ~1) can exclude 1 by a millionth.
+NEGLIGIBLE = COMPLETE
 METHOD = (
     "mean: paired Student-t over seeds; spread: Pitman-Morgan interval of the sd ratio, paired "
     "by seed; gap: Welch t; 95%, exact for normal per-seed RMSEs; coverage measured in "
@@ -66,7 +70,7 @@ def summarise_explain(record: dict[str, Any]) -> dict[str, Any]:
         if variant in ("keras", "torch"):
             continue
         effect = paired_effect(_by_seed(record, variant), torch)
-        moved = _excludes_zero(effect["mean_ci95"])
+        moved = _excludes_zero(effect["mean_ci95"]) and abs(effect["mean"]) >= NEGLIGIBLE
         toward = moved and math.copysign(1, effect["mean"]) == math.copysign(1, gap["mean"])
         verdict = "within noise" if not moved else ("toward Keras" if toward else "away from Keras")
         if moved and not gap["beyond_noise"]:  # no gap to move toward: say only which way
@@ -78,7 +82,8 @@ def summarise_explain(record: dict[str, Any]) -> dict[str, Any]:
                 "what": record["factors"].get(variant)
                 or "together: " + ", ".join(record["groups"][variant]),
                 **effect,
-                "spread_beyond_noise": _excludes_one(effect["sd_ratio_ci95"]),
+                "spread_beyond_noise": _excludes_one(effect["sd_ratio_ci95"])
+                and abs(effect["sd"]) >= NEGLIGIBLE,
                 "share_of_gap": share,
                 "verdict": verdict,
             }
