@@ -137,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
     plan = experiment.plan_experiment(  # every input checked here, before anything trains
         args.preset, args.units, args.time_steps, args.layers, args.kind, args.seeds, args.epochs
     )
-    experiment.check_positive([args.jobs, args.explain_seeds], "--jobs and --explain-seeds")
+    experiment.check_positive([args.jobs], "--jobs")
+    experiment.check_positive([args.explain_seeds], "--explain-seeds")
     out = Path(args.out)
     started = time.perf_counter()
     done = run_jobs(
