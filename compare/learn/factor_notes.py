@@ -40,12 +40,17 @@ FACTOR_NOTES = {
 }
 
 
+def sunspots(value: float) -> str:
+    """Signed, 2 decimals; an effect under 0.01 (the optimizer's) in 2 significant digits."""
+    return f"{value:+.2f}" if abs(value) >= 0.01 or value == 0 else f"{value:+.1e}"
+
+
 def _where(summary: dict[str, Any]) -> str:
     cell = summary.get("cell")
     where = f"preset `{summary['preset']}`"
     if cell:
         where += f", {cell['layers']} x {cell['kind']}({cell['units']}), {cell['time_steps']} steps"
-    return f"{where}, {summary['seeds']} seeds"
+    return f"{where} ({summary['seeds']} seeds)"
 
 
 def _measured(factor: str, summary: dict[str, Any]) -> str | None:
@@ -56,8 +61,8 @@ def _measured(factor: str, summary: dict[str, Any]) -> str | None:
     low, high = row["mean_ci95"]
     spread = " and changes its spread beyond noise" if row["spread_beyond_noise"] else ""
     return (
-        f"{_where(summary)}: {row['mean']:+.3g} sunspots [{low:+.3g}, {high:+.3g}], "
-        f"{row['verdict']}{spread}"
+        f"{sunspots(row['mean'])} sunspots [{sunspots(low)}, {sunspots(high)}] on "
+        f"{_where(summary)}, {row['verdict']}{spread}"
     )
 
 
@@ -79,8 +84,8 @@ def why_they_differ(explained: list[dict[str, Any]] | None) -> list[str]:
         low, high = gap["ci95"]
         noise = "beyond noise" if gap["beyond_noise"] else "within noise"
         lines += [
-            f"Measured on {_where(summary)}: Keras minus torch {gap['mean']:+.3g} sunspots "
-            f"[{low:+.3g}, {high:+.3g}], {noise}.",
+            f"Measured on {_where(summary)}: Keras minus torch {sunspots(gap['mean'])} "
+            f"sunspots [{sunspots(low)}, {sunspots(high)}], {noise}.",
             "",
         ]
     for factor, note in FACTOR_NOTES.items():

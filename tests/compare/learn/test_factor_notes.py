@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import re
 
-from compare.learn.factor_notes import FACTOR_NOTES, why_they_differ
+from compare.learn.factor_notes import FACTOR_NOTES, sunspots, why_they_differ
 from compare.learn.notebooks import build_notebooks
 from compare.learn.tutorial_page import render_page
 from compare.report.explain import summarise_explain
@@ -36,18 +36,18 @@ def test_the_measured_effect_is_read_from_the_record():
     row = next(r for r in summary["rows"] if r["variant"] == "init_kernel")
     text = _paragraph(why_they_differ([summary]), "init_kernel")
     low, high = row["mean_ci95"]
-    assert f"{row['mean']:+.3g} sunspots [{low:+.3g}, {high:+.3g}], toward Keras" in text
-    assert "preset `tutorial`, 3 seeds" in text
+    measured = f"{sunspots(row['mean'])} sunspots [{sunspots(low)}, {sunspots(high)}]"
+    assert f"{measured} on preset `tutorial` (3 seeds), toward Keras" in text
     shifted = copy.deepcopy(RECORD)  # torch's init_kernel runs 1 sunspot lower on every seed
     for run in shifted["runs"]:
         if run["variant"] == "init_kernel":
             run["test_rmse_units"] -= 1
     moved = _paragraph(why_they_differ([summarise_explain(shifted)]), "init_kernel")
-    assert f"{row['mean'] - 1:+.3g} sunspots" in moved and moved != text
+    assert f"{sunspots(row['mean'] - 1)} sunspots" in moved and moved != text
     # a factor the record does not hold stays in words
     assert "Not measured yet" in _paragraph(why_they_differ([summary]), "shuffling")
-    numbers = re.findall(r"[+-]\d+\.\d+", _paragraph(why_they_differ([summary]), "epsilon_value"))
-    assert numbers  # epsilon_value is in the record: measured, not words only
+    epsilon = _paragraph(why_they_differ([summary]), "epsilon_value")
+    assert re.search(r"by [+-]\d+\.\d\d sunspots", epsilon)  # in the record: measured
 
 
 def test_the_side_by_side_page_and_the_tutorial_notebooks_end_with_it():
