@@ -11,6 +11,9 @@ and --cluster local on a Dask cluster of --jobs workers started here.
 Writes OUT/experiment.json ("runs", "baselines"), OUT/experiment.md with a table per
 time-steps value (mean ± sd per framework, Welch's p for the difference, the best baseline)
 and its plots; when OUT/records exists, OUT/report.md is re-rendered with an experiment section.
+--explain then runs `rnn-parity explain` on every cell where the frameworks differ after Holm's
+correction of the cells' Welch p-values, writing OUT/explain-PRESET-CELL.json and .md, and the
+experiment page (and the report) gain a "Why they differ" section.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pathlib import Path
 from compare.jobs.cluster import add_cluster_argument
 from compare.jobs.runner import run_jobs
 from compare.records import versions, write_json
-from compare.study import experiment
+from compare.study import experiment, explain
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,6 +71,64 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fresh", action="store_true", help="ignore cached records and train everything again"
     )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="then run `explain` on each cell where Keras and torch differ after Holm's "
+        "correction across the grid",
+    )
+    parser.add_argument(
+        "--explain-seeds",
+        type=int,
+        default=explain.DEFAULT_SEEDS,
+        help=f"seeds per explain variant (default {explain.DEFAULT_SEEDS})",
+    )
+
+
+def explain_differing(
+    args: argparse.Namespace, summary: dict, samples: int | None = None
+) -> list[str]:
+    """Run `explain` on the cells that differ after Holm's correction, all their jobs in one
+    pool (cached, Dask-able); write each cell's record and section; return their labels.
+    `samples` shortens training (tests only)."""
+    from compare.commands.explain import write_explain
+    from compare.report.experiment.differ import cells_that_differ
+
+    cells = cells_that_differ(summary)
+    plans = [
+        explain.plan_explain(
+            args.preset,
+            f"{c['units']},{c['time_steps']},{c['layers']},{c['kind']}",
+            args.explain_seeds,
+            args.epochs,
+            samples,
+        )
+        for c in cells
+    ]
+    if not plans:
+        print("explain: no cell differs after Holm's correction; nothing to explain")
+        return []
+    out, started = Path(args.out), time.perf_counter()
+    done = run_jobs(
+        [job for plan in plans for job in plan.jobs],
+        workers=args.jobs,
+        cache=out / ".cache",
+        fresh=args.fresh,
+        desc="explain",
+        groups="variants",
+        cluster=args.cluster,
+    )
+    for plan, cell in zip(plans, cells, strict=True):
+        meta = {
+            "created": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+            "versions": versions(),
+            "jobs": args.jobs,
+            "seconds": time.perf_counter() - started,  # all cells' jobs together
+            "selected_by": {"correction": "holm", **cell},
+        }
+        write_explain(plan, done.records, out, meta)
+    print(f"explain: {', '.join(plan.label for plan in plans)} written")
+    return [plan.label for plan in plans]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         args.preset, args.units, args.time_steps, args.layers, args.kind, args.seeds, args.epochs
     )
     experiment.check_positive([args.jobs], "--jobs")
+    experiment.check_positive([args.explain_seeds], "--explain-seeds")
     out = Path(args.out)
     started = time.perf_counter()
     done = run_jobs(
@@ -108,7 +170,9 @@ def run(args: argparse.Namespace) -> int:
         **experiment.collect(plan, done.records),
     }
     write_json(out / "experiment.json", data)
-    write_experiment_report(data, out)
+    summary = write_experiment_report(data, out)
+    if args.explain and explain_differing(args, summary):
+        write_experiment_report(data, out)  # now with its "Why they differ" section
     if (out / "records").is_dir():  # the main report gains (or refreshes) its experiment section
         from compare.report.render import write_report
 

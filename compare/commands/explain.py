@@ -45,9 +45,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def write_explain(plan: explain.ExplainPlan, records: dict, out: Path, meta: dict) -> dict:
+    """Write OUT/<label>.json (the record, with `meta`) and OUT/<label>.md; return the summary."""
+    from compare.report.explain import explain_section, summarise_explain
+
+    record = explain.collect(plan, records)
+    record["meta"] = meta
+    write_json(out / f"{plan.label}.json", record)
+    summary = summarise_explain(record)
+    (out / f"{plan.label}.md").write_text("\n".join(explain_section([summary])))
+    return summary
+
+
 def run(args: argparse.Namespace, samples: int | None = None) -> int:
     """Plan, run, record, render. `samples` shortens training (tests only)."""
-    from compare.report.explain import explain_section, findings, summarise_explain
+    from compare.report.explain import findings
 
     plan = explain.plan_explain(args.preset, args.cell, args.seeds, args.epochs, samples)
     check_positive([args.jobs], "--jobs")
@@ -62,16 +74,13 @@ def run(args: argparse.Namespace, samples: int | None = None) -> int:
         groups="variants",
         cluster=args.cluster,
     )
-    record = explain.collect(plan, done.records)
-    record["meta"] = {
+    meta = {
         "created": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "versions": versions(),
         "jobs": args.jobs,
         "seconds": time.perf_counter() - started,
     }
-    write_json(out / f"{plan.label}.json", record)
-    summary = summarise_explain(record)
-    (out / f"{plan.label}.md").write_text("\n".join(explain_section([summary])))
+    summary = write_explain(plan, done.records, out, meta)
     if (out / "records").is_dir():  # the main report gains (or refreshes) its section
         from compare.report.render import write_report
 

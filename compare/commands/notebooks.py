@@ -16,18 +16,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--epochs", type=int, default=20, help="the tutorial notebooks' epochs (argv cell)"
     )
     parser.add_argument("--seed", type=int, default=0, help="the tutorial notebooks' seed")
+    parser.add_argument(
+        "--explain-records",
+        type=Path,
+        default=Path("reports"),
+        metavar="DIR",
+        help="folder of `rnn-parity explain` records (explain-*.json) whose measured effects the "
+        "closing 'Why they train differently' quotes (default reports/; none there: words only)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     import nbformat
 
     from compare.learn.notebooks import build_notebooks
+    from compare.report.explain import read_explained
     from shared.errors import RnnParityError
 
     if args.epochs < 1:
         raise RnnParityError(f"--epochs must be at least 1, got {args.epochs}")
     args.out.mkdir(parents=True, exist_ok=True)
-    for file, notebook in build_notebooks(args.epochs, args.seed).items():
+    for file, notebook in build_notebooks(
+        args.epochs, args.seed, read_explained(args.explain_records)
+    ).items():
         nbformat.write(notebook, args.out / file)
         print(f"wrote {args.out / file}")
     return 0

@@ -152,7 +152,13 @@ def plan(args: argparse.Namespace, cache: Path | None = None) -> list[Job]:
             Job(
                 f"run-{name}-{framework}-seed{seed}",
                 study.training_job,
-                {"framework": framework, "preset": described, "seed": seed, "epochs": epochs},
+                {
+                    "framework": framework,
+                    # the recipe each trains with (torch: its own Adam epsilon): the cache key
+                    "preset": study.users_preset(framework, study.PRESETS[name]).to_dict(),
+                    "seed": seed,
+                    "epochs": epochs,
+                },
             )
             for seed in range(seeds)
             for framework in study.FRAMEWORKS

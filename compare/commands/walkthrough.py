@@ -45,6 +45,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --side-by-side: the page of the project's engine (build_model, fit, ...) "
         "instead, with its parity machinery",
     )
+    parser.add_argument(
+        "--explain-records",
+        type=Path,
+        default=Path("reports"),
+        metavar="DIR",
+        help="folder of `rnn-parity explain` records (explain-*.json) whose measured effects the "
+        "closing 'Why they train differently' quotes (default reports/; none there: words only)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,9 +61,11 @@ def run(args: argparse.Namespace) -> int:
     if args.side_by_side:
         from compare.learn.tutorial_page import render_page
         from compare.learn.walkthrough import render_side_by_side
+        from compare.report.explain import read_explained
 
         path = Path(args.side_by_side)
-        path.write_text(render_side_by_side() if args.engine else render_page())
+        explained = read_explained(args.explain_records)
+        path.write_text(render_side_by_side() if args.engine else render_page(explained=explained))
         print(f"wrote {path}")
         return 0
     if args.reset_before and args.kind != "gru":

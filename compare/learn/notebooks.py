@@ -22,6 +22,7 @@ import textwrap
 from importlib.util import find_spec
 from pathlib import Path
 
+from compare.learn.factor_notes import why_they_differ
 from compare.learn.tutorial_page import MARKER, PROGRAMS, STEP_NOTES, check_twins, split_steps
 
 NAMES = {"keras": "Keras 3", "torch": "PyTorch Lightning"}
@@ -165,8 +166,12 @@ def gates_cells() -> list:
     return cells
 
 
-def build_notebooks(epochs: int = 20, seed: int = 0) -> dict[str, object]:
-    """File name -> notebook (nbformat v4), validated.
+def build_notebooks(
+    epochs: int = 20, seed: int = 0, explained: list[dict] | None = None
+) -> dict[str, object]:
+    """File name -> notebook (nbformat v4), validated. The tutorial notebooks end with "Why
+    they train differently" (`compare.learn.factor_notes`), measured where `explained` (summaries
+    of explain records) has it.
 
     Raises:
         TutorialPageError: the two programs no longer have the same steps.
@@ -182,6 +187,9 @@ def build_notebooks(epochs: int = 20, seed: int = 0) -> dict[str, object]:
         "tutorial_torch.ipynb": tutorial_cells("torch", sources["torch"], epochs, seed, titles),
         "gates_by_hand.ipynb": gates_cells(),
     }
+    why = "\n".join(why_they_differ(explained)).rstrip()
+    for file in ("tutorial_keras.ipynb", "tutorial_torch.ipynb"):
+        cells[file].append(nbf.new_markdown_cell(why))
     notebooks = {}
     for file, notebook_cells in cells.items():
         notebook = nbf.new_notebook(cells=notebook_cells)

@@ -203,12 +203,18 @@ def _columns(keras_code: str, torch_code: str) -> list[str]:
     ]
 
 
-def render_page(sources: dict[str, str] | None = None, facts_markdown: str | None = None) -> str:
+def render_page(
+    sources: dict[str, str] | None = None,
+    facts_markdown: str | None = None,
+    explained: list[dict] | None = None,
+) -> str:
     """The whole page as Markdown.
 
     Args:
         sources: {"keras": source, "torch": source}; the programs' current source when None.
-        facts_markdown: the closing section; measured now with both frameworks when None.
+        facts_markdown: what differs and why; measured now with both frameworks when None.
+        explained: summaries of `explain` records, for the closing "Why they train
+            differently" (`compare.learn.factor_notes`); None: each factor in words only.
 
     Raises:
         TutorialPageError: the programs' steps no longer pair up (see `check_twins`).
@@ -216,6 +222,8 @@ def render_page(sources: dict[str, str] | None = None, facts_markdown: str | Non
     sources = sources if sources is not None else program_sources()
     steps = {name: split_steps(source, PROGRAMS[name]) for name, source in sources.items()}
     titles = check_twins(steps["keras"], steps["torch"])
+    from compare.learn.factor_notes import why_they_differ
+
     if facts_markdown is None:
         from compare.learn.tutorial_facts import measure, render_facts
 
@@ -250,7 +258,8 @@ def render_page(sources: dict[str, str] | None = None, facts_markdown: str | Non
         if key in STEP_NOTES:
             parts += [STEP_NOTES[key], ""]
         parts += _columns(_step_code(steps["keras"], title), _step_code(steps["torch"], title))
-    return "\n".join(parts + gated_tables() + [facts_markdown.rstrip(), ""])
+    closing = [facts_markdown.rstrip(), "", *why_they_differ(explained)]
+    return "\n".join(parts + gated_tables() + closing)
 
 
 def gated_tables() -> list[str]:

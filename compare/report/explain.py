@@ -6,36 +6,42 @@ one factor switched to Keras's choice minus torch as users write it, in sunspots
 The statistics, and why. The effect on the mean is paired by seed: a seed fixes torch's own
 draws (initial weights, sample order) in both runs, so the per-seed differences carry only what
 the factor changed, and their mean gets a Student-t 95% interval (exact for normal differences,
-nominal otherwise; its coverage is not measured here). The effect on the spread (the sd over
-seeds with the factor minus without) gets a paired percentile bootstrap over seeds (2,000
-resamples, fixed generator): nominal 95%, and percentile bootstraps cover less than nominal at
-few seeds, so a spread change is called beyond noise only when its interval excludes 0. The
-Keras-torch gap gets Welch's t interval (the two frameworks' seeds are not the same draws). A
-factor "accounts for" effect / gap of the gap; that share is given only when the gap itself is
-beyond noise, and every factor whose interval holds 0 is said to be within noise.
+nominal otherwise). The effect on the spread is the sd over seeds with the factor against
+without: their difference, and their ratio with a Pitman-Morgan 95% interval (paired by seed,
+exact for normal values), called beyond noise when it excludes 1. The coverage of each interval
+is measured by simulation (`compare.report.explain_stats`, docs/explain.md). The Keras-torch
+gap gets Welch's t interval (the two frameworks' seeds are not the same draws). A factor
+"accounts for" effect / gap of the gap; that share is given only when the gap itself is beyond
+noise, and every factor whose interval holds 0 is said to be within noise.
 """
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-LEVEL = 0.95
-BOOTSTRAP_RESAMPLES = 2000
+from compare.report.explain_stats import paired_effect, welch_gap
+
 # float32 rounding over a run moves test RMSE by ~1e-4 sunspots; a gap above this is a factor
 COMPLETE = 0.01
+# An effect smaller than that is rounding, never "beyond noise", however narrow its interval: the
+# optimizer factors move each seed's RMSE by ~1e-5 almost deterministically, so the sd ratio's
+# interval (paired values correlated ~1) can exclude 1 by a millionth.
+NEGLIGIBLE = COMPLETE
 METHOD = (
-    "mean: paired Student-t over seeds; spread: paired percentile bootstrap over seeds "
-    f"({BOOTSTRAP_RESAMPLES} resamples); gap: Welch t; 95%, nominal coverage (not measured)"
+    "mean: paired Student-t over seeds; spread: Pitman-Morgan interval of the sd ratio, paired "
+    "by seed; gap: Welch t; 95%, exact for normal per-seed RMSEs; coverage measured in "
+    "docs/explain.md"
 )
-
-
-def _t(df: float) -> float:
-    from scipy.special import stdtrit
-
-    return float(stdtrit(df, 0.5 + LEVEL / 2))
+# Printed under every section: what the coverage simulation found (docs/explain.md).
+CAVEAT = (
+    "Skewed per-seed RMSEs (a few bad seeds) make every interval here cover less than 95%, the "
+    "spread's most: a spread change near the edge of noise is a hint, not a finding."
+)
 
 
 def _by_seed(record: dict[str, Any], variant: str) -> dict[int, float]:
@@ -46,48 +52,12 @@ def _by_seed(record: dict[str, Any], variant: str) -> dict[int, float]:
     }
 
 
-def paired_effect(with_factor: dict[int, float], without: dict[int, float]) -> dict[str, Any]:
-    """Mean and sd change over the seeds both have, with their 95% intervals."""
-    seeds = sorted(set(with_factor) & set(without))
-    a = np.array([with_factor[s] for s in seeds])
-    b = np.array([without[s] for s in seeds])
-    n = len(seeds)
-    nan = float("nan")
-    if n < 2:
-        return {"n": n, "mean": nan, "mean_ci95": [nan, nan], "sd": nan, "sd_ci95": [nan, nan]}
-    d = a - b
-    half = _t(n - 1) * float(d.std(ddof=1)) / math.sqrt(n)
-    sd_change = float(a.std(ddof=1) - b.std(ddof=1))
-    rng = np.random.default_rng(0)
-    picks = rng.integers(0, n, size=(BOOTSTRAP_RESAMPLES, n))
-    boot = a[picks].std(axis=1, ddof=1) - b[picks].std(axis=1, ddof=1)
-    low, high = np.quantile(boot, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
-    return {
-        "n": n,
-        "mean": float(d.mean()),
-        "mean_ci95": [float(d.mean()) - half, float(d.mean()) + half],
-        "sd": sd_change,
-        "sd_ci95": [float(low), float(high)],
-    }
-
-
-def welch_gap(keras: list[float], torch: list[float]) -> dict[str, Any]:
-    """Keras's mean minus torch's, with Welch's t 95% interval."""
-    a, b = np.asarray(keras), np.asarray(torch)
-    nan = float("nan")
-    if len(a) < 2 or len(b) < 2:
-        return {"mean": nan, "ci95": [nan, nan]}
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    gap = float(a.mean() - b.mean())
-    se = math.sqrt(va + vb)
-    if se == 0:
-        return {"mean": gap, "ci95": [gap, gap]}
-    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    return {"mean": gap, "ci95": [gap - _t(df) * se, gap + _t(df) * se]}
-
-
 def _excludes_zero(ci: list[float]) -> bool:
     return all(math.isfinite(x) for x in ci) and not ci[0] <= 0 <= ci[1]
+
+
+def _excludes_one(ci: list[float]) -> bool:
+    return all(math.isfinite(x) for x in ci) and not ci[0] <= 1 <= ci[1]
 
 
 def summarise_explain(record: dict[str, Any]) -> dict[str, Any]:
@@ -100,7 +70,7 @@ def summarise_explain(record: dict[str, Any]) -> dict[str, Any]:
         if variant in ("keras", "torch"):
             continue
         effect = paired_effect(_by_seed(record, variant), torch)
-        moved = _excludes_zero(effect["mean_ci95"])
+        moved = _excludes_zero(effect["mean_ci95"]) and abs(effect["mean"]) >= NEGLIGIBLE
         toward = moved and math.copysign(1, effect["mean"]) == math.copysign(1, gap["mean"])
         verdict = "within noise" if not moved else ("toward Keras" if toward else "away from Keras")
         if moved and not gap["beyond_noise"]:  # no gap to move toward: say only which way
@@ -112,7 +82,8 @@ def summarise_explain(record: dict[str, Any]) -> dict[str, Any]:
                 "what": record["factors"].get(variant)
                 or "together: " + ", ".join(record["groups"][variant]),
                 **effect,
-                "spread_beyond_noise": _excludes_zero(effect["sd_ci95"]),
+                "spread_beyond_noise": _excludes_one(effect["sd_ratio_ci95"])
+                and abs(effect["sd"]) >= NEGLIGIBLE,
                 "share_of_gap": share,
                 "verdict": verdict,
             }
@@ -145,6 +116,12 @@ def summarise_explain(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def read_explained(folder: str | Path) -> list[dict[str, Any]]:
+    """Summaries of every explain record (explain-*.json) in `folder`; none if it is absent."""
+    paths = sorted(Path(folder).glob("explain-*.json"))
+    return [summarise_explain(json.loads(path.read_text())) for path in paths]
+
+
 def _num(value: float) -> str:
     """Sunspots to 2 decimals; smaller effects (the optimizer's) in 2 significant digits."""
     return f"{value:+.2f}" if abs(value) >= 0.01 or value == 0 else f"{value:+.1e}"
@@ -152,6 +129,14 @@ def _num(value: float) -> str:
 
 def _ci(ci: list[float]) -> str:
     return f"[{_num(ci[0])}, {_num(ci[1])}]"
+
+
+def _ratio(row: dict[str, Any]) -> str:
+    low, high = row["sd_ratio_ci95"]
+    if not math.isfinite(row["sd_ratio"]):
+        return "n/a"
+    interval = f" [{low:.2f}, {high:.2f}]" if math.isfinite(low) else ""
+    return f"{row['sd_ratio']:.2f}{interval}"
 
 
 def explain_section(summaries: list[dict[str, Any]] | None) -> list[str]:
@@ -180,18 +165,19 @@ def explain_section(summaries: list[dict[str, Any]] | None) -> list[str]:
             "Each row gives torch Keras's choice for one default (or a group), seed by seed; the"
             " effect is that run minus torch's own, in sunspots.",
             "",
-            "| factor | what differs | effect on the mean [95%] | effect on the sd [95%] "
-            "| share of the gap | verdict |",
-            "|---|---|---|---|---|---|",
+            "| factor | what differs | effect on the mean [95%] | effect on the sd "
+            "| sd with / without [95%] | share of the gap | verdict |",
+            "|---|---|---|---|---|---|---|",
         ]
         for row in s["rows"]:
             share = "-" if row["share_of_gap"] is None else f"{100 * row['share_of_gap']:.0f}%"
             lines.append(
                 f"| {row['variant']} | {row['what']} | {_num(row['mean'])} "
-                f"{_ci(row['mean_ci95'])} | {_num(row['sd'])} {_ci(row['sd_ci95'])} | {share} "
+                f"{_ci(row['mean_ci95'])} | {_num(row['sd'])} | {_ratio(row)} | {share} "
                 f"| {row['verdict']} |"
             )
-        lines += ["", *[f"- {line}" for line in findings(s)], "", f"Method: {s['method']}.", ""]
+        lines += ["", *[f"- {line}" for line in findings(s)], ""]
+        lines += [f"Method: {s['method']}. {CAVEAT}", ""]
     return lines
 
 

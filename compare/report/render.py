@@ -15,7 +15,7 @@ from typing import Any
 
 from compare.records import read_records, write_json
 from compare.report.experiment.render import experiment_section, summarise_experiment
-from compare.report.explain import explain_section, summarise_explain
+from compare.report.explain import explain_section, read_explained
 from compare.report.speed.findings import headline as speed_headline
 from compare.report.speed.render import speed_section, terminal_table
 from compare.report.summary import summarise
@@ -266,8 +266,9 @@ def render_markdown(summary: dict[str, Any]) -> str:
             "## Forecasting sunspots: RMSE over seeds, against baselines",
             "",
             "Each framework trains from its own seeded initialisation with its own "
-            "shuffling, as users write it. RMSE is given in scaled units and in sunspot "
-            "numbers (inverse scaling); mean ± standard deviation over seeds.",
+            "shuffling and its own Adam epsilon (Keras 1e-7, torch 1e-8), as users write it. "
+            "RMSE is given in scaled units and in sunspot numbers (inverse scaling); mean ± "
+            "standard deviation over seeds.",
             "",
         ]
         for name, preset in summary["study"].items():
@@ -298,9 +299,9 @@ def write_report(records_folder: str | Path, out: str | Path) -> dict[str, Any]:
     if (out / "experiment.json").is_file():  # `rnn-parity experiment` has run: its section too
         experiment = json.loads((out / "experiment.json").read_text())
         summary["experiment"] = summarise_experiment(experiment)
-    explained = sorted(out.glob("explain-*.json"))  # `rnn-parity explain` has run
+    explained = read_explained(out)  # `rnn-parity explain` has run
     if explained:
-        summary["explain"] = [summarise_explain(json.loads(p.read_text())) for p in explained]
+        summary["explain"] = explained
     draw_all(records, out)
     draw_speed(records, out)
     write_json(out / "report.json", summary)

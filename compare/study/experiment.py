@@ -25,6 +25,7 @@ from compare.study.presets import (
     baseline_job,
     prepare,
     training_job,
+    users_preset,
 )
 from shared.errors import DataError, SpecError
 from shared.recurrent_spec import RECURRENT_KINDS, RecurrentLayerSpec
@@ -153,13 +154,14 @@ def plan_experiment(
             for depth in layers:
                 for width in units:
                     cell = Cell(width, steps, depth, kind)
-                    described = cell_preset(base, cell, epochs).to_dict()
+                    described = cell_preset(base, cell, epochs)
                     for seed in range(seeds):
                         for framework in FRAMEWORKS:
                             name = f"experiment-{preset}-{cell.label}-{framework}-seed{seed}"
                             kwargs = {
                                 "framework": framework,
-                                "preset": described,
+                                # the recipe each trains with, so it keys the job's cache
+                                "preset": users_preset(framework, described).to_dict(),
                                 "seed": seed,
                                 "series": False,
                             }

@@ -26,8 +26,8 @@ import numpy as np
 
 from compare.frameworks import SPEED_ONLY_FIT_OPTIONS, both, keras_impl
 from compare.study.baselines import rmse
-from compare.study.parity import FACTOR_GROUPS, FACTORS, TORCH_DEFAULT_EPSILON
-from compare.study.presets import Preset, StudyData, prepare
+from compare.study.parity import FACTOR_GROUPS, FACTORS
+from compare.study.presets import TORCH_DEFAULT_EPSILON, Preset, StudyData, prepare
 from shared.data import inverse_scale
 from shared.errors import SpecError
 from shared.recipe import TrainSpec

@@ -27,14 +27,13 @@ import dataclasses
 import numpy as np
 
 from compare.frameworks import SPEED_ONLY_FIT_OPTIONS, both
-from compare.study.presets import PRESETS, prepare
+from compare.study.presets import PRESETS, TORCH_DEFAULT_EPSILON, prepare
 from shared.recipe import OptimizerSpec, TrainSpec
 from shared.recurrent_spec import RecurrentLayerSpec
 from shared.spec import DenseSpec, ModelSpec
 from shared.training import epoch_orders
 from shared.weights import fold_single_bias
 
-TORCH_DEFAULT_EPSILON = 1e-8
 GAPS = {
     "double_bias": "torch trains bias_ih and bias_hh; Keras has one bias",
     "own_shuffling": "each framework shuffles with its own generator",

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from compare.records import as_float
+from compare.report.experiment.differ import CORRECTION, add_holm, cells_that_differ, why_section
 from compare.report.summary import mean_sd
 
 FRAMEWORKS = ("keras", "torch")
@@ -65,7 +66,9 @@ def summarise_experiment(data: dict[str, Any]) -> dict[str, Any]:
             row["beats_best_baseline"] = [
                 f for f in FRAMEWORKS if row[f]["mean"] < table["best_baseline"]["test_rmse_units"]
             ]
-    return {"preset": data.get("preset", "?"), "tables": dict(sorted(tables.items()))}
+    summary = {"preset": data.get("preset", "?"), "tables": dict(sorted(tables.items()))}
+    add_holm(summary)
+    return summary
 
 
 def _fmt(stat: dict[str, float]) -> str:
@@ -97,12 +100,24 @@ def _findings(summary: dict[str, Any]) -> list[str]:
         f"{len(tested)} tested"
         + (f": {'; '.join(differ)}" if differ else "")
         + f". By chance alone about {0.05 * len(tested):.1f} would.",
+        f"- Cells that differ after {CORRECTION}: "
+        + (
+            "; ".join(
+                f"{_cell(c['time_steps'], c)} (Holm p = {c['p_holm']:.3f})"
+                for c in cells_that_differ(summary)
+            )
+            or "none"
+        )
+        + ".",
     ]
     return lines
 
 
-def experiment_markdown(summary: dict[str, Any], data: dict[str, Any]) -> str:
-    """experiment.md: the grid, a table per time-steps value, the findings and the plots."""
+def experiment_markdown(
+    summary: dict[str, Any], data: dict[str, Any], why: list[str] | None = None
+) -> str:
+    """experiment.md: the grid, a table per time-steps value, the findings, the plots and, when
+    explain records exist for its cells, `why` ("Why they differ", see differ.why_section)."""
     grid = data.get("meta", {}).get("grid", {})
     lines = [
         f"# rnn-parity experiment: preset `{summary['preset']}`, Keras vs PyTorch Lightning",
@@ -125,15 +140,18 @@ def experiment_markdown(summary: dict[str, Any], data: dict[str, Any]) -> str:
             + ", ".join(f"{n.replace('_', ' ')} {v:.2f}" for n, v in table["baselines"].items())
             + f"; best: {str(best['name']).replace('_', ' ')}.",
             "",
-            "| layers | kind | units | Keras | torch | Keras − torch | Welch p "
+            "| layers | kind | units | Keras | torch | Keras − torch | Welch p | Holm p "
             "| beats best baseline |",
-            "|---|---|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for row in table["rows"]:
-            p_value = "n/a" if math.isnan(row["p_value"]) else f"{row['p_value']:.3f}"
+            p_value, p_holm = (
+                "n/a" if math.isnan(row[key]) else f"{row[key]:.3f}"
+                for key in ("p_value", "p_holm")
+            )
             lines.append(
                 f"| {row['layers']} | {row['kind']} | {row['units']} | {_fmt(row['keras'])} | "
-                f"{_fmt(row['torch'])} | {row['difference']:+.2f} | {p_value} | "
+                f"{_fmt(row['torch'])} | {row['difference']:+.2f} | {p_value} | {p_holm} | "
                 f"{', '.join(row['beats_best_baseline']) or 'neither'} |"
             )
         failed = [f for row in table["rows"] for f in row["failed"]]
@@ -148,6 +166,7 @@ def experiment_markdown(summary: dict[str, Any], data: dict[str, Any]) -> str:
         "",
         "![Keras minus torch](experiment_difference.png)",
         "",
+        *(why or []),
     ]
     return "\n".join(lines) + "\n"
 
@@ -197,6 +216,6 @@ def write_experiment_report(data: dict[str, Any], out: str | Path) -> dict[str, 
     summary = summarise_experiment(data)
     draw_experiment(summary, out)
     partial = out / ".experiment.md.partial"
-    partial.write_text(experiment_markdown(summary, data))
+    partial.write_text(experiment_markdown(summary, data, why_section(summary, out)))
     partial.replace(out / "experiment.md")
     return summary

@@ -59,7 +59,11 @@ def test_tutorial_cells_are_the_program_verbatim_and_whole(notebooks, name):
         for cell in notebook.cells
         if cell.cell_type == "markdown" and cell.source.startswith("## ")
     ]
-    assert headings == ["The program's definitions (used by the steps)", *TITLES]
+    assert headings == [
+        "The program's definitions (used by the steps)",
+        *TITLES,
+        "Why they train differently",  # compare.learn.factor_notes
+    ]
     parameters = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
     assert [cell.source for cell in parameters] == [
         f'argv = ["--epochs", "{EPOCHS}", "--seed", "0", "--out", "."]'

@@ -66,3 +66,35 @@ def test_section_says_what_moves_torch_and_what_is_noise():
     assert "Within noise: epsilon_value." in text
     assert "the factors are complete" in text
     assert explain_section(None) == []
+
+
+@pytest.mark.slow  # matplotlib draws the report's (empty) plots
+def test_the_report_gains_the_section_from_an_explain_record_beside_it(tmp_path):
+    """`write_report` reads OUT/explain-*.json (no training, no other record needed)."""
+    from compare.records import write_json
+    from compare.report.render import write_report
+
+    (tmp_path / "records").mkdir()
+    write_report(tmp_path / "records", tmp_path)
+    assert "## Why they differ" not in (tmp_path / "report.md").read_text()
+    write_json(tmp_path / "explain-tutorial.json", RECORD)
+    summary = write_report(tmp_path / "records", tmp_path)
+    report = (tmp_path / "report.md").read_text()
+    assert "## Why they differ" in report and "### preset `tutorial`" in report
+    assert "Beyond noise toward Keras: init_kernel." in report
+    assert summary["explain"][0]["label"] == "explain-tutorial"
+
+
+def test_a_rounding_sized_effect_is_never_beyond_noise():
+    """Torch x (1 + 1e-6) on every seed: both intervals exclude no-change by a hair (the paired
+    values correlate perfectly), yet 3e-5 sunspots is float32 rounding, not a factor's effect."""
+    import copy
+
+    record = copy.deepcopy(RECORD)
+    torch = {r["seed"]: r["test_rmse_units"] for r in record["runs"] if r["variant"] == "torch"}
+    for run in record["runs"]:
+        if run["variant"] == "epsilon_value":
+            run["test_rmse_units"] = torch[run["seed"]] * (1 + 1e-6)
+    row = next(r for r in summarise_explain(record)["rows"] if r["variant"] == "epsilon_value")
+    assert row["mean_ci95"][0] > 0 and row["sd_ratio_ci95"][0] > 1  # "significant" ...
+    assert row["verdict"] == "within noise" and not row["spread_beyond_noise"]  # ... negligible

@@ -43,6 +43,7 @@ TINY += ["--epochs", "1"]
         (["--preset", "nonsense"], "--preset must be one of tutorial, sliding"),
         (["--time-steps", "12", "600"], "--time-steps 600 is too long for the test split"),
         (["--jobs", "0"], "--jobs must be integers >= 1, got 0"),
+        (["--explain-seeds", "0"], "--explain-seeds must be integers >= 1, got 0"),
     ],
 )
 def test_bad_input_is_one_line_before_any_training(tmp_path, capsys, flags, message):

@@ -100,3 +100,29 @@ def test_fit_orders_are_keras_own_shuffling():
     given = side.fit(side.build_model(data_preset.model, seed=3), X, Y, spec, orders)
     assert own.step_loss == given.step_loss
     assert np.array_equal(orders[0], orders[1])  # Keras reuses its permutation every epoch
+
+
+def test_explain_torch_trains_with_the_rmse_studys_torch_recipe():
+    """Both say "torch as users write it": torch.optim.Adam's own epsilon 1e-8, exact betas,
+    two biases; Keras's recipe is the preset's, epsilon 1e-7."""
+    import dataclasses
+
+    from compare.study.experiment import plan_experiment
+    from compare.study.factors import torch_train_spec
+    from compare.study.presets import PRESETS, users_preset
+
+    for preset in PRESETS.values():
+        study_torch = users_preset("torch", preset).train
+        assert study_torch == torch_train_spec(preset.train, [])
+        assert study_torch.optimizer.epsilon == 1e-8  # torch.optim.Adam's default
+        assert users_preset("keras", preset) == preset and preset.train.optimizer.epsilon == 1e-7
+        assert users_preset("torch", dataclasses.replace(preset, train=study_torch)).train == (
+            study_torch
+        )
+    plan = plan_experiment(units=[2], time_steps=[6], layers=[1], seeds=1, epochs=1)
+    epsilons = {
+        job.kwargs["framework"]: job.kwargs["preset"]["train"]["optimizer"]["epsilon"]
+        for job in plan.jobs
+        if job.group
+    }
+    assert epsilons == {"keras": 1e-7, "torch": 1e-8}  # in the job's kwargs: its cache key
