@@ -103,6 +103,19 @@ class LastValidStep(nn.Module):
         return self.fc(torch.relu(last))
 
 
+class RangeLenLastValid(nn.Module):
+    """An LSTM's last valid step gathered with Python's range(len(lengths))."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(FEATURES, UNITS, batch_first=True)
+        self.fc = nn.Linear(UNITS, 1)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(x)
+        return self.fc(out[range(len(lengths)), lengths - 1, :])
+
+
 class VariableInitialState(nn.Module):
     """An older tutorial's LSTM: Variable-wrapped zero states moved to the GPU when x is there."""
 
@@ -127,6 +140,7 @@ LENGTHS_NETS = {
     PackedTokensMeanPool: ("tokens", VOCAB),
     TimeMajorPackedLastValid: ("floats", FEATURES),
     LastValidStep: ("floats", FEATURES),
+    RangeLenLastValid: ("floats", FEATURES),
 }
 TIME_MAJOR_INPUT = {TimeMajorPackedLastValid}
 

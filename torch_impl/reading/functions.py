@@ -104,6 +104,8 @@ FUNCTIONS: dict[Any, Reader] = {
     rnn_utils.pad_packed_sequence: packing.unpack,
     Variable: same,
     torch.arange: packing.arange,
+    range: packing.arange,
+    len: packing.length,
 }
 
 METHODS: dict[str, Reader] = {

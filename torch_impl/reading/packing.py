@@ -9,7 +9,8 @@ the last valid step, all read onto one length mask.
     pad_packed_sequence(out) alone             max(lengths) steps, not T (`Tensor.short`): only
                                                  the last-valid-step gather may read it
     out[torch.arange(B), lengths - 1]          the last valid step of a one-direction recurrent
-      (idx = lengths - 1 first; [..., :] too)    module's output: its final state under the mask
+      (idx = lengths - 1 first; [..., :] too;    module's output: its final state under the mask
+      range(len(lengths)) for the arange)
     Variable(t), lengths.long() / .cpu()       the value itself
 
 A bidirectional output's backward half at lengths - 1 has read one step, not the sequence, so
@@ -120,11 +121,17 @@ def _size_axis(meta: Meta, builder: Builder, node: fx.Node) -> int | None:
 
 
 def arange(call: Any, builder: Builder) -> Any:
-    """torch.arange(batch) is a gather's row index; any other arange a made-up tensor."""
+    """torch.arange(batch) / range(len(lengths)) is a gather's row index; any other arange a
+    made-up tensor."""
     size = call.args[0] if len(call.args) == 1 else None
     if isinstance(size, Meta) and _size_axis(size, builder, call.node) == 0:
         return Arange()
     return Param()
+
+
+def length(call: Any, builder: Builder) -> Meta:
+    """len(t): the size of t's first axis."""
+    return Meta(call.args[0], 0)
 
 
 def integer(call: Any, builder: Builder) -> Lengths:

@@ -7,9 +7,10 @@ Each is kept as one call node instead (fx's autowrap, applied to the forward's g
 the modules users reach them through, `nn.utils.rnn.` and `torch.autograd.`), so the graph
 reader (`torch_impl.reading.packing`) reads them as a length mask and as the value it wraps.
 
-Where fx truly cannot go (a Python loop over a traced size, `len()` of a traced tensor), the
-refusal names the construct and the user's source line, taken from the traceback, never an
-internal torch message.
+`len` and `range` are kept as calls too, in the forward's own module, so
+`out[range(len(lengths)), lengths - 1]` reads as a gather. Where fx truly cannot go (a Python
+loop over a traced size, `len()` in a helper of another module), the refusal names the
+construct and the user's source line, never an internal torch message.
 """
 
 from __future__ import annotations
@@ -19,19 +20,23 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import fx, nn
+from torch.fx import _symbolic_trace
 from torch.nn.utils import rnn as rnn_utils
 
 from torch_impl.reading.traced import _Tracer
-from torch_impl.reading.traced_values import GrammarError
+from torch_impl.reading.traced_values import GrammarError, where
 
 KEPT_WHOLE = (
     rnn_utils.pack_padded_sequence,
     rnn_utils.pad_packed_sequence,
     torch.autograd.Variable,
 )
+# builtins kept as calls in the forward's module: out[range(len(lengths)), lengths - 1]
+BUILTINS_KEPT = ("len", "range")
 # What fx says where a forward needs a concrete value, and the construct that causes it.
 _CONSTRUCTS = (
     ("cannot be interpreted as an integer", "a Python loop over a traced size (range(x.size(1)))"),
@@ -58,6 +63,30 @@ class GraphTracer(_Tracer):
         super().__init__()
         self._autowrap_function_ids.update(id(function) for function in KEPT_WHOLE)
         self._autowrap_search += [rnn_utils, torch.autograd]
+
+    def trace(self, root: Any, concrete_args: Any = None) -> fx.Graph:
+        """fx's trace, with `len` and `range` kept as calls where the forward is defined
+        (fx's own mechanism for builtins, `fx.wrap("len")`, registered for this trace only)."""
+        forward = type(root).forward if isinstance(root, nn.Module) else root
+        scope = getattr(forward, "__globals__", None)
+        table = _symbolic_trace._wrapped_fns_to_patch
+        added = [] if scope is None else [(id(scope), name) for name in BUILTINS_KEPT]
+        added = [key for key in added if key not in table]
+        for key in added:
+            table[key] = scope
+        try:
+            return super().trace(root, concrete_args)
+        finally:
+            for key in added:
+                table.pop(key, None)
+
+    def iter(self, obj: fx.Proxy) -> Any:
+        if obj.node.target is range:
+            raise GrammarError(
+                f"a Python loop over a traced size (range(x.size(1))), which fx cannot trace: "
+                f"{where(obj.node)}"
+            )
+        return super().iter(obj)
 
     def to_bool(self, obj: fx.Proxy) -> bool:
         """`if x.is_cuda:` (moving zeros to the device) traces the CPU branch: the graph is the
