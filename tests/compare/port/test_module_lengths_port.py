@@ -97,6 +97,7 @@ def test_each_lengths_pattern_ports_through_the_module_api(cls, dtype):
         _assert_close(got, _own_forward(module, inputs), dtype)
 
 
+@pytest.mark.slow
 def test_variable_wrapped_zero_states_port():
     module = build(VariableInitialState, "float64")
     keras_model = torch_module_to_keras(module)
@@ -171,3 +172,12 @@ def test_a_last_valid_step_misread_as_the_last_step_is_refused_naming_the_node(m
     assert "your model vs what was read" in message and "tolerance" in message
     assert "first diverging node: getitem" in message and "= step()(rnn)" in message
     assert "\n" not in message
+
+
+@pytest.mark.slow
+def test_an_example_input_for_a_lengths_forward_is_refused_in_one_line():
+    example = np.zeros((2, 5, 3), dtype="float32")
+    with pytest.raises(ModelFileError) as caught:
+        torch_module_to_keras(build(PackedLSTMFinal), example_input=example)
+    message = str(caught.value)
+    assert "your forward takes (x, lengths)" in message and "\n" not in message
