@@ -24,6 +24,7 @@ from compare.port.graph_port import (
     refuse_rows,
     write_checked,
 )
+from shared.errors import ModelFileError
 
 
 def module_source(module: Any, time_steps: int | None, path: Path) -> tuple[GraphSource, Any]:
@@ -40,6 +41,11 @@ def _outputs_of(source: GraphSource, reading: Any) -> Any:
 
 def _check_example(source: GraphSource, reading: Any, model: Any, example: Any) -> None:
     """The example input, in the module's own layout, through both models."""
+    if reading.takes_lengths:
+        raise ModelFileError(
+            "example_input: your forward takes (x, lengths); the port is checked on padded "
+            "batches of its own with lengths in any order, so pass no example_input"
+        )
     example = np.asarray(example)
     batch_major = np.swapaxes(example, 0, 1) if reading.input_time_major else example
     own = source.run(batch_major)

@@ -2,8 +2,11 @@
 
 Where an input reaches an Embedding(mask_zero) or a Masking node, some sequences are padded at
 the end, in the middle and at the start (`padding_mask`), so every check sees masked steps in
-each place. A lengths input gets lengths 1..T in any order; the steps past them keep their
-random values, so a check sees padding that must be ignored, never zeros that hide it. A free
+each place. A lengths input gets lengths 1..T in any order, and a batch smaller than T gets
+lengths 1..T-1: its longest sequence is shorter than T, so a reading that counts max(lengths)
+steps where T are meant (pad_packed_sequence without total_length) cannot pass. The steps past
+the lengths keep their random values, so a check sees padding that must be ignored, never
+zeros that hide it. A free
 time axis takes the length asked for, so a check can run two lengths.
 """
 
@@ -42,15 +45,16 @@ def _readers(graph: ModelGraph, name: str) -> list:
 def _lengths(
     graph: ModelGraph, name: str, batch: int, free: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """Lengths 1..T spread over the batch (the full length and 1 among them once the batch
-    holds them), shuffled: any order, as a padded torch batch comes."""
+    """Lengths spread over the batch, shuffled (any order, as a padded torch batch comes):
+    1..T where the batch holds T samples or more (T and 1 among them), else 1..T-1."""
     steps = [
         graph.shape(node.inputs[0])[0]
         for node in graph.nodes
         if isinstance(node.kind, LengthMask) and node.inputs[1].node == name
     ]
     time = min((free if size is None else size for size in steps), default=free)
-    spread = np.unique(np.round(np.linspace(time, 1, min(batch, time))).astype(np.int64))
+    top = time if batch >= time or time == 1 else time - 1
+    spread = np.unique(np.round(np.linspace(top, 1, min(batch, top))).astype(np.int64))
     return rng.permutation(np.resize(spread[::-1], batch)).astype(np.int64)
 
 

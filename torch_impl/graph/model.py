@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from shared.graph.layers import Embedding, Masking
 from shared.graph.model import ModelGraph, Ref
 from shared.graph.reference import graph_inputs
 from torch_impl.graph.translators import Context, for_kind
@@ -28,6 +29,16 @@ def module_key(name: str) -> str:
     name that ModuleDict itself uses ("keys", "update", "train", ...) prefixed by "%"."""
     key = name.replace(".", "%2E")
     return f"%{key}" if hasattr(nn.ModuleDict, key) else key
+
+
+def prefix_masks(graph: ModelGraph) -> bool:
+    """Whether every mask of the graph keeps a prefix of each sequence: all are made from
+    lengths (length_mask nodes), whose AND is a prefix too; Masking and Embedding(mask_zero)
+    may mask any step."""
+    return not any(
+        isinstance(node.kind, Masking) or (isinstance(node.kind, Embedding) and node.kind.mask_zero)
+        for node in graph.nodes
+    )
 
 
 class GraphNet(nn.Module):
@@ -53,6 +64,7 @@ class GraphNet(nn.Module):
                 masked=[graph.masked(ref) for ref in node.inputs],
                 dtype=dtype,
                 loop=loop,
+                prefix_masks=prefix_masks(graph),
             )
             self.nodes[module_key(node.name)] = for_kind(node.kind).build(node.kind, context)
 

@@ -1,11 +1,14 @@
 """The graph's recurrent node in torch: torch's fused modules where exact, the step loop elsewhere.
 
 nn.RNN / nn.LSTM / nn.GRU compute a node exactly when its activations are theirs (tanh and
-sigmoid; nn.RNN also relu), a GRU resets after the recurrent matmul, and no mask reaches it:
-torch has no mask argument, and a mask is data, so an exported program could not choose a route
-per call. Every other node runs the exact step loop over the loop modules of `torch_impl.loops`
-(the cells of `torch_impl.masked.CELLS`), which also takes initial states and masks. Either way
-the parameters are torch's own (`weight_ih_l0`, ...), read by `torch_impl.translators`.
+sigmoid; nn.RNN also relu) and a GRU resets after the recurrent matmul. Where a mask reaches the
+node they still do if every mask of the graph comes from a lengths input (`prefix_masks`: each
+sample keeps a prefix, its padding trailing, and the node does not read backwards): the node
+then runs on packed sequences, torch's own route for padded batches, in eager mode; an exported
+program runs the same module by the exact step loop, since packing sizes are data. Every other
+node runs the exact step loop over the loop modules of `torch_impl.loops` (the cells of
+`torch_impl.masked.CELLS`), which also takes initial states and masks. Either way the parameters
+are torch's own (`weight_ih_l0`, ...), read by `torch_impl.translators`.
 
 What the node hands on (Keras 3's rules, see `shared.graph.recurrent`): at a masked step the
 state is kept and the returned sequence repeats the previous output (zeros before the first
@@ -16,10 +19,12 @@ and returns it in that order; a Bidirectional's backward half is flipped back to
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F  # noqa: N812 - the universal torch spelling
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from shared.graph.recurrent import Recurrent
 from torch_impl.graph.layers import Masks, NodeModule, Tensors
@@ -133,18 +138,30 @@ class GraphRecurrent(NodeModule):
     """One recurrent node; its torch module is `.rnn` (see the module docstring)."""
 
     def __init__(
-        self, kind: Recurrent, features: int, masked: bool, dtype: torch.dtype, loop: bool
+        self,
+        kind: Recurrent,
+        features: int,
+        masked: bool,
+        dtype: torch.dtype,
+        loop: bool,
+        prefix_masks: bool = False,
     ) -> None:
         super().__init__()
         self.kind = kind
-        self.rnn = recurrent_module(kind, features, dtype, loop or masked)
+        self.packed = masked and prefix_masks and not loop and not kind.go_backwards
+        self.rnn = recurrent_module(kind, features, dtype, loop or (masked and not self.packed))
         self.native = isinstance(self.rnn, FUSED_TYPES)
         # torch.export unrolls every recurrence step by step, torch's fused modules too
         self.dynamic_time = False
 
     def forward(self, values: Tensors, masks: Masks) -> tuple[Tensors, Masks]:
         inputs, initial = values[0], values[1:]  # (batch, time, features), states (batch, units)
-        runs = self._native(inputs, initial) if self.native else self._loop(inputs, initial, masks)
+        if not self.native or (masks[0] is not None and torch.compiler.is_exporting()):
+            runs = self._loop(inputs, initial, masks)
+        elif masks[0] is not None:
+            runs = self._packed(inputs, initial, masks[0])
+        else:
+            runs = self._native(inputs, initial)
         return self._assemble(runs, masks[0])
 
     def _initial(self, initial: Tensors, index: int) -> State | None:
@@ -152,23 +169,42 @@ class GraphRecurrent(NodeModule):
         per = self.kind.states_per_direction
         return tuple(initial[index * per : (index + 1) * per]) if initial else None
 
-    def _native(self, inputs: torch.Tensor, initial: Tensors) -> list[Run]:
-        kind, directions = self.kind, range(len(self.kind.directions))
-        read = inputs.flip(1) if kind.go_backwards else inputs
-        if initial:
-            starts = [self._initial(initial, index) for index in directions]
+    def _run_native(self, read: Any, initial: Tensors) -> tuple[Any, State]:
+        """The fused module on `read` (a tensor or packed sequence) from the initial states."""
+        if not initial:
+            out, final = self.rnn(read)
+        else:
+            starts = [self._initial(initial, index) for index in range(len(self.kind.directions))]
             # torch wants each state as (directions, batch, units)
             stacked = tuple(torch.stack(parts) for parts in zip(*starts, strict=True))
-            out, final = self.rnn(read, stacked if kind.kind == "lstm" else stacked[0])
-        else:
-            out, final = self.rnn(read)  # out (batch, time, directions * units)
-        finals = final if kind.kind == "lstm" else (final,)  # each (directions, batch, units)
-        units = kind.units
-        runs = []
-        for index in directions:
-            state = tuple(part[index] for part in finals)
+            out, final = self.rnn(read, stacked if self.kind.kind == "lstm" else stacked[0])
+        return out, final if self.kind.kind == "lstm" else (final,)
+
+    def _split(self, out: torch.Tensor, finals: State) -> list[Run]:
+        """(sequence, last output, final state) per direction from torch's stacked results."""
+        units, runs = self.kind.units, []
+        for index in range(len(self.kind.directions)):
+            state = tuple(part[index] for part in finals)  # each (batch, units)
             runs.append((out[..., index * units : (index + 1) * units], state[0], state))
         return runs
+
+    def _native(self, inputs: torch.Tensor, initial: Tensors) -> list[Run]:
+        read = inputs.flip(1) if self.kind.go_backwards else inputs
+        out, finals = self._run_native(read, initial)  # out (batch, time, directions * units)
+        return self._split(out, finals)
+
+    def _packed(self, inputs: torch.Tensor, initial: Tensors, mask: torch.Tensor) -> list[Run]:
+        """Packed sequences over each sample's kept prefix; past it torch pads zeros, which is
+        Keras's zero_output_for_mask, else the last kept output is carried on, as Keras does."""
+        lengths = mask.sum(dim=1)  # (batch,): a prefix mask keeps the first lengths[b] steps
+        packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, finals = self._run_native(packed, initial)
+        padded, _ = pad_packed_sequence(out, batch_first=True, total_length=inputs.shape[1])
+        if not self.kind.zero_output_for_mask:  # one direction: step t shows min(t, length - 1)
+            steps = torch.arange(inputs.shape[1], device=inputs.device)
+            index = torch.minimum(steps[None, :], (lengths - 1)[:, None])  # (batch, time)
+            padded = padded.gather(1, index[:, :, None].expand(-1, -1, padded.shape[2]))
+        return self._split(padded, finals)
 
     def _loop(self, inputs: torch.Tensor, initial: Tensors, masks: Masks) -> list[Run]:
         kind, runs = self.kind, []

@@ -47,6 +47,7 @@ class Context:
     masked: list[bool]  # whether each input carries a mask
     dtype: torch.dtype
     loop: bool  # run recurrent nodes by the step loop even where torch's own would do
+    prefix_masks: bool = False  # every mask of the graph comes from a lengths input
 
     @property
     def features(self) -> int:
@@ -159,7 +160,7 @@ BY_KIND: dict[type[NodeKind], NodeTranslator] = {
         lambda k, c: layers.BatchNorm(k, c.features, c.dtype), Tensors(translators.BATCH_NORM)
     ),
     Recurrent: NodeTranslator(
-        lambda k, c: GraphRecurrent(k, c.features, c.masked[0], c.dtype, c.loop),
+        lambda k, c: GraphRecurrent(k, c.features, c.masked[0], c.dtype, c.loop, c.prefix_masks),
         RecurrentTensors(),
     ),
     shape_kinds.GlobalPool: NodeTranslator(lambda k, c: shape_ops.GlobalPool(k), _NONE),

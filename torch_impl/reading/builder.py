@@ -23,6 +23,7 @@ from torch_impl.reading.traced_values import GrammarError, where
 from torch_impl.reading.values import Tensor, identity_perm
 
 INPUT = "x"
+LENGTHS = "lengths"  # the second input of a forward(self, x, lengths)
 
 
 @dataclass
@@ -37,9 +38,20 @@ class Builder:
     input_kind: str | None = None  # "floats" | "tokens", set by the first reader
     features: int | None = None
     time_major: bool | None = None  # the user's input layout, set by the first reader
+    masks: dict[str, list[bool]] = field(default_factory=dict)  # whether each value is masked
+    sorted_lengths: bool = False  # pack_padded_sequence(enforce_sorted=True) somewhere
 
     def graph_input(self) -> GraphInput:
         return GraphInput(INPUT, self.input_kind or "floats", self.time_steps, self.features or 1)
+
+    def graph_inputs(self, nodes: list[Node]) -> tuple[GraphInput, ...]:
+        """The sequence, and the lengths where a kept node reads them."""
+        read = any(ref.node == LENGTHS for node in nodes for ref in node.inputs)
+        return (self.graph_input(), *((GraphInput(LENGTHS, "lengths"),) if read else ()))
+
+    def masked(self, ref: Ref) -> bool:
+        """Whether a value carries a (batch, time) mask (a length mask reaches it)."""
+        return ref.node in self.masks and self.masks[ref.node][ref.output]
 
     def bind_input(self, kind: str, features: int, node: fx.Node) -> None:
         """The first consumer of the raw input says what it holds (ids or floats of F)."""
@@ -52,6 +64,8 @@ class Builder:
             )
 
     def shape(self, ref: Ref, node: fx.Node) -> Shape:
+        if ref.node == LENGTHS:
+            return ()
         if ref.node == INPUT:  # floats of features not yet known until a layer says
             return self.graph_input().shape if self.input_kind else (self.time_steps, None)
         return self.shapes[ref.node][ref.output]
@@ -72,7 +86,7 @@ class Builder:
     def name(self, base: str) -> str:
         """A fresh graph node name from an fx node's name."""
         candidate, count = base, 1
-        while candidate in self.shapes or candidate == INPUT:
+        while candidate in self.shapes or candidate in (INPUT, LENGTHS):
             candidate, count = f"{base}_{count}", count + 1
         return candidate
 
@@ -94,10 +108,12 @@ class Builder:
         try:
             outputs = kind.output_shapes(shapes)
             kind.weight_shapes(shapes)
+            masks = kind.mask_out(shapes, [self.masked(ref) for ref in inputs])
         except SpecError as error:
             raise GrammarError(f"{kind.type} node from {error}: {where(node)}") from None
         self.nodes.append(Node(name, kind, tuple(inputs)))
         self.shapes[name] = outputs
+        self.masks[name] = masks
         self.origins[name] = node.name
         if arrays:
             self.arrays[name] = arrays

@@ -13,9 +13,11 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F  # noqa: N812 - the universal torch spelling
+from torch.autograd import Variable
+from torch.nn.utils import rnn as rnn_utils
 
 from shared.graph import layers as kinds
-from torch_impl.reading import indexing, merges, shaping
+from torch_impl.reading import indexing, merges, packing, shaping
 from torch_impl.reading.builder import Builder
 from torch_impl.reading.traced_head import ACTIVATION_FUNCTIONS, ACTIVATION_METHODS
 from torch_impl.reading.traced_values import GrammarError, where
@@ -58,7 +60,11 @@ def zeros(call: Any, builder: Builder) -> Zeros:
 
 
 def size(call: Any, builder: Builder) -> Meta:
-    return Meta()
+    """x.size(d) remembers x and d (total_length=x.size(1) reads as the time length)."""
+    if call.node.target != "size":
+        return Meta()  # arithmetic on sizes
+    dim = call.args[1] if len(call.args) > 1 else call.kwargs.get("dim")
+    return Meta(call.args[0], dim)
 
 
 def same(call: Any, builder: Builder) -> Any:
@@ -76,8 +82,8 @@ FUNCTIONS: dict[Any, Reader] = {
     torch.zeros_like: zeros,
     operator.add: merges.arithmetic("add"),
     torch.add: merges.arithmetic("add"),
-    operator.sub: merges.arithmetic("sub"),
-    torch.sub: merges.arithmetic("sub"),
+    operator.sub: packing.lengths_arithmetic(merges.arithmetic("sub")),
+    torch.sub: packing.lengths_arithmetic(merges.arithmetic("sub")),
     operator.mul: merges.arithmetic("mul"),
     torch.mul: merges.arithmetic("mul"),
     operator.floordiv: size,
@@ -92,8 +98,14 @@ FUNCTIONS: dict[Any, Reader] = {
     torch.transpose: indexing.transpose,
     torch.squeeze: indexing.squeeze,
     torch.flatten: indexing.flatten,
-    operator.getitem: indexing.getitem,
+    operator.getitem: packing.getitem,
     getattr: indexing.getattribute,
+    rnn_utils.pack_padded_sequence: packing.pack,
+    rnn_utils.pad_packed_sequence: packing.unpack,
+    Variable: same,
+    torch.arange: packing.arange,
+    range: packing.arange,
+    len: packing.length,
 }
 
 METHODS: dict[str, Reader] = {
@@ -104,7 +116,9 @@ METHODS: dict[str, Reader] = {
     "dim": size,
     **dict.fromkeys(("contiguous", "clone", "detach", "to", "cuda", "cpu", "type_as"), same),
     "add": merges.arithmetic("add"),
-    "sub": merges.arithmetic("sub"),
+    "sub": packing.lengths_arithmetic(merges.arithmetic("sub")),
+    "long": packing.integer,
+    "int": packing.integer,
     "mul": merges.arithmetic("mul"),
     "mean": merges.reduction("mean"),
     "sum": merges.reduction("sum"),

@@ -30,6 +30,8 @@ def getitem(call: Any, builder: Builder) -> Any:
     value, index = call.args[:2]
     if isinstance(value, Group) and isinstance(index, int):
         return value.items[index]
+    if isinstance(value, Meta) and value.dim is None and isinstance(index, int):
+        return Meta(value.of, index)  # x.shape[1] / x.size()[1]
     if isinstance(value, Meta | Param | Zeros):
         return value
     if isinstance(value, Rows) and not value.batch_first:
@@ -43,8 +45,8 @@ def getattribute(call: Any, builder: Builder) -> Any:
     value, name = call.args[:2]
     if isinstance(value, Group) and name == "values":
         return value.items[0]
-    if name in ("shape", "device", "dtype"):
-        return Meta()
+    if name in ("shape", "device", "dtype", "is_cuda"):
+        return Meta(value) if name == "shape" else Meta()
     raise GrammarError(f"attribute {name!r} of {type(value).__name__}: {where(call.node)}")
 
 

@@ -5,7 +5,8 @@ mean / sum / max / min over an axis.
                               attention's (time, 1) * (time, units))
     torch.cat(xs, dim)        merge concatenate on the axis `dim` names
     torch.bmm(a, b)           dot (a batched contraction: a's axis 2 with b's axis 1)
-    x.mean(dim=1)             global_pool average over time (reduce mean elsewhere)
+    x.mean(dim=1)             global_pool average over time (reduce mean elsewhere, and on a
+                              padded packed sequence: torch averages its zeros too)
     x.max(dim=1)[0]           global_pool max over time (reduce max elsewhere)
     x.sum(1), x.min(1)[0]     reduce sum / min
 Arithmetic on sizes (`x.size(0) * 2`) stays a size.
@@ -102,7 +103,9 @@ def reduction(op: str) -> Any:
         value = shaping.first_tensor(call)
         axis = shaping.graph_axis(value, dim, builder, call.node)
         keep = bool(call.kwargs.get("keepdim", call.args[2] if len(call.args) > 2 else False))
-        pooled = op in ("mean", "max") and not keep and axis == 1
+        # a masked sequence (padded by pad_packed_sequence) averages its zeros too, as torch does
+        masked = builder.masked(value.ref)
+        pooled = op in ("mean", "max") and not keep and axis == 1 and not masked
         if pooled and builder.rank(value, call.node) == 3:
             kind: Any = shape_ops.GlobalPool("average" if op == "mean" else "max")
         else:

@@ -11,8 +11,6 @@ the two runs compare needs: the module itself on graph inputs, and its value at 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,10 +22,10 @@ from shared.errors import ModelFileError, SpecError
 from shared.graph.model import ModelGraph, Node, Ref
 from shared.graph.recurrent import Recurrent
 from shared.graph.weights import GraphWeights
-from torch_impl.reading.builder import INPUT, Builder
-from torch_impl.reading.traced import trace
+from torch_impl.reading.builder import INPUT, LENGTHS, Builder
 from torch_impl.reading.traced_model import module_dtype
-from torch_impl.reading.values import Tensor
+from torch_impl.reading.tracing import evaluating, trace_graph
+from torch_impl.reading.values import Lengths, Tensor
 from torch_impl.reading.walk import walk
 
 
@@ -39,6 +37,8 @@ class ModuleReading:
     input_time_major: bool
     output_perms: list[tuple[int, ...]]
     probes: dict[str, tuple[str, tuple[int, ...]]]  # graph node -> (fx node, its torch layout)
+    takes_lengths: bool = False  # forward(self, x, lengths)
+    sorted_lengths: bool = False  # pack_padded_sequence(enforce_sorted=True): sort the batch
 
     def describe(self, graph: ModelGraph) -> str:
         """One line per graph node with the fx node it was read from."""
@@ -57,14 +57,36 @@ class ModuleReading:
         tensor = tensor.long() if tokens else tensor.to(getattr(torch, graph.dtype))
         return tensor.transpose(0, 1) if self.input_time_major else tensor
 
+    def _arguments(self, graph: ModelGraph, inputs: Any) -> tuple[torch.Tensor, ...]:
+        """The forward's arguments: the sequence, then int64 lengths where it takes them."""
+        if not self.takes_lengths:
+            return (self._input(graph, inputs),)
+        lengths = torch.from_numpy(np.asarray(inputs[LENGTHS], dtype=np.int64))
+        return self._input(graph, inputs), lengths
+
+    def _order(self, graph: ModelGraph, inputs: Any) -> np.ndarray | None:
+        """The batch order by decreasing length, where the forward packs enforce_sorted=True
+        (as its user sorts every batch), else None."""
+        if not self.sorted_lengths:
+            return None
+        return np.argsort(-np.asarray(inputs[LENGTHS]), kind="stable")
+
     def run(self, module: nn.Module, graph: ModelGraph, inputs: Any) -> list[np.ndarray]:
-        """The user's own module on graph inputs (eval mode, no gradients), batch-major."""
-        with _evaluating(module), torch.no_grad():
-            result = module(self._input(graph, inputs))
+        """The user's own module on graph inputs (eval mode, no gradients), batch-major; a
+        forward that packs with enforce_sorted=True gets the batch sorted, its outputs put back
+        in the batch's order."""
+        order = self._order(graph, inputs)
+        if order is not None:
+            inputs = {name: np.asarray(array)[order] for name, array in inputs.items()}
+        with evaluating(module), torch.no_grad():
+            result = module(*self._arguments(graph, inputs))
         items = list(result) if isinstance(result, tuple | list) else [result]
-        return [
+        outputs = [
             _batch_major(item, perm) for item, perm in zip(items, self.output_perms, strict=True)
         ]
+        if order is not None:
+            outputs = [output[np.argsort(order)] for output in outputs]
+        return outputs
 
     def node_outputs(self, graph: ModelGraph, inputs: Any) -> dict[str, list[np.ndarray]]:
         """Each probed graph node's value in the traced forward (batch-major)."""
@@ -79,20 +101,14 @@ class ModuleReading:
                     found[name] = [_batch_major(value, perm)]
                 return value
 
-        with _evaluating(self.graph_module), torch.no_grad():
-            _Recorder(self.graph_module).run(self._input(graph, inputs))
+        order = self._order(graph, inputs)
+        if order is not None:
+            inputs = {name: np.asarray(array)[order] for name, array in inputs.items()}
+        with evaluating(self.graph_module), torch.no_grad():
+            _Recorder(self.graph_module).run(*self._arguments(graph, inputs))
+        if order is not None:
+            found = {name: [value[np.argsort(order)]] for name, (value,) in found.items()}
         return found
-
-
-@contextmanager
-def _evaluating(module: nn.Module) -> Iterator[None]:
-    """Eval mode for the run (dropout off, BatchNorm's running statistics), restored after."""
-    was_training = module.training
-    module.eval()
-    try:
-        yield
-    finally:
-        module.train(was_training)
 
 
 def _batch_major(tensor: torch.Tensor, perm: tuple[int, ...]) -> np.ndarray:
@@ -128,8 +144,9 @@ def read_module_graph(
     """Read a user's module into a model graph with its own weights (never re-initialised).
 
     Args:
-        module: any nn.Module whose forward takes one input: floats (batch, time, features) or
-            token ids (batch, time), time-major where its recurrent modules read it so.
+        module: any nn.Module whose forward takes floats (batch, time, features) or token ids
+            (batch, time), time-major where its recurrent modules read it so, and optionally
+            the sequences' lengths (batch,), read as a length mask (`reading.packing`).
         time_steps: fixes the time axis; needed where the forward needs it fixed (a flatten of
             (time * features), one step of a bidirectional sequence), free otherwise.
 
@@ -143,7 +160,7 @@ def read_module_graph(
     if not isinstance(module, nn.Module):
         raise ModelFileError(f"expected a torch nn.Module, got {type(module).__name__}")
     dtype = module_dtype(module)
-    traced = trace(module)
+    traced = trace_graph(module)
     builder = Builder(time_steps)
     outputs, values = walk(traced, builder)
     refs = [value.ref for value in outputs]
@@ -151,7 +168,8 @@ def read_module_graph(
     perms = [builder.perm(value, output_node) for value in outputs]
     nodes = _stateless(_used(builder.nodes, refs), refs)
     try:
-        graph = ModelGraph((builder.graph_input(),), tuple(nodes), tuple(refs), dtype)
+        inputs = builder.graph_inputs(nodes)
+        graph = ModelGraph(inputs, tuple(nodes), tuple(refs), dtype)
     except SpecError as error:
         raise ModelFileError(
             f"{type(module).__name__}: the graph read is invalid: {error}"
@@ -171,5 +189,13 @@ def read_module_graph(
         and value.ref.node in kept
         and builder.origins.get(value.ref.node) == fx_name
     }
-    reading = ModuleReading(traced, bool(builder.time_major), perms, probes)
+    takes_lengths = any(isinstance(value, Lengths) for value in values.values())
+    if takes_lengths and len(graph.inputs) == 1:
+        raise ModelFileError(
+            f"{type(module).__name__}: its forward takes lengths, but nothing it returns "
+            "depends on them (pack_padded_sequence or out[torch.arange(B), lengths - 1] read them)"
+        )
+    reading = ModuleReading(
+        traced, bool(builder.time_major), perms, probes, takes_lengths, builder.sorted_lengths
+    )
     return weights, reading

@@ -11,6 +11,7 @@ translator (`torch_impl.translators.RECURRENT`) from a view of one layer's tenso
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -18,10 +19,11 @@ from torch import fx, nn
 
 from shared.graph.model import Ref
 from shared.graph.recurrent import Recurrent
+from torch_impl.reading import packing
 from torch_impl.reading.builder import Builder
 from torch_impl.reading.traced_model import layer_view
 from torch_impl.reading.traced_values import GrammarError, where
-from torch_impl.reading.values import Group, Rows, Tensor, Zeros
+from torch_impl.reading.values import Group, Packed, Rows, Tensor, Zeros
 from torch_impl.translators import RECURRENT, RecurrentTranslator
 
 KINDS = {nn.RNN: "simple", nn.LSTM: "lstm", nn.GRU: "gru"}
@@ -82,20 +84,33 @@ def _initial(state: Any, module: nn.Module, node: fx.Node) -> list[tuple[Ref, ..
     return layers
 
 
-def read_recurrent(call: Any, builder: Builder) -> Group:
-    """`out, h_n = self.lstm(x[, (h0, c0)])` as one node per layer."""
-    module, node = call.module, call.node
-    source = call.args[0]
+def _sequence(source: Any, module: nn.Module, builder: Builder, node: fx.Node) -> Ref:
+    """The graph sequence (batch, time, features) the module reads."""
+    if isinstance(source, Packed):
+        return packing.masked_sequence(source, module, builder, node)
     if not isinstance(source, Tensor):
         raise GrammarError(f"self.{node.target} reads no tensor of the model: {where(node)}")
+    if source.short:
+        raise GrammarError(f"self.{node.target} {packing.SHORT}: {where(node)}")
     wanted = (0, 1, 2) if module.batch_first else (1, 0, 2)
     if source.perm is None and builder.time_major is None:
         builder.time_major = not module.batch_first  # the module reads the input as given
     if source.ref.node == "x" and builder.input_kind is None:
         builder.bind_input("floats", module.input_size, node)
+    return builder.arrange(source, wanted, node)
+
+
+def read_recurrent(call: Any, builder: Builder) -> Group:
+    """`out, h_n = self.lstm(x[, (h0, c0)])` as one node per layer; a packed sequence in, a
+    packed sequence out (zeros past each length, as pad_packed_sequence gives them)."""
+    module, node = call.module, call.node
+    source = call.args[0]
     state = call.args[1] if len(call.args) > 1 else call.kwargs.get("hx")
     initial = _initial(state, module, node)
-    kind, ref = _kind(module, node), builder.arrange(source, wanted, node)
+    kind, ref = _kind(module, node), _sequence(source, module, builder, node)
+    packed = isinstance(source, Packed)
+    if packed:
+        kind = dataclasses.replace(kind, zero_output_for_mask=True)
     per = kind.states_per_direction
     h_rows, c_rows = [], []
     for layer in range(module.num_layers):
@@ -106,6 +121,7 @@ def read_recurrent(call: Any, builder: Builder) -> Group:
         for direction in range(len(kind.directions)):
             h_rows.append(Ref(name, 1 + direction * per))
             c_rows.append(Ref(name, 2 + direction * per))
-    out = Tensor(ref, wanted)
+    wanted = (0, 1, 2) if module.batch_first else (1, 0, 2)
+    out: Any = Packed(Tensor(ref, (0, 1, 2)), masked=True) if packed else Tensor(ref, wanted)
     states = Group((Rows(tuple(h_rows)), Rows(tuple(c_rows)))) if per == 2 else Rows(tuple(h_rows))
     return Group((out, states))

@@ -11,6 +11,10 @@ small value:
     Group    a tuple a call returns (a recurrent module's (out, h_n), max's (values, indices))
     Zeros    a tensor of zeros however built (torch.zeros(..., x.size(0), ...), .to(x), ...)
     Meta     sizes, devices, dtypes, numbers: what shapes the computation, never computed on
+             (`x.size(1)` remembers its tensor and dim, so total_length=x.size(1) reads as T)
+    Lengths  the forward's lengths input (batch,), less `offset` (`lengths - 1`: offset 1)
+    Packed   pack_padded_sequence's result, or a recurrent module's packed output (`masked`)
+    Arange   torch.arange(batch): the row index of a gather
     Param    a tensor of the module's own (nn.Parameter, buffer): refused where a state needs zeros
     Unread   a value no reader produces (max's indices): refused where it is used
 """
@@ -27,6 +31,7 @@ from shared.graph.model import Ref
 class Tensor:
     ref: Ref
     perm: tuple[int, ...] | None = None
+    short: bool = False  # pad_packed_sequence without total_length: max(lengths) steps, not T
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,24 @@ class Zeros:
 
 @dataclass(frozen=True)
 class Meta:
+    of: Any = None  # the value whose size this is, where known
+    dim: int | None = None
+
+
+@dataclass(frozen=True)
+class Lengths:
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class Packed:
+    value: Tensor  # pack_padded_sequence: the user's sequence; masked: the graph's (0, 1, 2)
+    batch_first: bool = False
+    masked: bool = False
+
+
+@dataclass(frozen=True)
+class Arange:
     pass
 
 

@@ -16,12 +16,12 @@ from typing import Any
 from torch import fx, nn
 
 from shared.graph.model import Ref
-from torch_impl.reading import functions
+from torch_impl.reading import functions, packing
 from torch_impl.reading.builder import INPUT, Builder
 from torch_impl.reading.functions import FUNCTIONS, METHODS
 from torch_impl.reading.modules import MODULES
 from torch_impl.reading.traced_values import GrammarError, where
-from torch_impl.reading.values import Meta, Param, Tensor, Zeros
+from torch_impl.reading.values import Lengths, Meta, Param, Tensor, Zeros
 
 
 @dataclass
@@ -72,18 +72,46 @@ def _call(node: fx.Node, values: dict[str, Any], modules: dict[str, nn.Module], 
         raise GrammarError(f"outside what the graph reader ports{label}: {where(node)}")
     args = _resolved(node.args, values)
     kwargs = _resolved(dict(node.kwargs), values)
+    _refuse_short(node, (args, kwargs), reader)
     return reader(Call(node, module, args, kwargs), b)
 
 
 def _outputs(node: fx.Node, values: dict[str, Any]) -> list[Tensor]:
     result = _resolved(node.args[0], values)
     items = list(result) if isinstance(result, tuple | list) else [result]
+    if any(isinstance(item, Tensor) and item.short for item in items):
+        raise GrammarError(f"the forward returns a sequence that {packing.SHORT}: {where(node)}")
     if not items or not all(isinstance(item, Tensor) for item in items):
         kinds = ", ".join(type(item).__name__ for item in items)
         raise GrammarError(
             f"forward must return tensors of the model, returns {kinds}: {where(node)}"
         )
     return items
+
+
+def _placeholder(node: fx.Node, values: dict[str, Any]) -> Any:
+    """The sequence (or token ids), then the lengths; arguments with defaults are sizes."""
+    if node.args:
+        return Meta()
+    held = [value for value in values.values() if isinstance(value, Tensor | Lengths)]
+    if len(held) > 1:
+        raise GrammarError(f"forward takes more than a sequence and its lengths: {where(node)}")
+    return Lengths() if held else Tensor(Ref(INPUT))
+
+
+def _refuse_short(node: fx.Node, args: Any, reader: Any) -> None:
+    """A sequence of max(lengths) steps may reach only the readers that do not count steps."""
+    if reader in (packing.getitem, functions.same) or node.op == "output":
+        return
+    stack = [args]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Tensor) and item.short:
+            raise GrammarError(f"{packing.SHORT}: {where(node)}")
+        if isinstance(item, tuple | list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
 
 
 def walk(traced: fx.GraphModule, builder: Builder) -> tuple[list[Tensor], dict[str, Any]]:
@@ -96,10 +124,7 @@ def walk(traced: fx.GraphModule, builder: Builder) -> tuple[list[Tensor], dict[s
     modules = dict(traced.named_modules())
     for node in traced.graph.nodes:
         if node.op == "placeholder":
-            first = not any(isinstance(v, Tensor) for v in values.values())
-            if not first and not node.args:
-                raise GrammarError(f"forward takes more than one input: {where(node)}")
-            values[node.name] = Tensor(Ref(INPUT)) if first else Meta()
+            values[node.name] = _placeholder(node, values)
         elif node.op == "get_attr":
             values[node.name] = Param()
         elif node.op == "output":
