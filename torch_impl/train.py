@@ -28,6 +28,7 @@ from shared.recipe import TrainSpec
 from shared.training import FitHistory, check_orders, epoch_losses
 from shared.weights import CanonicalWeights
 from torch_impl.callbacks import EpochClock, RecordWeights
+from torch_impl.common import evaluating
 from torch_impl.inputs import WindowDataModule
 from torch_impl.model import RNNModel
 from torch_impl.optim import make_loss, make_optimizer
@@ -340,10 +341,5 @@ def predict(model: RNNModel, X: np.ndarray, *, device: str = "cpu") -> np.ndarra
     inputs = torch.from_numpy(model_inputs(model.spec, X)).to(target)
     if model.device != target:
         model.to(target)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            return model(inputs).cpu().numpy()
-    finally:
-        model.train(was_training)
+    with evaluating(model):
+        return model(inputs).cpu().numpy()

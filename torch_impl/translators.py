@@ -19,12 +19,17 @@ found from two tables, by the spec class (`for_spec`) and by the torch module cl
                                                        `_l0_reverse` backward
 
 Gate blocks are stacked along torch's rows in the canonical orders (LSTM i, f, g, o; GRU r, z, n).
+A stacked module's layer k (`weight_ih_l{k}[_reverse]`, from a live module or a state dict) is
+read through `layer_view`, which names it as layer 0 and fills absent biases (bias=False) with
+zeros, the values that compute the same.
 BatchNorm's `num_batches_tracked` counts training steps: it is no weight and stays as it is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -167,6 +172,27 @@ BY_MODULE: dict[type, Translator | RecurrentTranslator] = {
     LoopGRU: RECURRENT,
     LoopLSTM: RECURRENT,
 }
+
+
+def stacked_view(
+    tensor: Callable[[str], torch.Tensor | None], layer: int, bidirectional: bool
+) -> SimpleNamespace:
+    """Layer `layer` of a stacked torch recurrent module under layer 0's names, as `RECURRENT`
+    reads them; `tensor(name)` finds `weight_ih_l1_reverse` and the like (None when absent).
+    Absent biases (bias=False) are zeros, which compute what no bias computes."""
+    view = {}
+    for suffix in ("", "_reverse")[: 1 + bidirectional]:
+        weight_ih = tensor(f"weight_ih_l{layer}{suffix}")  # (gates * units, input)
+        for _, name, _ in RECURRENT.names:
+            found = tensor(f"{name}_l{layer}{suffix}")
+            zeros = weight_ih.new_zeros(weight_ih.shape[0])
+            view[f"{name}_l0{suffix}"] = found if found is not None else zeros
+    return SimpleNamespace(**view)
+
+
+def layer_view(module: nn.Module, layer: int) -> SimpleNamespace:
+    """Layer `layer` of a live nn.RNN / nn.LSTM / nn.GRU, see `stacked_view`."""
+    return stacked_view(lambda name: getattr(module, name, None), layer, module.bidirectional)
 
 
 def for_spec(spec: object) -> Translator | RecurrentTranslator:

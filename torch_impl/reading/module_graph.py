@@ -11,8 +11,6 @@ the two runs compare needs: the module itself on graph inputs, and its value at 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,9 +22,9 @@ from shared.errors import ModelFileError, SpecError
 from shared.graph.model import ModelGraph, Node, Ref
 from shared.graph.recurrent import Recurrent
 from shared.graph.weights import GraphWeights
+from torch_impl.common import evaluating, module_dtype
 from torch_impl.reading.builder import INPUT, Builder
 from torch_impl.reading.traced import trace
-from torch_impl.reading.traced_model import module_dtype
 from torch_impl.reading.values import Tensor
 from torch_impl.reading.walk import walk
 
@@ -59,7 +57,7 @@ class ModuleReading:
 
     def run(self, module: nn.Module, graph: ModelGraph, inputs: Any) -> list[np.ndarray]:
         """The user's own module on graph inputs (eval mode, no gradients), batch-major."""
-        with _evaluating(module), torch.no_grad():
+        with evaluating(module):
             result = module(self._input(graph, inputs))
         items = list(result) if isinstance(result, tuple | list) else [result]
         return [
@@ -79,20 +77,9 @@ class ModuleReading:
                     found[name] = [_batch_major(value, perm)]
                 return value
 
-        with _evaluating(self.graph_module), torch.no_grad():
+        with evaluating(self.graph_module):
             _Recorder(self.graph_module).run(self._input(graph, inputs))
         return found
-
-
-@contextmanager
-def _evaluating(module: nn.Module) -> Iterator[None]:
-    """Eval mode for the run (dropout off, BatchNorm's running statistics), restored after."""
-    was_training = module.training
-    module.eval()
-    try:
-        yield
-    finally:
-        module.train(was_training)
 
 
 def _batch_major(tensor: torch.Tensor, perm: tuple[int, ...]) -> np.ndarray:

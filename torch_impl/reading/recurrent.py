@@ -19,10 +19,9 @@ from torch import fx, nn
 from shared.graph.model import Ref
 from shared.graph.recurrent import Recurrent
 from torch_impl.reading.builder import Builder
-from torch_impl.reading.traced_model import layer_view
 from torch_impl.reading.traced_values import GrammarError, where
 from torch_impl.reading.values import Group, Rows, Tensor, Zeros
-from torch_impl.translators import RECURRENT, RecurrentTranslator
+from torch_impl.translators import RECURRENT, RecurrentTranslator, layer_view
 
 KINDS = {nn.RNN: "simple", nn.LSTM: "lstm", nn.GRU: "gru"}
 
