@@ -23,6 +23,11 @@ A stacked module's layer k (`weight_ih_l{k}[_reverse]`, from a live module or a 
 read through `layer_view`, which names it as layer 0 and fills absent biases (bias=False) with
 zeros, the values that compute the same.
 BatchNorm's `num_batches_tracked` counts training steps: it is no weight and stays as it is.
+
+The vocabulary is keras_impl's (`keras_impl.translators.table`): `to_canonical(module, spec)`
+gives a module's canonical arrays, `assignments(module, spec, arrays)` what each tensor receives
+(nothing is assigned there). Keras's translators also read a layer's spec (`spec_of`); torch's
+need not, since a module's spec is read from the traced forward (`torch_impl.reading`).
 """
 
 from __future__ import annotations
@@ -71,7 +76,7 @@ class Translator:
     kind: str
     names: dict[str, tuple[str, bool]]
 
-    def read(self, module: nn.Module, spec: object) -> dict[str, np.ndarray]:
+    def to_canonical(self, module: nn.Module, spec: object) -> dict[str, np.ndarray]:
         """The module's canonical arrays by name."""
         arrays = {}
         for name, (attribute, transpose) in self.names.items():
@@ -79,7 +84,9 @@ class Translator:
             arrays[name] = to_numpy(tensor.T if transpose else tensor)
         return arrays
 
-    def pairs(self, module: nn.Module, spec: object, arrays: dict[str, np.ndarray]) -> list[Pair]:
+    def assignments(
+        self, module: nn.Module, spec: object, arrays: dict[str, np.ndarray]
+    ) -> list[Pair]:
         """Each module tensor paired with the value canonical `arrays` puts there."""
         return [
             (getattr(module, attribute), _from_numpy(arrays[name].T if transpose else arrays[name]))
@@ -100,7 +107,9 @@ class RecurrentTranslator:
         ("c", "bias_hh", False),
     )
 
-    def read(self, module: nn.Module, spec: RecurrentLayerSpec) -> dict[str, DirectionWeights]:
+    def to_canonical(
+        self, module: nn.Module, spec: RecurrentLayerSpec
+    ) -> dict[str, DirectionWeights]:
         """direction -> DirectionWeights of one spec layer."""
         units, directions = spec.units, {}
         for direction in spec.directions:
@@ -119,7 +128,7 @@ class RecurrentTranslator:
             directions[direction] = DirectionWeights(**({"b": {}, "c": {}} | params))
         return directions
 
-    def pairs(
+    def assignments(
         self, module: nn.Module, spec: RecurrentLayerSpec, arrays: dict[str, DirectionWeights]
     ) -> list[Pair]:
         pairs = []

@@ -47,7 +47,7 @@ def _kind(module: nn.Module, node: fx.Node) -> Recurrent:
 def _arrays(module: nn.Module, layer: int, kind: Recurrent) -> dict[str, np.ndarray]:
     """Layer `layer`'s canonical arrays, `{direction}/{W|U|b|c}/{gate}`."""
     names = RECURRENT.names if kind.use_bias else RECURRENT.names[:2]
-    directions = RecurrentTranslator(names=names).read(layer_view(module, layer), kind)
+    directions = RecurrentTranslator(names=names).to_canonical(layer_view(module, layer), kind)
     return {
         f"{direction}/{param}/{gate}": array
         for direction, held in directions.items()

@@ -143,12 +143,12 @@ def _weights(spec: ModelSpec, pipe: Pipe) -> CanonicalWeights:
     for use in pipe.recurrent:
         for layer in range(use.module.num_layers):
             view = layer_view(use.module, layer)
-            layers.append(translator.read(view, spec.layers[len(layers)]))
+            layers.append(translator.to_canonical(view, spec.layers[len(layers)]))
     front = {}
     if pipe.embedding is not None:
-        front = for_spec(spec.front).read(pipe.embedding[1], spec.front)
+        front = for_spec(spec.front).to_canonical(pipe.embedding[1], spec.front)
     arrays = [
-        for_spec(head.spec).read(_head_view(head.module, spec.dtype), head.spec)
+        for_spec(head.spec).to_canonical(_head_view(head.module, spec.dtype), head.spec)
         if head.module
         else {}
         for head in pipe.head

@@ -123,7 +123,7 @@ def canonical_from_state_dict(
                 index,
                 module.bidirectional,
             )
-            canonical.append(RECURRENT.read(view, layers[-1]))
+            canonical.append(RECURRENT.to_canonical(view, layers[-1]))
             for direction in layers[-1].directions:
                 reverse = "_reverse" if direction == "backward" else ""
                 mapping.append(
@@ -145,7 +145,7 @@ def canonical_from_state_dict(
         raise ModelFileError(f"{source}: {error}") from None
     prefix = f"{head_name}." if head_name else ""
     bias = head.get("bias", head["weight"].new_zeros(head["weight"].shape[0]))
-    final = DENSE.read(SimpleNamespace(weight=head["weight"], bias=bias), spec.head)
+    final = DENSE.to_canonical(SimpleNamespace(weight=head["weight"], bias=bias), spec.head)
     mapping.append(f"{prefix}weight, {prefix}bias (nn.Linear) -> head W_y, b_y")
     weights = CanonicalWeights(spec, canonical, final["W"], final["b"]).validate()
     assumptions = _assumptions(spec, modules, how, activation, f"{head_activation} ({head_origin})")
