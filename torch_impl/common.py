@@ -37,7 +37,8 @@ def float_dtype(source: str, tensors: Iterable[tuple[str, torch.Tensor]]) -> str
     found: dict[str, list[str]] = {}
     for key, tensor in tensors:
         if tensor.is_floating_point():
-            found.setdefault(_NAMES.get(tensor.dtype, str(tensor.dtype)), []).append(key)
+            name = _NAMES.get(tensor.dtype, str(tensor.dtype).removeprefix("torch."))
+            found.setdefault(name, []).append(key)
     if len(found) != 1 or next(iter(found)) not in DTYPES:
         detail = "; ".join(f"{d}: {_listed(keys)}" for d, keys in found.items()) or "none"
         raise ModelFileError(f"{source}: tensors must be all float32 or all float64 ({detail})")

@@ -32,6 +32,7 @@ from torch_impl.common import evaluating
 from torch_impl.inputs import WindowDataModule
 from torch_impl.model import RNNModel
 from torch_impl.optim import make_loss, make_optimizer
+from torch_impl.translators import RECURRENT
 from torch_impl.weights import to_canonical
 
 # Loggers whose INFO lines ("GPU available: False", "`Trainer.fit` stopped") fit silences.
@@ -68,7 +69,7 @@ def _check_inputs(
 
 
 def _single_bias_parameters(model: RNNModel) -> list[torch.nn.Parameter]:
-    """The recurrent-side biases (bias_hh*) of every layer whose Keras twin has one bias per gate.
+    """The recurrent-side biases (canonical c) of each layer whose Keras twin has one bias a gate.
 
     Simple, LSTM and GRU with reset_after=False add c right beside b (x W + b + h U + c, and
     for the GRU candidate x W_n + b_n + (r * h) U_n + c_n), so Keras keeps only b; a trained c
@@ -79,7 +80,9 @@ def _single_bias_parameters(model: RNNModel) -> list[torch.nn.Parameter]:
     for layer_spec, layer in zip(model.spec.layers, model.net.recurrent, strict=True):
         if not (layer_spec.kind == "gru" and layer_spec.reset_after):
             frozen += [
-                param for name, param in layer.rnn.named_parameters() if name.startswith("bias_hh")
+                param
+                for name, param in layer.rnn.named_parameters()
+                if name.startswith(RECURRENT.prefix("c"))
             ]
     return frozen
 

@@ -107,6 +107,10 @@ class RecurrentTranslator:
         ("c", "bias_hh", False),
     )
 
+    def prefix(self, param: str) -> str:
+        """The torch parameter prefix holding canonical `param` ("c" -> "bias_hh")."""
+        return next(prefix for name, prefix, _ in self.names if name == param)
+
     def to_canonical(
         self, module: nn.Module, spec: RecurrentLayerSpec
     ) -> dict[str, DirectionWeights]:

@@ -186,6 +186,38 @@ def _state(kind="lstm", **options):
     return dict(make_net(kind, 1, False, "float32", **options).state_dict())
 
 
+def test_an_empty_state_dict_and_settings_no_spec_takes():
+    _refused({}, "holds no tensors")
+    with pytest.raises(ModelFileError, match=r"^my.pt: .*activation"):
+        canonical_from_state_dict(_state("rnn"), "nonsense", source="my.pt")  # nn.RNN's
+    with pytest.raises(ModelFileError, match=r"^my.pt: model: .*time_steps"):
+        canonical_from_state_dict(_state(), time_steps=0, source="my.pt")
+
+
+def test_a_bidirectional_last_module_is_not_guessed():
+    """h_n of both directions or out[:, -1] differ in the backward half, and the
+    keys cannot tell them apart: the reader asks rather than port the wrong one."""
+    state = dict(make_net("lstm", 1, True, "float32").state_dict())
+    _refused(state, "bidirectional", "--readout final", "--readout last_step", "--module")
+    with pytest.raises(ModelFileError, match="readout must be one of final, last_step"):
+        canonical_from_state_dict(state, readout="first")
+
+
+def test_missing_tensors_are_named():
+    state = _state()
+    del state["rnn.weight_hh_l0"]
+    _refused(state, "rnn.* has no weight_ih_l0 and weight_hh_l0")
+    state = _state()
+    del state["rnn.bias_hh_l0"]
+    _refused(state, "rnn.bias_ih_l0 has no partner bias")
+    two = dict(make_net("lstm", 2, False, "float32").state_dict())
+    _refused(
+        {k: v for k, v in two.items() if k != "rnn.weight_ih_l1"}, "rnn.weight_ih_l1 is missing"
+    )
+    skipped = {k.replace("_l1", "_l2"): v for k, v in two.items()}  # layer 1 renamed layer 2
+    _refused(skipped, "rnn.* is missing layer(s) [(1, '_l0')] of its 3 layers")
+
+
 def test_keys_that_fit_no_layout_are_listed():
     state = _state()
     state["norm.running_mean"] = torch.zeros(3)
@@ -241,6 +273,7 @@ def test_mixed_and_unsupported_dtypes():
     state = _state()
     state["fc.bias"] = state["fc.bias"].long()  # would be cast into the model unseen
     _refused(state, "fc.bias is a torch.int64 tensor")
+    _refused({**_state(), "epoch": 3}, "epoch is a int, not a tensor")
 
 
 class _NormFirst(nn.Module):
