@@ -22,7 +22,7 @@ from shared.errors import ModelFileError, SpecError
 from shared.graph.model import ModelGraph, Node, Ref
 from shared.graph.recurrent import Recurrent
 from shared.graph.weights import GraphWeights
-from torch_impl.common import evaluating, module_dtype
+from torch_impl.common import evaluating, module_dtype, torch_dtype
 from torch_impl.reading.builder import INPUT, Builder
 from torch_impl.reading.traced import trace
 from torch_impl.reading.values import Tensor
@@ -52,7 +52,7 @@ class ModuleReading:
         array = inputs[INPUT] if isinstance(inputs, dict) else inputs
         tensor = torch.from_numpy(np.ascontiguousarray(array))
         tokens = graph.inputs[0].kind == "tokens"
-        tensor = tensor.long() if tokens else tensor.to(getattr(torch, graph.dtype))
+        tensor = tensor.long() if tokens else tensor.to(torch_dtype(graph.dtype))
         return tensor.transpose(0, 1) if self.input_time_major else tensor
 
     def run(self, module: nn.Module, graph: ModelGraph, inputs: Any) -> list[np.ndarray]:
