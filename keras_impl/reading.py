@@ -150,10 +150,10 @@ def _recurrent_stack(parts: list[tuple[keras.layers.Layer, Any]]) -> list[Any]:
     dropout_open = False  # whether the last recurrent layer may still take a Dropout
     for layer, translator in parts:
         if translator.role == RECURRENT:
-            specs.append(translator.read(layer))
+            specs.append(translator.spec_of(layer))
             dropout_open = True
         elif translator.role == DROPOUT and dropout_open:
-            rate = translator.read(layer).rate
+            rate = translator.spec_of(layer).rate
             specs[-1] = dataclasses.replace(specs[-1], output_dropout=rate)
             dropout_open = False
         else:
@@ -192,7 +192,7 @@ def read_model(model: keras.Model) -> ModelLayers:
     if len(dtypes) != 1:
         raise ModelFileError(f"model {model.name!r} mixes dtypes {sorted(dtypes)}; use one")
     front, recurrent, readout, head = _split(parts, model)
-    front_spec = front[0][1].read(front[0][0]) if front else None
+    front_spec = front[0][1].spec_of(front[0][0]) if front else None
     time_steps, features = _input_shape(model, isinstance(front_spec, EmbeddingSpec))
     specs = _recurrent_stack(recurrent)
     if readout:
@@ -207,7 +207,7 @@ def read_model(model: keras.Model) -> ModelLayers:
     for layer, translator in head:
         if translator.role not in (HEAD, DROPOUT):
             raise _misplaced(layer, translator.role)
-    head_specs = [translator.read(layer) for layer, translator in head]
+    head_specs = [translator.spec_of(layer) for layer, translator in head]
     if not head_specs or not isinstance(head_specs[-1], DenseSpec):
         ending = describe(head[-1][0]) if head else describe(parts[-1][0])
         raise ModelFileError(f"{ending} ends the model, but the grammar ends with a Dense layer")

@@ -25,7 +25,13 @@ from torch_impl.graph import (
 from torch_impl.io import load_model, save_model
 from torch_impl.model import build_model, create_rnn, spec_of
 from torch_impl.reading import ModuleReading, read_module_graph
-from torch_impl.reading.traced_model import TracedModel, trace_module, traced_outputs, traced_parts
+from torch_impl.reading.traced_model import (
+    TracedModel,
+    module_outputs,
+    trace_module,
+    traced_outputs,
+    traced_parts,
+)
 from torch_impl.reading.user_class import import_class, module_from_file
 from torch_impl.reading.user_models import (
     Inferred,
@@ -33,7 +39,6 @@ from torch_impl.reading.user_models import (
     read_canonical,
     read_state_dict,
 )
-from torch_impl.reading.user_modules import canonical_from_module, module_outputs
 from torch_impl.train import fit, fit_plain, predict
 from torch_impl.weights import from_canonical, native_weights, set_canonical, to_canonical
 
@@ -44,7 +49,6 @@ __all__ = [
     "TracedModel",
     "build_graph_model",
     "build_model",
-    "canonical_from_module",
     "canonical_from_state_dict",
     "create_rnn",
     "export_graph_program",

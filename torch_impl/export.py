@@ -26,6 +26,7 @@ from torch import nn
 
 from shared.errors import ModelFileError
 from torch_impl import masked
+from torch_impl.common import torch_dtype
 from torch_impl.model import RNNModel
 
 SUFFIX = ".pt2"
@@ -63,7 +64,7 @@ def example_input(model: RNNModel, batch: int = _EXAMPLE_BATCH) -> torch.Tensor:
     spec = model.spec
     if spec.embedded:
         return torch.ones(batch, spec.time_steps, dtype=torch.int64)
-    return torch.ones(batch, spec.time_steps, spec.features, dtype=getattr(torch, spec.dtype))
+    return torch.ones(batch, spec.time_steps, spec.features, dtype=torch_dtype(spec.dtype))
 
 
 def export_program(model: RNNModel, path: str | os.PathLike) -> Path:

@@ -29,6 +29,7 @@ from shared.recipe import TrainSpec
 from shared.recurrent_spec import RecurrentLayerSpec
 from shared.spec import DenseSpec, ModelSpec
 from torch_impl.activations import TORCH_ACTIVATIONS, torch_activation
+from torch_impl.common import torch_dtype
 from torch_impl.layers import FRONTS, HEAD_LAYERS, RecurrentLayer
 from torch_impl.loops import LoopGRU, LoopSimpleRNN, recurrent_module
 from torch_impl.optim import checked_loss, make_optimizer
@@ -47,13 +48,6 @@ __all__ = [
     "torch_activation",
     "torch_dtype",
 ]
-
-_TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
-
-
-def torch_dtype(name: str) -> torch.dtype:
-    """Map a spec dtype name ("float32", "float64") to the torch dtype."""
-    return _TORCH_DTYPES[name]
 
 
 def _readout(spec: ModelSpec, sequence: torch.Tensor, finals: torch.Tensor) -> torch.Tensor:

@@ -28,9 +28,11 @@ from shared.recipe import TrainSpec
 from shared.training import FitHistory, check_orders, epoch_losses
 from shared.weights import CanonicalWeights
 from torch_impl.callbacks import EpochClock, RecordWeights
+from torch_impl.common import evaluating
 from torch_impl.inputs import WindowDataModule
 from torch_impl.model import RNNModel
 from torch_impl.optim import make_loss, make_optimizer
+from torch_impl.translators import RECURRENT
 from torch_impl.weights import to_canonical
 
 # Loggers whose INFO lines ("GPU available: False", "`Trainer.fit` stopped") fit silences.
@@ -67,7 +69,7 @@ def _check_inputs(
 
 
 def _single_bias_parameters(model: RNNModel) -> list[torch.nn.Parameter]:
-    """The recurrent-side biases (bias_hh*) of every layer whose Keras twin has one bias per gate.
+    """The recurrent-side biases (canonical c) of each layer whose Keras twin has one bias a gate.
 
     Simple, LSTM and GRU with reset_after=False add c right beside b (x W + b + h U + c, and
     for the GRU candidate x W_n + b_n + (r * h) U_n + c_n), so Keras keeps only b; a trained c
@@ -78,7 +80,9 @@ def _single_bias_parameters(model: RNNModel) -> list[torch.nn.Parameter]:
     for layer_spec, layer in zip(model.spec.layers, model.net.recurrent, strict=True):
         if not (layer_spec.kind == "gru" and layer_spec.reset_after):
             frozen += [
-                param for name, param in layer.rnn.named_parameters() if name.startswith("bias_hh")
+                param
+                for name, param in layer.rnn.named_parameters()
+                if name.startswith(RECURRENT.prefix("c"))
             ]
     return frozen
 
@@ -340,10 +344,5 @@ def predict(model: RNNModel, X: np.ndarray, *, device: str = "cpu") -> np.ndarra
     inputs = torch.from_numpy(model_inputs(model.spec, X)).to(target)
     if model.device != target:
         model.to(target)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            return model(inputs).cpu().numpy()
-    finally:
-        model.train(was_training)
+    with evaluating(model):
+        return model(inputs).cpu().numpy()

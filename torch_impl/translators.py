@@ -19,12 +19,22 @@ found from two tables, by the spec class (`for_spec`) and by the torch module cl
                                                        `_l0_reverse` backward
 
 Gate blocks are stacked along torch's rows in the canonical orders (LSTM i, f, g, o; GRU r, z, n).
+A stacked module's layer k (`weight_ih_l{k}[_reverse]`, from a live module or a state dict) is
+read through `layer_view`, which names it as layer 0 and fills absent biases (bias=False) with
+zeros, the values that compute the same.
 BatchNorm's `num_batches_tracked` counts training steps: it is no weight and stays as it is.
+
+The vocabulary is keras_impl's (`keras_impl.translators.table`): `to_canonical(module, spec)`
+gives a module's canonical arrays, `assignments(module, spec, arrays)` what each tensor receives
+(nothing is assigned there). Keras's translators also read a layer's spec (`spec_of`); torch's
+need not, since a module's spec is read from the traced forward (`torch_impl.reading`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -66,7 +76,7 @@ class Translator:
     kind: str
     names: dict[str, tuple[str, bool]]
 
-    def read(self, module: nn.Module, spec: object) -> dict[str, np.ndarray]:
+    def to_canonical(self, module: nn.Module, spec: object) -> dict[str, np.ndarray]:
         """The module's canonical arrays by name."""
         arrays = {}
         for name, (attribute, transpose) in self.names.items():
@@ -74,7 +84,9 @@ class Translator:
             arrays[name] = to_numpy(tensor.T if transpose else tensor)
         return arrays
 
-    def pairs(self, module: nn.Module, spec: object, arrays: dict[str, np.ndarray]) -> list[Pair]:
+    def assignments(
+        self, module: nn.Module, spec: object, arrays: dict[str, np.ndarray]
+    ) -> list[Pair]:
         """Each module tensor paired with the value canonical `arrays` puts there."""
         return [
             (getattr(module, attribute), _from_numpy(arrays[name].T if transpose else arrays[name]))
@@ -95,7 +107,13 @@ class RecurrentTranslator:
         ("c", "bias_hh", False),
     )
 
-    def read(self, module: nn.Module, spec: RecurrentLayerSpec) -> dict[str, DirectionWeights]:
+    def prefix(self, param: str) -> str:
+        """The torch parameter prefix holding canonical `param` ("c" -> "bias_hh")."""
+        return next(prefix for name, prefix, _ in self.names if name == param)
+
+    def to_canonical(
+        self, module: nn.Module, spec: RecurrentLayerSpec
+    ) -> dict[str, DirectionWeights]:
         """direction -> DirectionWeights of one spec layer."""
         units, directions = spec.units, {}
         for direction in spec.directions:
@@ -114,7 +132,7 @@ class RecurrentTranslator:
             directions[direction] = DirectionWeights(**({"b": {}, "c": {}} | params))
         return directions
 
-    def pairs(
+    def assignments(
         self, module: nn.Module, spec: RecurrentLayerSpec, arrays: dict[str, DirectionWeights]
     ) -> list[Pair]:
         pairs = []
@@ -167,6 +185,27 @@ BY_MODULE: dict[type, Translator | RecurrentTranslator] = {
     LoopGRU: RECURRENT,
     LoopLSTM: RECURRENT,
 }
+
+
+def stacked_view(
+    tensor: Callable[[str], torch.Tensor | None], layer: int, bidirectional: bool
+) -> SimpleNamespace:
+    """Layer `layer` of a stacked torch recurrent module under layer 0's names, as `RECURRENT`
+    reads them; `tensor(name)` finds `weight_ih_l1_reverse` and the like (None when absent).
+    Absent biases (bias=False) are zeros, which compute what no bias computes."""
+    view = {}
+    for suffix in ("", "_reverse")[: 1 + bidirectional]:
+        weight_ih = tensor(f"weight_ih_l{layer}{suffix}")  # (gates * units, input)
+        for _, name, _ in RECURRENT.names:
+            found = tensor(f"{name}_l{layer}{suffix}")
+            zeros = weight_ih.new_zeros(weight_ih.shape[0])
+            view[f"{name}_l0{suffix}"] = found if found is not None else zeros
+    return SimpleNamespace(**view)
+
+
+def layer_view(module: nn.Module, layer: int) -> SimpleNamespace:
+    """Layer `layer` of a live nn.RNN / nn.LSTM / nn.GRU, see `stacked_view`."""
+    return stacked_view(lambda name: getattr(module, name, None), layer, module.bidirectional)
 
 
 def for_spec(spec: object) -> Translator | RecurrentTranslator:

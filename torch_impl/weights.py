@@ -50,7 +50,8 @@ def to_canonical(model: RNNModel) -> CanonicalWeights:
     """
     spec = model.spec
     read = [
-        translator(module, part, where).read(module, part) for where, module, part in _parts(model)
+        translator(module, part, where).to_canonical(module, part)
+        for where, module, part in _parts(model)
     ]
     front = read.pop(0) if spec.front is not None else {}
     head = read.pop()
@@ -62,7 +63,7 @@ def _torch_tensors(model: RNNModel, weights: CanonicalWeights) -> list[Pair]:
     """Pair every model tensor with the tensor canonical `weights` puts there."""
     pairs = []
     for (where, module, part), arrays in zip(_parts(model), _canonical_parts(weights), strict=True):
-        pairs += translator(module, part, where).pairs(module, part, arrays)
+        pairs += translator(module, part, where).assignments(module, part, arrays)
     for target, tensor in pairs:  # a last guard: the mapping itself must fit
         if target.shape != tensor.shape or target.dtype != tensor.dtype:
             raise WeightFormatError(

@@ -138,7 +138,7 @@ def read_graph(model: keras.Model) -> tuple[ModelGraph, dict[str, Any]]:
     layers: dict[str, keras.layers.Layer] = {}
     crops: dict[str, Node] = {}  # one-step Cropping1D waiting for its Flatten
     for layer, call in calls.items():
-        kind = for_layer(layer).read(layer)
+        kind = for_layer(layer).kind_of(layer)
         refs = tuple(_ref(tensor) for tensor in _data_tensors(call))
         found = read_length_mask(call.arguments.kwargs.get("mask"))
         # made from this layer's own input: a length_mask node; else Keras propagated it

@@ -31,7 +31,7 @@ class EmbeddingTranslator(Translator):
         )
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> EmbeddingSpec:
+    def spec_of(cls, layer: keras.layers.Layer) -> EmbeddingSpec:
         config = layer.get_config()
         check_plain(layer, config)
         if config.get("quantization_config") or config.get("lora_rank"):
@@ -58,7 +58,7 @@ class MaskingTranslator(Translator):
         return keras.layers.Masking(mask_value=spec.mask_value, dtype=dtype, name=name)
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> MaskingSpec:
+    def spec_of(cls, layer: keras.layers.Layer) -> MaskingSpec:
         value = layer.get_config()["mask_value"]
         if isinstance(value, int | float) and not isinstance(value, bool):
             value = float(value)  # Masking(0) and Masking(0.0) are one spec

@@ -37,7 +37,7 @@ class DenseTranslator(Translator):
         return keras.layers.Dense(spec.units, activation=spec.activation, dtype=dtype, name=name)
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> DenseSpec:
+    def spec_of(cls, layer: keras.layers.Layer) -> DenseSpec:
         config = layer.get_config()
         check_plain(layer, config)
         if config.get("quantization_config"):
@@ -61,9 +61,9 @@ class TimeDistributedDenseTranslator(Translator):
         return layer.layer
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> DenseSpec:
+    def spec_of(cls, layer: keras.layers.Layer) -> DenseSpec:
         check_plain(layer)
-        return DenseTranslator.read(inner_dense(layer))
+        return DenseTranslator.spec_of(inner_dense(layer))
 
 
 @register
@@ -79,7 +79,7 @@ class DropoutTranslator(Translator):
         return keras.layers.Dropout(spec.rate, dtype=dtype, name=name)
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> DropoutSpec:
+    def spec_of(cls, layer: keras.layers.Layer) -> DropoutSpec:
         config = layer.get_config()
         if config.get("noise_shape") is not None:
             raise ModelFileError(
@@ -129,7 +129,7 @@ class LayerNormTranslator(Translator):
         return keras.layers.LayerNormalization(epsilon=spec.epsilon, dtype=dtype, name=name)
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> LayerNormSpec:
+    def spec_of(cls, layer: keras.layers.Layer) -> LayerNormSpec:
         config = layer.get_config()
         _check_norm(layer, config, off=("rms_scaling",))
         return spec_or_refusal(layer, LayerNormSpec, epsilon=float(config["epsilon"]))
@@ -153,7 +153,7 @@ class BatchNormTranslator(Translator):
         return keras.layers.BatchNormalization(epsilon=spec.epsilon, dtype=dtype, name=name)
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> BatchNormSpec:
+    def spec_of(cls, layer: keras.layers.Layer) -> BatchNormSpec:
         config = layer.get_config()
         _check_norm(layer, config, off=("synchronized", "renorm"))
         return spec_or_refusal(layer, BatchNormSpec, epsilon=float(config["epsilon"]))

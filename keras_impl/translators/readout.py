@@ -30,7 +30,7 @@ class LastStepTranslator(Translator):
     role = READOUT
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> Any:
+    def spec_of(cls, layer: keras.layers.Layer) -> Any:
         return None  # the pair is checked as a whole by `check_last_step`
 
 

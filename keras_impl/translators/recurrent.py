@@ -151,7 +151,7 @@ class RecurrentTranslator(Translator):
         return keras.layers.Bidirectional(inner, merge_mode="concat", dtype=dtype, name=name)
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> RecurrentLayerSpec:
+    def spec_of(cls, layer: keras.layers.Layer) -> RecurrentLayerSpec:
         if type(layer) is not keras.layers.Bidirectional:
             return _read_unwrapped(layer)
         if layer.merge_mode != "concat":

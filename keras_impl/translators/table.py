@@ -1,9 +1,11 @@
 """The translator tables: which translator handles a Keras layer class, and which a spec class.
 
 A translator is one small class per layer kind of the grammar (nobuco's converters are the
-model): it builds the Keras layer(s) for its spec, reads the spec back from a Keras layer, and
-names the Keras variables behind each canonical array. `register` files it under its spec class
-and every Keras class it reads, so supporting a new kind is one new class, never a new branch.
+model): it builds the Keras layer(s) for its spec (`build`), reads the spec back from a Keras
+layer (`spec_of`), and names the Keras variables behind each canonical array (`to_canonical`,
+`assignments`: the same two words as torch_impl's translators). `register` files it under its
+spec class and every Keras class it reads, so supporting a new kind is one new class, never a
+new branch.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ FRONT, RECURRENT, DROPOUT, READOUT, HEAD = "front", "recurrent", "dropout", "rea
 
 
 class Translator:
-    """One layer kind. Subclasses set the class attributes and `build` / `read`.
+    """One layer kind. Subclasses set the class attributes and `build` / `spec_of`.
 
     params maps each canonical array name to the Keras variable attribute holding it, for the
     kinds whose canonical arrays are Keras's own (embedding, dense, normalisations): there is
@@ -38,7 +40,7 @@ class Translator:
         raise NotImplementedError(cls.__name__)
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> Any:
+    def spec_of(cls, layer: keras.layers.Layer) -> Any:
         """The spec of `layer`, or ModelFileError naming the layer and the setting at fault."""
         raise NotImplementedError(cls.__name__)
 

@@ -28,7 +28,7 @@ from tests.user_nets import (
     outputs,
     user_inputs,
 )
-from torch_impl import canonical_from_module, canonical_from_state_dict, read_canonical
+from torch_impl import canonical_from_state_dict, read_canonical, trace_module
 
 KINDS = ("rnn", "lstm", "gru")
 SPEC_KIND = {"rnn": "simple", "lstm": "lstm", "gru": "gru"}
@@ -131,15 +131,18 @@ class _Chain(nn.Module):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_a_module_says_its_own_settings(dtype):
+    """The traced route (the one route from a live module) reads the relu nonlinearity and the
+    sigmoid head from the module and its forward, where a state dict must be told both."""
     torch.manual_seed(1)
     net = _Chain().to(getattr(torch, dtype))
-    inferred = canonical_from_module(net, time_steps=TIME_STEPS)
-    spec = inferred.weights.spec
+    weights = trace_module(net, TIME_STEPS).weights
+    spec = weights.spec
     assert [layer.kind for layer in spec.layers] == ["lstm", "gru", "simple"]
     assert spec.layers[2].activation == "relu" and spec.head.activation == "sigmoid"
-    assert "from module squash" in "\n".join(inferred.assumptions)
     X = user_inputs(dtype)
-    assert max_abs(reference_predict(inferred.weights, X), outputs(net, X)) <= TOLERANCES[dtype]
+    assert max_abs(reference_predict(weights, X), outputs(net, X)) <= TOLERANCES[dtype]
+    from_keys = canonical_from_state_dict(net.state_dict(), "relu", "sigmoid", TIME_STEPS)
+    assert from_keys.weights.bitwise_equal(weights)  # both routes read the same tensors
 
 
 def test_safetensors_key_order_is_recovered_from_shapes(tmp_path):
@@ -183,6 +186,38 @@ def _state(kind="lstm", **options):
     return dict(make_net(kind, 1, False, "float32", **options).state_dict())
 
 
+def test_an_empty_state_dict_and_settings_no_spec_takes():
+    _refused({}, "holds no tensors")
+    with pytest.raises(ModelFileError, match=r"^my.pt: .*activation"):
+        canonical_from_state_dict(_state("rnn"), "nonsense", source="my.pt")  # nn.RNN's
+    with pytest.raises(ModelFileError, match=r"^my.pt: model: .*time_steps"):
+        canonical_from_state_dict(_state(), time_steps=0, source="my.pt")
+
+
+def test_a_bidirectional_last_module_is_not_guessed():
+    """h_n of both directions or out[:, -1] differ in the backward half, and the
+    keys cannot tell them apart: the reader asks rather than port the wrong one."""
+    state = dict(make_net("lstm", 1, True, "float32").state_dict())
+    _refused(state, "bidirectional", "--readout final", "--readout last_step", "--module")
+    with pytest.raises(ModelFileError, match="readout must be one of final, last_step"):
+        canonical_from_state_dict(state, readout="first")
+
+
+def test_missing_tensors_are_named():
+    state = _state()
+    del state["rnn.weight_hh_l0"]
+    _refused(state, "rnn.* has no weight_ih_l0 and weight_hh_l0")
+    state = _state()
+    del state["rnn.bias_hh_l0"]
+    _refused(state, "rnn.bias_ih_l0 has no partner bias")
+    two = dict(make_net("lstm", 2, False, "float32").state_dict())
+    _refused(
+        {k: v for k, v in two.items() if k != "rnn.weight_ih_l1"}, "rnn.weight_ih_l1 is missing"
+    )
+    skipped = {k.replace("_l1", "_l2"): v for k, v in two.items()}  # layer 1 renamed layer 2
+    _refused(skipped, "rnn.* is missing layer(s) [(1, '_l0')] of its 3 layers")
+
+
 def test_keys_that_fit_no_layout_are_listed():
     state = _state()
     state["norm.running_mean"] = torch.zeros(3)
@@ -204,9 +239,18 @@ def test_no_head_and_no_recurrent_module():
 def test_proj_size_is_refused():
     net = nn.LSTM(2, 4, proj_size=2, batch_first=True)
     _refused({**net.state_dict(), "fc.weight": torch.zeros(1, 2)}, "weight_hr_l0", "proj_size")
-    holder = nn.Sequential(net, nn.Linear(2, 1))
-    with pytest.raises(ModelFileError, match="proj_size=2"):
-        canonical_from_module(holder)
+    with pytest.raises(ModelFileError, match=r"self.rnn \(LSTM\) has proj_size=2"):
+        trace_module(_Projected(), TIME_STEPS)
+
+
+class _Projected(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(2, 4, proj_size=2, batch_first=True)
+        self.fc = nn.Linear(2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.rnn(x)[0][:, -1])
 
 
 def test_mismatched_shapes():
@@ -226,12 +270,26 @@ def test_mixed_and_unsupported_dtypes():
     state["fc.bias"] = state["fc.bias"].double()
     _refused(state, "all float32 or all float64", "fc.bias")
     _refused({k: v.half() for k, v in _state().items()}, "float16")
+    state = _state()
+    state["fc.bias"] = state["fc.bias"].long()  # would be cast into the model unseen
+    _refused(state, "fc.bias is a torch.int64 tensor")
+    _refused({**_state(), "epoch": 3}, "epoch is a int, not a tensor")
 
 
-def test_a_module_holding_other_tensors_is_refused():
-    holder = nn.Sequential(nn.LayerNorm(2), nn.GRU(2, 3, batch_first=True), nn.Linear(3, 1))
-    with pytest.raises(ModelFileError, match=r"module 0 \(LayerNorm\) holds tensors"):
-        canonical_from_module(holder)
+class _NormFirst(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(2)
+        self.gru = nn.GRU(2, 3, batch_first=True)
+        self.fc = nn.Linear(3, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.gru(self.norm(x))[0][:, -1])
+
+
+def test_a_module_the_chain_cannot_carry_is_refused_by_node():
+    with pytest.raises(ModelFileError, match=r"before the recurrent layers.*\(LayerNorm\)"):
+        trace_module(_NormFirst(), TIME_STEPS)
 
 
 def test_read_state_dict_refuses_files_without_one(tmp_path):

@@ -21,6 +21,7 @@ from torch import nn
 from shared.graph.layers import Embedding, Masking
 from shared.graph.model import ModelGraph, Ref
 from shared.graph.reference import graph_inputs
+from torch_impl.common import evaluating, torch_dtype
 from torch_impl.graph.translators import Context, for_kind
 
 
@@ -56,7 +57,7 @@ class GraphNet(nn.Module):
     def __init__(self, graph: ModelGraph, *, loop: bool = False) -> None:
         super().__init__()
         self.graph = graph
-        dtype = getattr(torch, graph.dtype)
+        dtype = torch_dtype(graph.dtype)
         self.nodes = nn.ModuleDict()
         for node in graph.nodes:
             context = Context(
@@ -138,12 +139,7 @@ def graph_predict(model: GraphNet, inputs: Any) -> list[np.ndarray]:
         One array per graph output.
     """
     tensors = input_tensors(model.graph, inputs)
-    training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            outputs = model(*tensors)
-    finally:
-        model.train(training)
+    with evaluating(model):
+        outputs = model(*tensors)
     outputs = outputs if isinstance(outputs, tuple) else (outputs,)
     return [output.numpy() for output in outputs]

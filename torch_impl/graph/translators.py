@@ -68,22 +68,22 @@ class Tensors:
         }
         return Translator(self.translator.kind, names)
 
-    def read(self, module: nn.Module, kind: NodeKind) -> Arrays:
-        return self._present(module).read(module, kind)
+    def to_canonical(self, module: nn.Module, kind: NodeKind) -> Arrays:
+        return self._present(module).to_canonical(module, kind)
 
-    def pairs(self, module: nn.Module, kind: NodeKind, arrays: Arrays) -> list[Pair]:
-        return self._present(module).pairs(module, kind, arrays)
+    def assignments(self, module: nn.Module, kind: NodeKind, arrays: Arrays) -> list[Pair]:
+        return self._present(module).assignments(module, kind, arrays)
 
 
 class ConvTensors:
     """conv1d: canonical W (kernel, in, filters) is nn.Conv1d's weight (filters, in, kernel)
     with its axes reversed; b is bias."""
 
-    def read(self, module: nn.Module, kind: NodeKind) -> Arrays:
+    def to_canonical(self, module: nn.Module, kind: NodeKind) -> Arrays:
         arrays = {"W": to_numpy(module.weight.permute(2, 1, 0))}
         return arrays | ({"b": to_numpy(module.bias)} if module.bias is not None else {})
 
-    def pairs(self, module: nn.Module, kind: NodeKind, arrays: Arrays) -> list[Pair]:
+    def assignments(self, module: nn.Module, kind: NodeKind, arrays: Arrays) -> list[Pair]:
         pairs = [(module.weight, torch.from_numpy(np.ascontiguousarray(arrays["W"].transpose())))]
         if module.bias is not None:
             pairs.append((module.bias, torch.from_numpy(np.ascontiguousarray(arrays["b"]))))
@@ -99,8 +99,8 @@ class RecurrentTensors:
         has_bias = getattr(module.rnn, "bias_ih_l0", None) is not None
         return RecurrentTranslator(names=names if has_bias else names[:2])
 
-    def read(self, module: GraphRecurrent, kind: Recurrent) -> Arrays:
-        directions = self._translator(module).read(module.rnn, kind)
+    def to_canonical(self, module: GraphRecurrent, kind: Recurrent) -> Arrays:
+        directions = self._translator(module).to_canonical(module.rnn, kind)
         return {
             f"{direction}/{param}/{gate}": array
             for direction, held in directions.items()
@@ -108,7 +108,7 @@ class RecurrentTensors:
             for gate, array in held.param(param).items()
         }
 
-    def pairs(self, module: GraphRecurrent, kind: Recurrent, arrays: Arrays) -> list[Pair]:
+    def assignments(self, module: GraphRecurrent, kind: Recurrent, arrays: Arrays) -> list[Pair]:
         directions = {}
         for direction in kind.directions:
             params = {
@@ -120,14 +120,14 @@ class RecurrentTensors:
                 for param in ("W", "U", "b", "c")
             }
             directions[direction] = DirectionWeights(**params)
-        return self._translator(module).pairs(module.rnn, kind, directions)
+        return self._translator(module).assignments(module.rnn, kind, directions)
 
 
 class NoArrays:
-    def read(self, module: nn.Module, kind: NodeKind) -> Arrays:
+    def to_canonical(self, module: nn.Module, kind: NodeKind) -> Arrays:
         return {}
 
-    def pairs(self, module: nn.Module, kind: NodeKind, arrays: Arrays) -> list[Pair]:
+    def assignments(self, module: nn.Module, kind: NodeKind, arrays: Arrays) -> list[Pair]:
         return []
 
 

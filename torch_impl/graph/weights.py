@@ -22,7 +22,7 @@ def graph_to_canonical(model: GraphNet) -> GraphWeights:
     graph, modules = read_graph(model)
     arrays = {}
     for node in graph.nodes:
-        held = for_kind(node.kind).arrays.read(modules[node.name], node.kind)
+        held = for_kind(node.kind).arrays.to_canonical(modules[node.name], node.kind)
         if held:
             arrays[node.name] = held
     return GraphWeights(graph, arrays).validate()
@@ -34,7 +34,7 @@ def _pairs(net: GraphNet, weights: GraphWeights) -> list[Pair]:
     pairs = []
     for node in graph.nodes:
         module, arrays = modules[node.name], weights.arrays.get(node.name, {})
-        for target, value in for_kind(node.kind).arrays.pairs(module, node.kind, arrays):
+        for target, value in for_kind(node.kind).arrays.assignments(module, node.kind, arrays):
             if target.shape != value.shape or target.dtype != value.dtype:
                 raise WeightFormatError(
                     f"node {node.name!r} ({node.kind.type}): internal mapping error: "

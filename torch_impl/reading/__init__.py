@@ -18,11 +18,11 @@ values.py         what each fx value is to the reader
 The same forward read onto the chain grammar, and what holds no forward (the chain route):
 
 traced.py         the fx tracer, and refusals naming the construct and source line
-traced_model.py   trace_module: a chain's spec and canonical weights, the user's runs
+traced_model.py   trace_module: a chain's spec and canonical weights, the user's runs (the one
+                  route from a live module to canonical weights)
 traced_values.py, traced_readout.py, traced_head.py   the chain walk's values and readers
 user_models.py    a bare state dict, Lightning checkpoint or .safetensors read by key layout
 user_layout.py    where each tensor of a state dict belongs
-user_modules.py   canonical weights from a live module's parameters
 user_class.py     `--module pkg.mod:Class`: the user's class imported and loaded from a file
 """
 

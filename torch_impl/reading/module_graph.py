@@ -22,9 +22,9 @@ from shared.errors import ModelFileError, SpecError
 from shared.graph.model import ModelGraph, Node, Ref
 from shared.graph.recurrent import Recurrent
 from shared.graph.weights import GraphWeights
+from torch_impl.common import evaluating, module_dtype, torch_dtype
 from torch_impl.reading.builder import INPUT, LENGTHS, Builder
-from torch_impl.reading.traced_model import module_dtype
-from torch_impl.reading.tracing import evaluating, trace_graph
+from torch_impl.reading.tracing import trace_graph
 from torch_impl.reading.values import Lengths, Tensor
 from torch_impl.reading.walk import walk
 
@@ -54,7 +54,7 @@ class ModuleReading:
         array = inputs[INPUT] if isinstance(inputs, dict) else inputs
         tensor = torch.from_numpy(np.ascontiguousarray(array))
         tokens = graph.inputs[0].kind == "tokens"
-        tensor = tensor.long() if tokens else tensor.to(getattr(torch, graph.dtype))
+        tensor = tensor.long() if tokens else tensor.to(torch_dtype(graph.dtype))
         return tensor.transpose(0, 1) if self.input_time_major else tensor
 
     def _arguments(self, graph: ModelGraph, inputs: Any) -> tuple[torch.Tensor, ...]:
@@ -78,7 +78,7 @@ class ModuleReading:
         order = self._order(graph, inputs)
         if order is not None:
             inputs = {name: np.asarray(array)[order] for name, array in inputs.items()}
-        with evaluating(module), torch.no_grad():
+        with evaluating(module):
             result = module(*self._arguments(graph, inputs))
         items = list(result) if isinstance(result, tuple | list) else [result]
         outputs = [
@@ -104,7 +104,7 @@ class ModuleReading:
         order = self._order(graph, inputs)
         if order is not None:
             inputs = {name: np.asarray(array)[order] for name, array in inputs.items()}
-        with evaluating(self.graph_module), torch.no_grad():
+        with evaluating(self.graph_module):
             _Recorder(self.graph_module).run(*self._arguments(graph, inputs))
         if order is not None:
             found = {name: [value[np.argsort(order)]] for name, (value,) in found.items()}

@@ -40,7 +40,7 @@ def refuse(call: Any, why: str) -> GrammarError:
 
 
 def _weighted(call: Any, builder: Builder, kind: Any, ref: Ref) -> str:
-    arrays = BY_KIND[type(kind)].arrays.read(call.module, kind)
+    arrays = BY_KIND[type(kind)].arrays.to_canonical(call.module, kind)
     return builder.add(call.node.name, kind, [ref], call.node, arrays)
 
 

@@ -21,10 +21,9 @@ from shared.graph.model import Ref
 from shared.graph.recurrent import Recurrent
 from torch_impl.reading import packing
 from torch_impl.reading.builder import Builder
-from torch_impl.reading.traced_model import layer_view
 from torch_impl.reading.traced_values import GrammarError, where
 from torch_impl.reading.values import Group, Packed, Rows, Tensor, Zeros
-from torch_impl.translators import RECURRENT, RecurrentTranslator
+from torch_impl.translators import RECURRENT, RecurrentTranslator, layer_view
 
 KINDS = {nn.RNN: "simple", nn.LSTM: "lstm", nn.GRU: "gru"}
 
@@ -50,7 +49,7 @@ def _kind(module: nn.Module, node: fx.Node) -> Recurrent:
 def _arrays(module: nn.Module, layer: int, kind: Recurrent) -> dict[str, np.ndarray]:
     """Layer `layer`'s canonical arrays, `{direction}/{W|U|b|c}/{gate}`."""
     names = RECURRENT.names if kind.use_bias else RECURRENT.names[:2]
-    directions = RecurrentTranslator(names=names).read(layer_view(module, layer), kind)
+    directions = RecurrentTranslator(names=names).to_canonical(layer_view(module, layer), kind)
     return {
         f"{direction}/{param}/{gate}": array
         for direction, held in directions.items()

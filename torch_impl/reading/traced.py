@@ -42,6 +42,7 @@ from typing import Any
 import torch
 from torch import fx, nn
 
+from torch_impl.common import evaluating
 from torch_impl.reading.traced_head import dropout_rate, head_step, is_dropout
 from torch_impl.reading.traced_readout import (
     cat_readout,
@@ -50,7 +51,7 @@ from torch_impl.reading.traced_readout import (
     row_readout,
     state_rows,
 )
-from torch_impl.reading.traced_values import GrammarError, Pipe, Recurrent, Value, where
+from torch_impl.reading.traced_values import GrammarError, Pipe, RecurrentUse, Value, where
 
 RECURRENT_TYPES = (nn.RNN, nn.LSTM, nn.GRU)
 # Methods and functions that leave a zeros tensor zeros, or a pipeline tensor as it is.
@@ -87,16 +88,13 @@ def trace(module: nn.Module) -> fx.GraphModule:
     Raises:
         ModelFileError: naming the node of a data-dependent branch, or what fx could not trace.
     """
-    was_training = module.training
-    module.eval()
-    try:
-        graph = _Tracer().trace(module)
-    except GrammarError:
-        raise
-    except Exception as error:  # fx raises many kinds; the user gets one line
-        raise GrammarError(_untraceable(module, error)) from None
-    finally:
-        module.train(was_training)
+    with evaluating(module):
+        try:
+            graph = _Tracer().trace(module)
+        except GrammarError:
+            raise
+        except Exception as error:  # fx raises many kinds; the user gets one line
+            raise GrammarError(_untraceable(module, error)) from None
     return fx.GraphModule(module, graph)
 
 
@@ -112,7 +110,8 @@ _UNTRACEABLE = (
 def _untraceable(module: nn.Module, error: Exception) -> str:
     """One line for a forward fx could not trace: the construct and its source line where one
     is known, e.g. `Net: its forward packs its batch (pack_padded_sequence) at net.py:14:
-    packed = pack_padded_sequence(...), which the porter cannot read yet`."""
+    packed = pack_padded_sequence(...), which the chain reader cannot read`; the graph reader
+    (torch_impl.reading.module_graph) reads it."""
     name = type(module).__name__
     try:
         lines, first = inspect.getsourcelines(type(module).forward)
@@ -124,7 +123,7 @@ def _untraceable(module: nn.Module, error: Exception) -> str:
             if any(word in line for word in words):
                 return (
                     f"{name}: its forward {construct} at {Path(file).name}:{first + offset}: "
-                    f"{line.strip()}, which torch.fx cannot trace and the porter cannot read yet"
+                    f"{line.strip()}, which the chain reader cannot trace (the graph reader can)"
                 )
     text = str(error).strip()
     first = text.splitlines()[0] if text else type(error).__name__
@@ -252,10 +251,10 @@ def _add_recurrent(node: fx.Node, module: nn.Module, pipe: Pipe, label: str) -> 
     if pipe.recurrent:
         if pipe.time_major != time_major:
             raise GrammarError(f"{label} reads its input with the wrong axes: {where(node)}")
-        return pipe.add(recurrent=(*pipe.recurrent, Recurrent(node.target, module, node.name)))
+        return pipe.add(recurrent=(*pipe.recurrent, RecurrentUse(node.target, module, node.name)))
     # the first module decides the user's layout: its own axes, undone by any transpose before
     return pipe.add(
-        recurrent=(Recurrent(node.target, module, node.name),),
+        recurrent=(RecurrentUse(node.target, module, node.name),),
         time_major=time_major,
         input_time_major=time_major != pipe.flipped,
     )

@@ -2,12 +2,13 @@
 
 `trace_module` turns what the traced forward reads into the grammar's spec and copies every
 tensor through the translator of its layer kind (`torch_impl.translators`, the one place
-torch's layouts are written down): a multi-layer nn.LSTM is read one layer at a time through a
-view that names layer k's tensors as the translator expects them (`weight_ih_l0`, ...), and
-tensors a module lacks (bias=False, an affine-free LayerNorm) are the values that compute the
-same (zeros, ones). It also runs the user's own module as the traced forward expects its
-inputs (time-major where it is), and records the outputs of every part of the model for
-`compare` to say where two computations first part.
+torch's layouts are written down): a multi-layer nn.LSTM is read one layer at a time through
+the translators' `layer_view`, and tensors a module lacks (bias=False, an affine-free
+LayerNorm) are the values that compute the same (zeros, ones). It also runs the user's own
+module as the traced forward expects its inputs (time-major where it is), and records the
+outputs of every part of the model for `compare` to say where two computations first part.
+This is the one route from a live module to canonical weights: what the forward does is read,
+never guessed from the modules it holds.
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ from shared.grammar import DenseSpec, EmbeddingSpec
 from shared.recurrent_spec import RecurrentLayerSpec
 from shared.spec import ModelSpec
 from shared.weights import CanonicalWeights
+from torch_impl.common import evaluating, module_dtype, torch_dtype
 from torch_impl.reading.traced import read, trace
 from torch_impl.reading.traced_values import Pipe
-from torch_impl.translators import for_spec
+from torch_impl.translators import for_spec, layer_view
 
 _KIND = {nn.RNN: "simple", nn.LSTM: "lstm", nn.GRU: "gru"}
-_DTYPES = {torch.float32: "float32", torch.float64: "float64"}
 
 
 @dataclass
@@ -57,28 +58,6 @@ class TracedModel:
     notes: list[str] = field(default_factory=list)
 
 
-def module_dtype(module: nn.Module) -> str:
-    found = {t.dtype for t in [*module.parameters(), *module.buffers()] if t.is_floating_point()}
-    if len(found) != 1 or next(iter(found)) not in _DTYPES:
-        raise ModelFileError(
-            f"{type(module).__name__}: tensors must be all float32 or all float64, found "
-            f"{sorted(str(d) for d in found) or 'none'}"
-        )
-    return _DTYPES[next(iter(found))]
-
-
-def layer_view(module: nn.Module, layer: int) -> SimpleNamespace:
-    """Layer `layer`'s tensors under layer 0's names (zeros for bias=False)."""
-    view = {}
-    for suffix in ("", "_reverse")[: 1 + module.bidirectional]:
-        weight_ih = getattr(module, f"weight_ih_l{layer}{suffix}")
-        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            tensor = getattr(module, f"{name}_l{layer}{suffix}", None)
-            rows = weight_ih.shape[0]
-            view[f"{name}_l0{suffix}"] = tensor if tensor is not None else weight_ih.new_zeros(rows)
-    return SimpleNamespace(**view)
-
-
 def _head_view(module: nn.Module, dtype: str) -> SimpleNamespace:
     """A head module's tensors, with ones and zeros where the module has none (bias=False,
     an affine-free LayerNorm or BatchNorm1d)."""
@@ -93,7 +72,7 @@ def _head_view(module: nn.Module, dtype: str) -> SimpleNamespace:
     fill = {"weight": torch.ones, "bias": torch.zeros}
     for name, make in fill.items():
         if view[name] is None:
-            view[name] = make(size, dtype=getattr(torch, dtype))
+            view[name] = make(size, dtype=torch_dtype(dtype))
     return SimpleNamespace(**view)
 
 
@@ -164,12 +143,12 @@ def _weights(spec: ModelSpec, pipe: Pipe) -> CanonicalWeights:
     for use in pipe.recurrent:
         for layer in range(use.module.num_layers):
             view = layer_view(use.module, layer)
-            layers.append(translator.read(view, spec.layers[len(layers)]))
+            layers.append(translator.to_canonical(view, spec.layers[len(layers)]))
     front = {}
     if pipe.embedding is not None:
-        front = for_spec(spec.front).read(pipe.embedding[1], spec.front)
+        front = for_spec(spec.front).to_canonical(pipe.embedding[1], spec.front)
     arrays = [
-        for_spec(head.spec).read(_head_view(head.module, spec.dtype), head.spec)
+        for_spec(head.spec).to_canonical(_head_view(head.module, spec.dtype), head.spec)
         if head.module
         else {}
         for head in pipe.head
@@ -207,7 +186,7 @@ def trace_module(module: nn.Module, time_steps: int = 12) -> TracedModel:
 def _user_inputs(traced: TracedModel, X: np.ndarray) -> torch.Tensor:
     spec = traced.weights.spec
     inputs = torch.from_numpy(np.ascontiguousarray(X))
-    inputs = inputs.long() if spec.embedded else inputs.to(getattr(torch, spec.dtype))
+    inputs = inputs.long() if spec.embedded else inputs.to(torch_dtype(spec.dtype))
     return inputs.transpose(0, 1) if traced.input_time_major else inputs
 
 
@@ -220,14 +199,20 @@ def _numpy(value: Any, time_major: bool) -> np.ndarray:
 def traced_outputs(traced: TracedModel, module: nn.Module, X: np.ndarray) -> np.ndarray:
     """The user's own module on X (batch-major numpy; token ids for an Embedding), in eval
     mode without gradients; outputs batch-major. Its training flag is restored afterwards."""
-    was_training = module.training
-    module.eval()
-    try:
-        with torch.no_grad():
-            outputs = module(_user_inputs(traced, X))
-    finally:
-        module.train(was_training)
+    with evaluating(module):
+        outputs = module(_user_inputs(traced, X))
     return _numpy(outputs, traced.output_time_major)
+
+
+def module_outputs(module: nn.Module, X: np.ndarray) -> np.ndarray:
+    """Any user module's outputs for numpy inputs X (cast to its dtype), in eval mode without
+    gradients, for a forward the reader cannot trace; a tuple output gives its first element.
+    The module's training flag is restored afterwards."""
+    parameter = next(module.parameters(), None)
+    dtype = parameter.dtype if parameter is not None else torch.float32
+    with evaluating(module):
+        outputs = module(torch.from_numpy(np.ascontiguousarray(X)).to(dtype))
+    return _numpy(outputs, False)
 
 
 def traced_parts(traced: TracedModel, X: np.ndarray) -> dict[tuple[str, int], np.ndarray]:
@@ -244,12 +229,6 @@ def traced_parts(traced: TracedModel, X: np.ndarray) -> dict[tuple[str, int], np
                 found[(part.kind, part.index)] = _numpy(value, part.time_major)
             return value
 
-    graph = traced.graph
-    was_training = graph.training
-    graph.eval()
-    try:
-        with torch.no_grad():
-            _Recorder(graph).run(_user_inputs(traced, X))
-    finally:
-        graph.train(was_training)
+    with evaluating(traced.graph) as graph:
+        _Recorder(graph).run(_user_inputs(traced, X))
     return found

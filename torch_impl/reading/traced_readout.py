@@ -14,7 +14,7 @@ from typing import Any
 from torch import fx, nn
 
 from shared.grammar import DropoutSpec
-from torch_impl.reading.traced_values import GrammarError, Head, Pipe, Recurrent, Value, where
+from torch_impl.reading.traced_values import GrammarError, Head, Pipe, RecurrentUse, Value, where
 
 
 def state_rows(pipe: Pipe) -> int:
@@ -74,7 +74,7 @@ def readout_value(pipe: Pipe, readout: str, node_name: str) -> Value:
     return Value("tensor", pipe.add(readout=readout, readout_node=node_name))
 
 
-def _undropped(use: Recurrent) -> Recurrent:
+def _undropped(use: RecurrentUse) -> RecurrentUse:
     return dataclasses.replace(use, dropout_after=0.0)
 
 

@@ -36,8 +36,9 @@ class GrammarError(ModelFileError):
 
 
 @dataclass(frozen=True)
-class Recurrent:
-    """One recurrent module as the forward uses it; `dropout_after` an nn.Dropout behind it."""
+class RecurrentUse:
+    """One live recurrent module as the forward uses it: its name, the module, its fx node, and
+    `dropout_after` an nn.Dropout behind it (a state dict's modules are `KeyedModule`s)."""
 
     name: str
     module: nn.Module
@@ -59,7 +60,7 @@ class Pipe:
     """Everything a tensor went through, from the input on (the model that computes it)."""
 
     embedding: tuple[str, nn.Module] | None = None
-    recurrent: tuple[Recurrent, ...] = ()
+    recurrent: tuple[RecurrentUse, ...] = ()
     flipped: bool = False  # before the first recurrent module: transposed from the user's input
     time_major: bool = False  # after one: the sequence's axes are (time, batch, ...)
     input_time_major: bool = False

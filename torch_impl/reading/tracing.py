@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import inspect
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from torch import fx, nn
 from torch.fx import _symbolic_trace
 from torch.nn.utils import rnn as rnn_utils
 
+from torch_impl.common import evaluating
 from torch_impl.reading.traced import _Tracer
 from torch_impl.reading.traced_values import GrammarError, where
 
@@ -43,17 +42,6 @@ _CONSTRUCTS = (
     ("'len' is not supported", "len() of a traced tensor"),
     ("iteration over a", "a Python loop over a traced tensor"),
 )
-
-
-@contextmanager
-def evaluating(module: nn.Module) -> Iterator[None]:
-    """Eval mode for the run (dropout off, BatchNorm's running statistics), restored after."""
-    was_training = module.training
-    module.eval()
-    try:
-        yield
-    finally:
-        module.train(was_training)
 
 
 class GraphTracer(_Tracer):

@@ -24,9 +24,8 @@ import torch
 from torch import nn
 
 from shared.errors import ModelFileError
+from torch_impl.common import float_dtype, torch_dtype
 from torch_impl.io import read_file
-
-_DTYPES = (torch.float32, torch.float64)
 
 
 def import_class(target: str) -> type:
@@ -53,14 +52,8 @@ def import_class(target: str) -> type:
 
 
 def _file_dtype(path: Path, state: dict[str, Any]) -> torch.dtype:
-    tensors = [t for t in state.values() if isinstance(t, torch.Tensor)]
-    found = {t.dtype for t in tensors if t.is_floating_point()}
-    if len(found) != 1 or next(iter(found)) not in _DTYPES:
-        raise ModelFileError(
-            f"{path}: floating tensors must be all float32 or all float64, found "
-            f"{sorted(str(d) for d in found) or 'none'}"
-        )
-    return next(iter(found))
+    tensors = [(k, t) for k, t in state.items() if isinstance(t, torch.Tensor)]
+    return torch_dtype(float_dtype(str(path), tensors))
 
 
 def _hyper_parameters(path: Path) -> dict[str, Any]:

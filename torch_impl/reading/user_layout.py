@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from shared.errors import ModelFileError
+from torch_impl.common import float_dtype
 
 _RECURRENT = re.compile(
     r"^(?P<module>(?:.*\.)?)(?P<param>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
@@ -23,13 +24,14 @@ _RECURRENT = re.compile(
 )
 _KIND_OF_GATES = {1: "simple", 3: "gru", 4: "lstm"}
 TORCH_CLASS = {"simple": "nn.RNN", "gru": "nn.GRU", "lstm": "nn.LSTM"}
-_DTYPES = {torch.float32: "float32", torch.float64: "float64"}
 MAX_LISTED = 8
 
 
 @dataclass
-class Recurrent:
-    """One torch recurrent module found in a state dict: prefix, kind and every layer's tensors."""
+class KeyedModule:
+    """One torch recurrent module found by its state-dict keys: prefix, kind and every layer's
+    tensors. No module object exists on this route (a bare state dict holds none), which is why
+    it is not the traced reader's `RecurrentUse` (a live module, its fx node, a dropout after)."""
 
     prefix: str
     kind: str
@@ -88,7 +90,7 @@ def _expect(source: str, key: str, tensor: torch.Tensor, shape: tuple[int, ...])
 
 def recurrent_module(
     source: str, prefix: str, layers: dict[tuple[int, str], dict[str, torch.Tensor]]
-) -> Recurrent:
+) -> KeyedModule:
     """Kind, sizes and directions of one module's tensors, every shape checked against them."""
     first = layers.get((0, "_l0"), {})
     if "weight_ih" not in first or "weight_hh" not in first:
@@ -124,7 +126,7 @@ def recurrent_module(
             raise ModelFileError(f"{source}: {prefix}{biases[0]}_{name} has no partner bias")
         for bias in biases:
             _expect(source, f"{prefix}{bias}_{name}", params[bias], (rows,))
-    return Recurrent(prefix, kind, units, features, num_layers, bidirectional, layers)
+    return KeyedModule(prefix, kind, units, features, num_layers, bidirectional, layers)
 
 
 def head_of(source: str, others: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
@@ -162,14 +164,14 @@ def head_of(source: str, others: dict[str, dict[str, Any]]) -> tuple[str, dict[s
     return next(iter(linears.items()))
 
 
-def chain(source: str, modules: list[Recurrent], head_in: int) -> tuple[list[Recurrent], str]:
+def chain(source: str, modules: list[KeyedModule], head_in: int) -> tuple[list[KeyedModule], str]:
     """Order the recurrent modules so each feeds the next and the last feeds the head.
 
     File order first (a torch state dict keeps registration order); safetensors sorts its keys,
     so otherwise the one order whose shapes fit is taken.
     """
 
-    def fits(order: tuple[Recurrent, ...]) -> bool:
+    def fits(order: tuple[KeyedModule, ...]) -> bool:
         sizes = [m.features for m in order[1:]] + [head_in]
         return all(m.output_size == size for m, size in zip(order, sizes, strict=True))
 
@@ -187,12 +189,11 @@ def chain(source: str, modules: list[Recurrent], head_in: int) -> tuple[list[Rec
 
 
 def dtype_of(source: str, state: dict[str, Any]) -> str:
-    found: dict[str, list[str]] = {}
+    """The state dict's one float dtype; every value must be a float tensor (an integer one
+    would be cast silently into the model)."""
     for key, tensor in state.items():
         if not isinstance(tensor, torch.Tensor):
             raise ModelFileError(f"{source}: {key} is a {type(tensor).__name__}, not a tensor")
-        found.setdefault(_DTYPES.get(tensor.dtype, str(tensor.dtype)), []).append(key)
-    if len(found) != 1 or next(iter(found)) not in _DTYPES.values():
-        detail = "; ".join(f"{d}: {listed(keys)}" for d, keys in found.items())
-        raise ModelFileError(f"{source}: tensors must be all float32 or all float64 ({detail})")
-    return next(iter(found))
+        if not tensor.is_floating_point():
+            raise ModelFileError(f"{source}: {key} is a {tensor.dtype} tensor, not a float weight")
+    return float_dtype(source, state.items())

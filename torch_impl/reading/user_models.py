@@ -11,10 +11,9 @@ shapes do say most of it, because torch's recurrent modules name their parameter
     <head>weight (out, in), <head>bias (out,)                  the one nn.Linear
 
 so this module finds every nn.RNN / nn.LSTM / nn.GRU (any num_layers, either direction count),
-chains them by shapes, finds the head, and renames each tensor to the place it has in
-rnn-parity's own model (`net.recurrent[k].rnn`, `net.head`). The canonical weights then come from
-`torch_impl.weights.to_canonical`, the one place torch's layout is written down. What a state dict
-cannot say (nn.RNN's nonlinearity, the head's activation, the window length) comes from
+chains them by shapes, finds the head, and reads each layer's tensors through the translator
+of its kind (`torch_impl.translators`, the one place torch's layout is written down). What a
+state dict cannot say (nn.RNN's nonlinearity, the head's activation, the window length) comes from
 arguments, and every such assumption is returned as a sentence for the port summary.
 """
 
@@ -23,19 +22,17 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
-
-import torch
 
 from shared.errors import ModelFileError, SpecError
 from shared.recurrent_spec import RecurrentLayerSpec
 from shared.spec import DenseSpec, ModelSpec
 from shared.weights import CanonicalWeights
 from torch_impl.io import load_model, read_file
-from torch_impl.model import build_model
 from torch_impl.reading.user_layout import (
     TORCH_CLASS,
-    Recurrent,
+    KeyedModule,
     chain,
     dtype_of,
     head_of,
@@ -43,6 +40,7 @@ from torch_impl.reading.user_layout import (
     recurrent_module,
     split_keys,
 )
+from torch_impl.translators import DENSE, RECURRENT, stacked_view
 from torch_impl.weights import to_canonical
 
 
@@ -101,7 +99,7 @@ def canonical_from_state_dict(
     found = [recurrent_module(source, prefix, layers) for prefix, layers in groups.items()]
     modules, how = chain(source, found, head["weight"].shape[1])
     activations = activation if isinstance(activation, dict) else {}
-    layers, renames, mapping, no_bias = [], {}, [], []
+    layers, canonical, mapping, no_bias = [], [], [], []
     for module in modules:
         if "bias_ih" not in module.tensors[(0, "_l0")]:
             no_bias.append(module.label)
@@ -120,14 +118,17 @@ def canonical_from_state_dict(
                 )
             except SpecError as error:
                 raise ModelFileError(f"{source}: {error}") from None
-            for suffix in ("_l0", "_l0_reverse")[: 1 + module.bidirectional]:
-                reverse = suffix.removeprefix("_l0")
-                for param, tensor in module.tensors[(index, suffix)].items():
-                    renames[f"net.recurrent.{k}.rnn.{param}{suffix}"] = tensor
+            view = stacked_view(
+                lambda key, prefix=module.prefix: state_dict.get(prefix + key),
+                index,
+                module.bidirectional,
+            )
+            canonical.append(RECURRENT.to_canonical(view, layers[-1]))
+            for direction in layers[-1].directions:
+                reverse = "_reverse" if direction == "backward" else ""
                 mapping.append(
                     f"{module.prefix}*_l{index}{reverse} ({TORCH_CLASS[module.kind]}) -> layer "
-                    f"{k} {'backward' if reverse else 'forward'}: W, U, b, c per gate "
-                    f"{', '.join(layers[-1].gates)}"
+                    f"{k} {direction}: W, U, b, c per gate {', '.join(layers[-1].gates)}"
                 )
     last_step = _reads_last_step(source, modules[-1], readout)
     layers[-1] = dataclasses.replace(layers[-1], return_sequences=last_step)
@@ -143,25 +144,21 @@ def canonical_from_state_dict(
     except SpecError as error:
         raise ModelFileError(f"{source}: {error}") from None
     prefix = f"{head_name}." if head_name else ""
-    renames["net.head.weight"] = head["weight"]
-    renames["net.head.bias"] = head.get("bias", torch.zeros(head["weight"].shape[0]))
+    bias = head.get("bias", head["weight"].new_zeros(head["weight"].shape[0]))
+    final = DENSE.to_canonical(SimpleNamespace(weight=head["weight"], bias=bias), spec.head)
     mapping.append(f"{prefix}weight, {prefix}bias (nn.Linear) -> head W_y, b_y")
-    model = build_model(spec)
-    target = model.state_dict()
-    for name in target:  # bias=False modules: zero biases compute exactly what they compute
-        renames.setdefault(name, torch.zeros_like(target[name]))
-    model.load_state_dict({n: t.to(target[n].dtype) for n, t in renames.items()}, strict=True)
+    weights = CanonicalWeights(spec, canonical, final["W"], final["b"]).validate()
     assumptions = _assumptions(spec, modules, how, activation, f"{head_activation} ({head_origin})")
     if no_bias or "bias" not in head:
         missing = no_bias + ([] if "bias" in head else [head_name or "(top level)"])
         assumptions.append(f"no biases (bias=False) in {listed(missing)}: zeros")
-    return Inferred(to_canonical(model), mapping, assumptions)
+    return Inferred(weights, mapping, assumptions)
 
 
 READOUTS = ("final", "last_step")
 
 
-def _reads_last_step(source: str, last: Recurrent, readout: str | None) -> bool:
+def _reads_last_step(source: str, last: KeyedModule, readout: str | None) -> bool:
     """Whether the head reads `out[:, -1]` of a bidirectional last module (not its h_n).
 
     The two differ in the backward half (its state after the whole sequence, or after one
@@ -184,7 +181,7 @@ def _reads_last_step(source: str, last: Recurrent, readout: str | None) -> bool:
 
 def _assumptions(
     spec: ModelSpec,
-    modules: list[Recurrent],
+    modules: list[KeyedModule],
     how: str,
     activation: str | dict[str, str],
     head: str,

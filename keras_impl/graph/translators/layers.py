@@ -37,7 +37,7 @@ class EmbeddingTranslator(NodeTranslator):
         )
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> Embedding:
+    def kind_of(cls, layer: keras.layers.Layer) -> Embedding:
         config = plain_config(layer)
         return spec_or_refusal(
             layer,
@@ -58,7 +58,7 @@ class MaskingTranslator(NodeTranslator):
         return keras.layers.Masking(mask_value=kind.mask_value, dtype=dtype, name=name)
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> Masking:
+    def kind_of(cls, layer: keras.layers.Layer) -> Masking:
         config = plain_config(layer)
         return spec_or_refusal(layer, Masking, mask_value=float(config["mask_value"]))
 
@@ -76,7 +76,7 @@ class DenseTranslator(NodeTranslator):
         )
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> Dense:
+    def kind_of(cls, layer: keras.layers.Layer) -> Dense:
         config = plain_config(layer)
         return spec_or_refusal(
             layer,
@@ -99,9 +99,9 @@ class TimeDistributedDenseTranslator(NodeTranslator):
         return layer.layer
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> Dense:
+    def kind_of(cls, layer: keras.layers.Layer) -> Dense:
         plain_config(layer)
-        return DenseTranslator.read(inner_dense(layer))
+        return DenseTranslator.kind_of(inner_dense(layer))
 
 
 @register
@@ -114,7 +114,7 @@ class ActivationTranslator(NodeTranslator):
         return keras.layers.Activation(kind.activation, dtype=dtype, name=name)
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> Activation:
+    def kind_of(cls, layer: keras.layers.Layer) -> Activation:
         config = plain_config(layer)
         activation = activation_name(config["activation"], "activation", layer)
         return spec_or_refusal(layer, Activation, activation=activation)
@@ -144,7 +144,7 @@ class DropoutTranslator(NodeTranslator):
         return keras_class(**{key: kind.rate}, dtype=dtype, name=name)
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> Dropout:
+    def kind_of(cls, layer: keras.layers.Layer) -> Dropout:
         tag = _NOISE_TAG[type(layer)]
         config = plain_config(layer, noise_shape=None)
         rate = float(config[NOISE_CLASSES[tag][1]])
@@ -184,7 +184,7 @@ class LayerNormTranslator(NodeTranslator):
         )
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> LayerNorm:
+    def kind_of(cls, layer: keras.layers.Layer) -> LayerNorm:
         options = _norm_options(layer, rms_scaling=False)
         return spec_or_refusal(layer, LayerNorm, **options)
 
@@ -207,6 +207,6 @@ class BatchNormTranslator(NodeTranslator):
         )
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> BatchNorm:
+    def kind_of(cls, layer: keras.layers.Layer) -> BatchNorm:
         options = _norm_options(layer, synchronized=False, renorm=False)
         return spec_or_refusal(layer, BatchNorm, **options)

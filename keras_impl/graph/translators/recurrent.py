@@ -135,7 +135,7 @@ class RecurrentTranslator(NodeTranslator):
         return list(outputs) if isinstance(outputs, list | tuple) else [outputs]
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> Recurrent:
+    def kind_of(cls, layer: keras.layers.Layer) -> Recurrent:
         if type(layer) is keras.layers.Bidirectional:
             return _read_pair(layer)
         return _read_one(layer)

@@ -62,7 +62,7 @@ class GlobalPoolTranslator(NodeTranslator):
         return _GLOBAL_POOLS[kind.op](dtype=dtype, name=name)
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> GlobalPool:
+    def kind_of(cls, layer: keras.layers.Layer) -> GlobalPool:
         plain_config(layer, data_format="channels_last", keepdims=False)
         return GlobalPool(op=_op_of(_GLOBAL_POOLS, layer))
 
@@ -79,7 +79,7 @@ class FlattenTranslator(NodeTranslator):
         return keras.layers.Flatten(dtype=dtype, name=name)
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> Flatten:
+    def kind_of(cls, layer: keras.layers.Layer) -> Flatten:
         if type(layer) is keras.layers.Flatten:
             plain_config(layer, data_format="channels_last")
             return Flatten()
@@ -113,7 +113,7 @@ class StepTranslator(NodeTranslator):
             return [keras.layers.Flatten(dtype=dtype, name=name)(crop(inputs[0]))]
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> Step:
+    def kind_of(cls, layer: keras.layers.Layer) -> Step:
         """The step a Cropping1D keeps; the reader checks that a flatten follows."""
         plain_config(layer)
         steps = layer.input.shape[1]
@@ -138,7 +138,7 @@ class RepeatTranslator(NodeTranslator):
         return keras.layers.RepeatVector(kind.n, dtype=dtype, name=name)
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> Repeat:
+    def kind_of(cls, layer: keras.layers.Layer) -> Repeat:
         return spec_or_refusal(layer, Repeat, n=plain_config(layer)["n"])
 
 
@@ -157,7 +157,7 @@ class MergeTranslator(NodeTranslator):
         return [cls.layer(kind, name, dtype)(inputs)]
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> Merge:
+    def kind_of(cls, layer: keras.layers.Layer) -> Merge:
         op = _op_of(_MERGES, layer)
         config = plain_config(layer)
         return spec_or_refusal(layer, Merge, op=op, axis=config.get("axis", -1))
@@ -173,7 +173,7 @@ class SoftmaxTranslator(NodeTranslator):
         return keras.layers.Softmax(axis=kind.axis, dtype=dtype, name=name)
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> Softmax:
+    def kind_of(cls, layer: keras.layers.Layer) -> Softmax:
         axis = single(plain_config(layer)["axis"])
         if not isinstance(axis, int):
             raise ModelFileError(f"{describe(layer)} has axis={axis!r}: only one axis is supported")
@@ -194,7 +194,7 @@ class DotTranslator(NodeTranslator):
         return [cls.layer(kind, name, dtype)(inputs)]
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> Dot:
+    def kind_of(cls, layer: keras.layers.Layer) -> Dot:
         axes = plain_config(layer, normalize=False)["axes"]
         pair = tuple(axes) if isinstance(axes, list | tuple) else (axes, axes)
         return spec_or_refusal(layer, Dot, axes=pair)
@@ -221,7 +221,7 @@ class Conv1DTranslator(NodeTranslator):
         )
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> Conv1D:
+    def kind_of(cls, layer: keras.layers.Layer) -> Conv1D:
         config = plain_config(layer, groups=1, data_format="channels_last")
         return spec_or_refusal(
             layer,
@@ -250,7 +250,7 @@ class Pool1DTranslator(NodeTranslator):
         )
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> Pool1D:
+    def kind_of(cls, layer: keras.layers.Layer) -> Pool1D:
         config = plain_config(layer, data_format="channels_last")
         size, strides = single(config["pool_size"]), single(config["strides"])
         return spec_or_refusal(

@@ -2,7 +2,8 @@
 
 A translator is one small class per node kind (nobuco's converters are the model, as in
 `keras_impl.translators.table`): it applies the Keras layer(s) of a node to their inputs, reads
-a node kind back from a Keras layer, and names the Keras variables behind each canonical array.
+a node kind back from a Keras layer (`kind_of`, the graph's `spec_of`), and names the Keras
+variables behind each canonical array (`to_canonical`, `assignments`).
 `register` files it under its node kind class and every Keras class it reads, so supporting a
 new kind is one new class, never a new branch.
 """
@@ -22,7 +23,7 @@ Plan = list[tuple[keras.Variable, np.ndarray, str]]  # (variable, new value, whe
 
 
 class NodeTranslator:
-    """One node kind. Subclasses set the class attributes and `layer` / `read`.
+    """One node kind. Subclasses set the class attributes and `layer` / `kind_of`.
 
     params maps each canonical array name to the Keras variable attribute holding it, for the
     kinds whose canonical arrays are Keras's own (nothing to transpose or reorder); an array
@@ -50,7 +51,7 @@ class NodeTranslator:
         return list(outputs) if isinstance(outputs, list | tuple) else [outputs]
 
     @classmethod
-    def read(cls, layer: keras.layers.Layer) -> NodeKind:
+    def kind_of(cls, layer: keras.layers.Layer) -> NodeKind:
         """The node kind of `layer`, or ModelFileError naming the layer and the option."""
         raise NotImplementedError(cls.__name__)
 

@@ -56,7 +56,7 @@ class ReduceTranslator(NodeTranslator):
         return [named(reduced, name)]
 
     @classmethod
-    def read(cls, layer: Any) -> Reduce:
+    def kind_of(cls, layer: Any) -> Reduce:
         axis = layer.axis
         if isinstance(axis, list | tuple) and len(axis) == 1:
             axis = axis[0]
@@ -82,7 +82,7 @@ class PermuteTranslator(NodeTranslator):
         return keras.layers.Permute(kind.dims, dtype=dtype, name=name)
 
     @classmethod
-    def read(cls, layer: Any) -> Permute:
+    def kind_of(cls, layer: Any) -> Permute:
         if isinstance(layer, keras.layers.Permute):
             return spec_or_refusal(layer, Permute, dims=tuple(plain_config(layer)["dims"]))
         axes = layer.axes

@@ -112,11 +112,11 @@ def test_a_planted_error_under_1e_3_is_refused_with_its_tolerance(impls, monkeyp
     normed = keras.layers.BatchNormalization(epsilon=1e-3, name="bn")(sequence)
     model = _randomised(keras.Model(inputs, keras.layers.Dense(1, name="out")(normed)))
     translator = graph_layers.BatchNormTranslator
-    read = translator.read.__func__
+    kind_of = translator.kind_of.__func__
     monkeypatch.setattr(
         translator,
-        "read",
-        classmethod(lambda cls, layer: dataclasses.replace(read(cls, layer), epsilon=1.25e-3)),
+        "kind_of",
+        classmethod(lambda cls, layer: dataclasses.replace(kind_of(cls, layer), epsilon=1.25e-3)),
     )
     with pytest.raises(ModelFileError) as caught:
         keras_to_torch(model)
