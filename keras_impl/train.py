@@ -32,7 +32,7 @@ from keras import ops
 
 from keras_impl.callbacks import EpochEnd, StepLossRecorder
 from keras_impl.inputs import model_inputs, training_arrays
-from keras_impl.model import floatx_scope
+from keras_impl.model import check_backend_dtype, floatx_scope
 from keras_impl.optim import make_loss, make_optimizer
 from keras_impl.reading import spec_of
 from keras_impl.translators.readout import crop_mask_warning_silenced
@@ -118,8 +118,10 @@ def fit(
     Raises:
         DataError: if X, Y or order do not fit the model and train spec.
         ModelFileError: if the model is outside the specs.
+        SpecError: a float64 model on Keras's JAX backend without JAX's 64-bit mode.
     """
     spec = spec_of(model)
+    check_backend_dtype(spec.dtype)
     X, Y = training_arrays(spec, X, Y)
     n_samples = X.shape[0]
     check_orders(order, n_samples, train_spec.epochs)
@@ -175,8 +177,10 @@ def predict(model: keras.Model, X: np.ndarray) -> np.ndarray:
     Raises:
         DataError: if X is not shaped for the model, holds NaN or infinite values, or token
             ids outside the vocabulary.
+        SpecError: a float64 model on Keras's JAX backend without JAX's 64-bit mode.
     """
     spec = spec_of(model)
+    check_backend_dtype(spec.dtype)
     X = model_inputs(spec, X)
     with crop_mask_warning_silenced():
         outputs = model(X, training=False)

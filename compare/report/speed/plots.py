@@ -31,6 +31,8 @@ def _colour(name: str) -> str:
         "keras_fit": "tab:red",
         "keras_tuned": "tab:orange",
         "keras_torch_backend": "tab:brown",
+        "keras_jax": "tab:pink",
+        "keras_jax_tuned": "gold",
         "lightning_default": "tab:blue",
         "lightning_tuned": "tab:cyan",
         "torch_plain": "tab:green",
