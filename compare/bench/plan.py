@@ -9,6 +9,7 @@ against a floor with no framework at all (the catalogue is `compare.bench.varian
   keras_torch_backend  the same Keras model and fit on Keras's torch backend
   keras_jax            the same Keras model and fit on Keras's JAX backend (the `jax` extra)
   keras_jax_tuned      keras_jax with steps_per_execution = steps per epoch
+  keras_jax_scan       keras_jax_tuned with each epoch one jitted lax.scan of the train step
   lightning_default    torch_impl.fit, a Lightning Trainer as a user would set it up
   lightning_tuned      torch_impl.fit, every step of an epoch in one training_step
   torch_plain          torch_impl.fit_plain: the same steps with no Lightning

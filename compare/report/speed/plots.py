@@ -33,6 +33,7 @@ def _colour(name: str) -> str:
         "keras_torch_backend": "tab:brown",
         "keras_jax": "tab:pink",
         "keras_jax_tuned": "gold",
+        "keras_jax_scan": "tab:olive",
         "lightning_default": "tab:blue",
         "lightning_tuned": "tab:cyan",
         "torch_plain": "tab:green",
