@@ -22,8 +22,6 @@ import jax
 import jax.numpy as jnp
 import keras
 
-from shared.errors import SpecError
-
 State = tuple[Any, ...]  # (trainable, non-trainable, optimizer, metrics) variable values
 
 
@@ -42,15 +40,7 @@ def scanned_train_function(
 
     Returns:
         f(state, iterator) -> (logs of the last step, new state), as Keras's own.
-
-    Raises:
-        SpecError: if Keras's backend is not JAX.
     """
-    if keras.backend.backend() != "jax":
-        raise SpecError(
-            f"scan_steps needs Keras's JAX backend (KERAS_BACKEND=jax); this process runs "
-            f"{keras.backend.backend()}"
-        )
 
     def scan(state: State, batches: Any) -> tuple[dict[str, Any], State]:
         def body(carry: State, batch: Any) -> tuple[State, dict[str, Any]]:

@@ -36,6 +36,7 @@ from keras_impl.model import check_backend_dtype, floatx_scope
 from keras_impl.optim import make_loss, make_optimizer
 from keras_impl.reading import spec_of
 from keras_impl.translators.readout import crop_mask_warning_silenced
+from shared.errors import SpecError
 from shared.recipe import TrainSpec
 from shared.spec import ModelSpec
 from shared.training import FitHistory, check_orders, epoch_losses
@@ -139,6 +140,11 @@ def fit(
         recorder = StepLossRecorder(loss, capacity=steps, dtype=spec.dtype)
     _compile(model, spec, optimizer, loss, [recorder], steps_per_execution, jit_compile)
     if scan_steps:  # model.fit keeps a train_function it finds (until the next compile)
+        if keras.backend.backend() != "jax":
+            raise SpecError(
+                "scan_steps needs Keras's JAX backend (KERAS_BACKEND=jax before Keras is "
+                f"imported); this process runs {keras.backend.backend()}"
+            )
         from keras_impl.jax_scan import scanned_train_function
 
         model.train_function = scanned_train_function(model, steps_per_execution)

@@ -59,3 +59,13 @@ def test_compare_across_a_study_without_the_jax_rows_and_one_with_them():
     row = next(line for line in text.splitlines() if line.startswith("keras_jax ÷ keras_fit"))
     assert " - " in row and row.split()[-2:] == ["n/a", "n/a"]  # no old interval: no verdict
     assert "keras_tuned ÷ keras_fit" in text
+
+
+def test_with_gpu_rows_the_report_says_why_jax_has_none():
+    from compare.report.speed.findings import jax_gpu_finding
+
+    jax = _record("keras_jax", 7e-4, jax_platform="cpu", jax_version="0.10.2")
+    gpu = _record("torch_plain_cuda", 1e-3)
+    assert jax_gpu_finding([jax]) is None  # no GPU in the study: nothing to explain
+    assert jax_gpu_finding([_record("keras_fit", 2e-3), gpu]) is None  # no JAX rows
+    assert jax_gpu_finding([jax, gpu]).startswith("Keras on JAX (jax 0.10.2) has no GPU row")
