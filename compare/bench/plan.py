@@ -205,6 +205,12 @@ def bench_jobs(
     chosen = plan_variants(variants, quick)
     missing = {name: missing_package(VARIANTS[name]) for name in chosen}
     timed = [name for name in chosen if missing[name] is None]
+    if not timed:
+        needed = sorted({package for package in missing.values() if package})
+        raise RnnParityError(
+            f"nothing to time: {', '.join(chosen)} need(s) {', '.join(needed)}, not installed; "
+            f"add it with: {'; '.join(INSTALL_COMMANDS[package] for package in needed)}"
+        )
     gpu = any(VARIANTS[name].device == "cuda" for name in chosen)
     config = worker_config(quick, seeds, threads, epochs_per_round, gpu)
     extras = dataclasses.replace(config, part="extras")

@@ -17,6 +17,7 @@ import pytest
 from compare.bench import plan as bench
 from compare.bench.process import run_worker
 from compare.bench.variants import INSTALL_COMMANDS, RATIOS, VARIANTS, WorkerConfig
+from shared.errors import RnnParityError
 
 JAX_VARIANTS = ("keras_jax", "keras_jax_tuned", "keras_jax_scan")
 HAS_JAX = importlib.util.find_spec("jax") is not None
@@ -61,6 +62,8 @@ def test_without_jax_the_rows_are_not_timed_and_say_how_to_add_it(monkeypatch):
         == ('pip install -c constraints.txt -e ".[jax]"')
     )
     assert "step_time_median_s" not in record and "equal_work" not in record
+    with pytest.raises(RnnParityError, match=r"nothing to time: keras_jax need\(s\) jax.*\[jax\]"):
+        bench.bench_jobs(False, 3, variants=["keras_jax"])
 
 
 # One timed epoch, one equal-work seed of one epoch, no sweep (its code is every variant's,
