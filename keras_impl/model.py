@@ -45,6 +45,28 @@ def floatx_scope(dtype: str) -> Iterator[None]:
         keras.config.set_floatx(previous)
 
 
+def check_backend_dtype(dtype: str) -> None:
+    """Refuse a float64 model where Keras's backend would silently compute it in float32.
+
+    JAX computes in float32 unless its 64-bit mode is on (JAX_ENABLE_X64=1, read when JAX is
+    imported): a float64 Keras model on the JAX backend would hold float32 weights and only
+    its outputs would be cast to float64. jax is imported only on that backend, where Keras
+    has already imported it.
+
+    Raises:
+        SpecError: naming the backend and the setting that fixes it.
+    """
+    if dtype != "float64" or keras.backend.backend() != "jax":
+        return
+    import jax
+
+    if not jax.config.jax_enable_x64:
+        raise SpecError(
+            "a float64 model on Keras's JAX backend needs JAX's 64-bit mode: set "
+            "JAX_ENABLE_X64=1 before Keras is imported (without it JAX computes in float32)"
+        )
+
+
 def default_compile(model: keras.Model, dtype: str) -> None:
     """Compile `model` as the tutorial does (Adam with Keras defaults, MSE) in its own dtype.
 
@@ -93,7 +115,11 @@ def build_model(spec: ModelSpec, seed: int | None = None) -> keras.Model:
     Returns:
         A `keras.Sequential` of built-in layers only (loads in plain Keras, safe_mode=True),
         compiled with Adam (Keras defaults) and mean squared error.
+
+    Raises:
+        SpecError: a float64 spec on Keras's JAX backend without JAX's 64-bit mode.
     """
+    check_backend_dtype(spec.dtype)
     if seed is not None:
         keras.utils.set_random_seed(seed)
     if spec.embedded:

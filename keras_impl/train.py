@@ -32,10 +32,11 @@ from keras import ops
 
 from keras_impl.callbacks import EpochEnd, StepLossRecorder
 from keras_impl.inputs import model_inputs, training_arrays
-from keras_impl.model import floatx_scope
+from keras_impl.model import check_backend_dtype, floatx_scope
 from keras_impl.optim import make_loss, make_optimizer
 from keras_impl.reading import spec_of
 from keras_impl.translators.readout import crop_mask_warning_silenced
+from shared.errors import SpecError
 from shared.recipe import TrainSpec
 from shared.spec import ModelSpec
 from shared.training import FitHistory, check_orders, epoch_losses
@@ -73,6 +74,7 @@ def fit(
     steps_per_execution: int = 1,
     jit_compile: bool | str = "auto",
     epoch_clock: list[float] | None = None,
+    scan_steps: bool = False,
 ) -> FitHistory:
     """Train `model` in place with Keras's `model.fit` and report a `FitHistory`.
 
@@ -110,6 +112,10 @@ def fit(
         epoch_clock: when given, `time.perf_counter()` is appended to it at each epoch's end
             (before any recording), so a caller can time whole epochs (the speed study does);
             speed only, same results.
+        scan_steps: on Keras's JAX backend only, run each execution's `steps_per_execution`
+            steps as one jitted `jax.lax.scan` of Keras's own train step
+            (`keras_impl.jax_scan`) instead of Keras's Python loop over a jitted step; speed
+            only, the same steps.
 
     Returns:
         epoch_loss, step_loss, epoch_weights (if asked) and seconds of training wall time
@@ -118,8 +124,11 @@ def fit(
     Raises:
         DataError: if X, Y or order do not fit the model and train spec.
         ModelFileError: if the model is outside the specs.
+        SpecError: a float64 model on Keras's JAX backend without JAX's 64-bit mode, or
+            scan_steps on another backend.
     """
     spec = spec_of(model)
+    check_backend_dtype(spec.dtype)
     X, Y = training_arrays(spec, X, Y)
     n_samples = X.shape[0]
     check_orders(order, n_samples, train_spec.epochs)
@@ -130,6 +139,15 @@ def fit(
         steps = math.ceil(n_samples / train_spec.batch_size)
         recorder = StepLossRecorder(loss, capacity=steps, dtype=spec.dtype)
     _compile(model, spec, optimizer, loss, [recorder], steps_per_execution, jit_compile)
+    if scan_steps:  # model.fit keeps a train_function it finds (until the next compile)
+        if keras.backend.backend() != "jax":
+            raise SpecError(
+                "scan_steps needs Keras's JAX backend (KERAS_BACKEND=jax before Keras is "
+                f"imported); this process runs {keras.backend.backend()}"
+            )
+        from keras_impl.jax_scan import scanned_train_function
+
+        model.train_function = scanned_train_function(model, steps_per_execution)
     history = FitHistory()
     callback = EpochEnd(recorder, history, record_weights, epoch_clock)
     options = {
@@ -175,8 +193,11 @@ def predict(model: keras.Model, X: np.ndarray) -> np.ndarray:
     Raises:
         DataError: if X is not shaped for the model, holds NaN or infinite values, or token
             ids outside the vocabulary.
+        SpecError: a float64 model on Keras's JAX backend without JAX's 64-bit mode, or
+            scan_steps on another backend.
     """
     spec = spec_of(model)
+    check_backend_dtype(spec.dtype)
     X = model_inputs(spec, X)
     with crop_mask_warning_silenced():
         outputs = model(X, training=False)

@@ -32,7 +32,7 @@ NativeModel: TypeAlias = Any
 # Keyword-only options one framework's twin adds beyond the protocol (speed or placement only,
 # same results): package -> function -> option names.
 FRAMEWORK_OPTIONS: dict[str, dict[str, frozenset[str]]] = {
-    "keras_impl": {"fit": frozenset({"jit_compile"})},
+    "keras_impl": {"fit": frozenset({"jit_compile", "scan_steps"})},
     "torch_impl": {"fit": frozenset({"device", "barebones"}), "predict": frozenset({"device"})},
 }
 

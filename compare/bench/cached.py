@@ -9,8 +9,9 @@ import os
 import platform
 from pathlib import Path
 
-from compare.bench.plan import bench_jobs
+from compare.bench.plan import bench_jobs, plan_variants
 from compare.bench.stats import METHOD
+from compare.bench.variants import VARIANTS, missing_package
 from compare.jobs.progress import say_above_bar
 from compare.jobs.runner import Job, cached
 
@@ -23,9 +24,13 @@ def cached_bench_jobs(quick: bool, cache: Path | None, fresh: bool) -> list[Job]
     against its default variant's cached record.
     """
     seeds = 1 if quick else 3
+    # What can run here: installing a variant's package (JAX) must re-time the rounds, which
+    # then hold its row, and replace its "not installed" record.
+    planned = plan_variants(None, quick)
+    missing = {name for name in planned if missing_package(VARIANTS[name])}
 
     def key(name: str) -> dict:
-        return {
+        found = {
             "bench": name,
             "quick": quick,
             "seeds": seeds,
@@ -33,6 +38,12 @@ def cached_bench_jobs(quick: bool, cache: Path | None, fresh: bool) -> list[Job]
             "stats": METHOD,  # a record summarised another way is not reused
             "machine": f"{platform.machine()} {platform.processor()} {os.cpu_count()} cores",
         }
+        variant = VARIANTS.get(name.removeprefix("bench-"))
+        if name == "bench-rounds":
+            found["variants"] = [n for n in planned if n not in missing]
+        elif variant is not None and variant.needs:
+            found["installed"] = variant.name not in missing
+        return found
 
     names = [name for name, _ in bench_jobs(quick, seeds)]
     previous = {}

@@ -7,6 +7,9 @@ against a floor with no framework at all (the catalogue is `compare.bench.varian
   keras_fit            Keras as the tutorial runs it (TensorFlow backend, compile defaults)
   keras_tuned          one compiled call per epoch (steps_per_execution) with XLA
   keras_torch_backend  the same Keras model and fit on Keras's torch backend
+  keras_jax            the same Keras model and fit on Keras's JAX backend (the `jax` extra)
+  keras_jax_tuned      keras_jax with steps_per_execution = steps per epoch
+  keras_jax_scan       keras_jax_tuned with each epoch one jitted lax.scan of the train step
   lightning_default    torch_impl.fit, a Lightning Trainer as a user would set it up
   lightning_tuned      torch_impl.fit, every step of an epoch in one training_step
   torch_plain          torch_impl.fit_plain: the same steps with no Lightning
@@ -16,6 +19,10 @@ against a floor with no framework at all (the catalogue is `compare.bench.varian
 
 plus a "_cuda" twin of every torch-based variant when torch sees a GPU (and then a sweep that
 goes on to 1024 units, 384 time steps and batch 4096).
+
+A variant whose package is not installed (`Variant.needs`: the JAX ones) is left out of the
+rounds; its record says so, with the one command that adds it. The quick study leaves out the
+variants marked `quick=False` (their start-up would push the default report past its budget).
 
 The study is planned as jobs: first the timing rounds (`compare.bench.rounds`: R rounds, each a
 fresh process per variant in a new random order, K timed epochs each; ratios formed per round
@@ -39,9 +46,11 @@ from compare.bench.rounds import rounds_record
 from compare.bench.variants import (
     CPU_VARIANTS,
     GPU_SWEEP_EXTRA,
+    INSTALL_COMMANDS,
     VARIANTS,
     Variant,
     WorkerConfig,
+    missing_package,
 )
 from shared.errors import RnnParityError
 
@@ -134,10 +143,18 @@ def bench_record(
 # ---------------------------------------------------------------- jobs and the command
 
 
-def plan_variants(variants: list[str] | None = None) -> list[str]:
-    """The variants to run, references first: the given ones, or all CPU ones (+ GPU twins)."""
+def not_installed_record(variant: Variant, package: str, config: WorkerConfig) -> dict[str, Any]:
+    """The `bench_run` record of a variant whose package is missing (`missing_package`): no
+    measurement, the package and the one command that adds it, for the report's row."""
+    raw = {"not_installed": package, "install_command": INSTALL_COMMANDS[package]}
+    return bench_record(variant, raw, config, None)
+
+
+def plan_variants(variants: list[str] | None = None, quick: bool = False) -> list[str]:
+    """The variants to run, references first: the given ones, or all CPU ones (+ GPU twins);
+    a quick study's default leaves out those marked `quick=False`."""
     if variants is None:
-        chosen = list(CPU_VARIANTS)
+        chosen = [name for name in CPU_VARIANTS if VARIANTS[name].quick or not quick]
         if cuda_available():
             chosen += [name for name in VARIANTS if name.endswith("_cuda")]
     else:
@@ -176,15 +193,24 @@ def bench_jobs(
         epochs_per_round: timed epochs in each round's process (default FULL_EPOCHS_PER_ROUND).
         rounds: rounds of the timing study (default FULL_ROUNDS, quick QUICK_ROUNDS).
         seed: seeds the rounds' random orders.
-        variants: a subset of VARIANTS; default all CPU variants, plus GPU twins if a GPU is
-            visible to torch.
+        variants: a subset of VARIANTS; default all CPU variants (a quick study: those with
+            `quick`), plus GPU twins if a GPU is visible to torch. One whose package is missing
+            is not timed; its job makes a `not_installed_record`.
         previous: earlier bench records by variant, used as references for variants whose
             reference is not run now.
         progress: called with a short text before each rounds process.
     """
     if rounds is not None and rounds < 1:
         raise RnnParityError(f"need rounds >= 1, got {rounds}")
-    chosen = plan_variants(variants)
+    chosen = plan_variants(variants, quick)
+    missing = {name: missing_package(VARIANTS[name]) for name in chosen}
+    timed = [name for name in chosen if missing[name] is None]
+    if not timed:
+        needed = sorted({package for package in missing.values() if package})
+        raise RnnParityError(
+            f"nothing to time: {', '.join(chosen)} need(s) {', '.join(needed)}, not installed; "
+            f"add it with: {'; '.join(INSTALL_COMMANDS[package] for package in needed)}"
+        )
     gpu = any(VARIANTS[name].device == "cuda" for name in chosen)
     config = worker_config(quick, seeds, threads, epochs_per_round, gpu)
     extras = dataclasses.replace(config, part="extras")
@@ -194,12 +220,14 @@ def bench_jobs(
 
     def timing() -> dict:
         return rounds_record(
-            chosen, config, count, seed, progress=progress, extras=extras_from_rounds, quick=quick
+            timed, config, count, seed, progress=progress, extras=extras_from_rounds, quick=quick
         )
 
     def job(name: str) -> Callable[[], dict]:
         def measure() -> dict:
             variant = VARIANTS[name]
+            if missing[name] is not None:
+                return not_installed_record(variant, missing[name], extras)
             # the rounds' last process of this variant measured it already, unless the rounds
             # did not run now (a cached bench_rounds record) or stopped early
             raw = extras_from_rounds.pop(name, None) or run_worker(name, extras)

@@ -84,6 +84,10 @@ def import_framework(variant: Variant, threads: int) -> tuple[Any, float, dict[s
         import keras
 
         facts["keras_backend"] = keras.backend.backend()
+        if variant.backend == "jax":  # Keras has imported jax; which device its jaxlib drives
+            import jax
+
+            facts.update(jax_version=jax.__version__, jax_platform=jax.default_backend())
     if variant.device == "cuda":
         if torch is None or not torch.cuda.is_available():
             raise RuntimeError(f"{variant.name}: torch sees no GPU")

@@ -35,6 +35,9 @@ class Variant:
         steps_per_execution "epoch" means one compiled call (Keras) or one Lightning
         training_step (torch) per epoch.
     reference: the variant whose test RMSEs this one's must match (its framework's default).
+    needs: a package beyond the base install the variant imports ("jax"), else "": where it
+        is missing the variant is not run and its row says how to add it (`missing_package`).
+    quick: whether the quick study (the default report's) runs it too.
     """
 
     name: str
@@ -45,6 +48,8 @@ class Variant:
     device: str = "cpu"
     options: dict[str, Any] = field(default_factory=dict)
     reference: str | None = None
+    needs: str = ""
+    quick: bool = True
 
 
 _CPU_VARIANTS = (
@@ -74,6 +79,47 @@ _CPU_VARIANTS = (
         "not paired seed for seed with keras_fit's",
         backend="torch",
         reference="keras_fit",
+    ),
+    # Keras on JAX (an optional extra): fit as the tutorial runs it, Keras's own tuning, then
+    # one jitted call per epoch.
+    Variant(
+        "keras_jax",
+        "keras",
+        "keras",
+        "the same keras_impl model and model.fit on Keras's JAX backend (KERAS_BACKEND=jax; "
+        "each train step one jitted XLA call); its seeded initial weights come from JAX's "
+        "threefry generator and its shuffles from numpy's, so its runs are not paired seed for "
+        "seed with keras_fit's",
+        backend="jax",
+        reference="keras_fit",
+        needs="jax",
+        quick=False,
+    ),
+    Variant(
+        "keras_jax_tuned",
+        "keras",
+        "keras",
+        "keras_jax with steps_per_execution = steps per epoch: Keras's JAX trainer still calls "
+        "its jitted step once per batch, from a Python loop, but runs callbacks once per epoch",
+        backend="jax",
+        options={"steps_per_execution": "epoch"},
+        reference="keras_fit",
+        needs="jax",
+        quick=False,
+    ),
+    Variant(
+        "keras_jax_scan",
+        "keras",
+        "keras",
+        "keras_jax_tuned with each epoch one jitted jax.lax.scan of Keras's own train step "
+        "(keras_impl.fit scan_steps=True replaces the model's train_function; model.fit, its "
+        "data, shuffle, callbacks and metrics unchanged): Keras's fastest path measured here, "
+        "the same steps as keras_jax bit for bit",
+        backend="jax",
+        options={"steps_per_execution": "epoch", "scan_steps": True},
+        reference="keras_jax",
+        needs="jax",
+        quick=False,
     ),
     Variant(
         "lightning_default",
@@ -163,6 +209,10 @@ RATIOS: tuple[tuple[str, str], ...] = (
     ("keras_tuned", "numpy_train"),
     ("lightning_tuned", "numpy_train"),
     ("torch_tuned", "numpy_train"),
+    ("keras_jax", "keras_fit"),
+    ("keras_jax_tuned", "numpy_train"),
+    ("keras_jax_scan", "keras_jax_tuned"),
+    ("keras_jax_scan", "numpy_train"),
     *((f"{name}_cuda", name) for name in CUDA_CAPABLE),
 )
 # Per-step differences in seconds (variant - reference), per round: where the time goes.
@@ -172,6 +222,23 @@ DIFFERENCES: tuple[tuple[str, str], ...] = (
     ("torch_plain", "numpy_train"),
     ("keras_tuned", "numpy_train"),
 )
+
+
+# The one command that adds a variant's missing package (`Variant.needs`), from the project root.
+INSTALL_COMMANDS = {"jax": 'pip install -c constraints.txt -e ".[jax]"'}
+
+
+def missing_package(variant: Variant) -> str | None:
+    """The package `variant` needs and this environment lacks ("jax"), or None.
+
+    Asks importlib whether the package is findable, without importing it (the parent process
+    plans runs without loading a framework).
+    """
+    import importlib.util
+
+    if not variant.needs or importlib.util.find_spec(variant.needs) is not None:
+        return None
+    return variant.needs
 
 
 @dataclass(frozen=True)

@@ -119,11 +119,24 @@ def gpu_findings(runs: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def jax_gpu_finding(runs: list[dict[str, Any]]) -> str | None:
+    """Where the study has GPU rows and Keras-on-JAX rows: why the latter have no GPU twin."""
+    jax = sorted({str(run.get("jax_version")) for run in runs if run.get("jax_platform")})
+    if not jax or not any(run.get("device") == "cuda" for run in runs):
+        return None
+    return (
+        f"Keras on JAX (jax {', '.join(jax)}) has no GPU row: the study's JAX rows run on the "
+        "CPU only, with the registry's CPU build of jaxlib; a CUDA jaxlib and `_cuda` twins "
+        "of those rows would be needed."
+    )
+
+
 def findings(speed: dict[str, Any]) -> list[str]:
     """Every finding of the speed study, one sentence each, ratios first."""
+    runs = speed.get("runs") or []
     lines = [ratio_finding(entry) for entry in speed.get("ratios") or []]
     lines += [difference_finding(entry) for entry in speed.get("differences") or []]
-    lines += gpu_findings(speed.get("runs") or [])
+    lines += [*gpu_findings(runs), jax_gpu_finding(runs)]
     return [line for line in lines if line]
 
 

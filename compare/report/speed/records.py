@@ -50,6 +50,15 @@ def bench_records(records: list[dict]) -> dict[str, dict]:
     return {name: found[name] for name in sorted(found, key=rank)}
 
 
+def not_installed(record: dict | None) -> str | None:
+    """The one command that adds a variant's missing package, when its record says it was not
+    run for want of one (`"not_installed": "jax"`); else None."""
+    record = record or {}
+    if not record.get("not_installed"):
+        return None
+    return str(record.get("install_command") or f"pip install {record['not_installed']}")
+
+
 def finite_floats(values: Any) -> list[float]:
     """The finite numbers of a record's list ("nan" strings and junk left out)."""
     found = [number({"value": value}, "value") for value in values or []]

@@ -24,6 +24,7 @@ from compare.report.speed.records import (
     fmt_ratio,
     fmt_seconds,
     has_sweep,
+    not_installed,
     number,
     round_step,
     sweep_chart_name,
@@ -77,12 +78,20 @@ def _variant_list(speed: dict[str, Any]) -> list[str]:
     lines = []
     for name in _order(speed):
         record = runs.get(name, {})
-        lines.append(f"- `{name}`: {record.get('description') or 'n/a'}")
+        missing = not_installed(record)
+        note = (
+            f" **Not run here: {record['not_installed']} is not installed; add it with "
+            f"`{missing}`.**"
+            if missing
+            else ""
+        )
+        lines.append(f"- `{name}`: {record.get('description') or 'n/a'}{note}")
     return [*lines, ""]
 
 
 def _training_table(speed: dict[str, Any]) -> list[str]:
     rounds = speed.get("rounds")
+    runs = {r.get("variant"): r for r in speed.get("runs") or []}
     lines = [
         "### Training, tutorial config (batch 1)",
         "",
@@ -91,6 +100,9 @@ def _training_table(speed: dict[str, Any]) -> list[str]:
     ]
     for name in _order(speed):
         step = round_step(rounds, name)
+        missing = not_installed(runs.get(name))
+        if step is None and missing:
+            lines.append(f"| {name} | not installed | add it with `{missing}` | - | - |")
         if step is None:
             continue
         median = number(step, "median")
@@ -157,6 +169,9 @@ def _startup_table(speed: dict[str, Any]) -> list[str]:
     variants = (speed.get("rounds") or {}).get("variants") or {}
     for name in _order(speed):
         record = {**runs.get(name, {}), **(variants.get(name) or {})}
+        if not_installed(record) and name not in variants:
+            lines.append(f"| {name} | not installed |" + " - |" * 5)
+            continue
         lines.append(
             f"| {name} | {fmt_seconds(number(record, 'import_s'))} | "
             f"{fmt_seconds(number(record, 'build_s'))} / "
@@ -275,6 +290,10 @@ def terminal_table(speed: dict[str, Any]) -> str:
         interval = "n/a" if bounds is None else f"{fmt_seconds(bounds[0])}-{fmt_seconds(bounds[1])}"
         work = (runs.get(name) or {}).get("equal_work") or {}
         mean = number(work, "mean")
+        missing = not_installed(runs.get(name))
+        if step is None and missing:
+            lines.append(f"{name:<26}not installed; add it with: {missing}")
+            continue
         verdict = {True: "within spread", False: "OUTSIDE spread"}.get(
             work.get("within_spread"), ""
         )
