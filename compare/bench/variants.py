@@ -225,7 +225,7 @@ DIFFERENCES: tuple[tuple[str, str], ...] = (
 
 
 # The one command that adds a variant's missing package (`Variant.needs`), from the project root.
-INSTALL_COMMANDS = {"jax": 'pip install -c constraints.txt -e ".[jax]"'}
+INSTALL_COMMANDS = {"jax": 'pip install "jax>=0.10" "jaxlib>=0.10"'}
 
 
 def missing_package(variant: Variant) -> str | None:
