@@ -14,7 +14,7 @@ from compare.report.speed.records import speed_summary
 from compare.report.speed.versus import compare_text
 from tests.compare.report.test_speed_report import ROUND_STEPS, _fixture, _record, _rounds, _row
 
-COMMAND = 'pip install -c constraints.txt -e ".[jax]"'
+COMMAND = 'pip install "jax>=0.10" "jaxlib>=0.10"'
 WITH_JAX = {
     **ROUND_STEPS,
     "keras_jax": [7.0e-4, 7.2e-4, 6.9e-4, 7.1e-4, 7.0e-4],
