@@ -64,6 +64,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"run only these (default: all CPU variants, GPU twins if any): {', '.join(VARIANTS)}",
     )
     parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also break each round's per-step time down by part (loop, callbacks, optimizer, "
+        "data, compiled call, logging, compute) with a stack sampler, for keras_fit, "
+        "keras_tuned, lightning_default, torch_plain and torch_tuned",
+    )
+    parser.add_argument(
         "--compare",
         nargs="+",
         metavar="REPORT_JSON",
@@ -117,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
         variants=args.variants,
         previous=previous,
         progress=say_above_bar,  # "round 2/4: keras_fit" before each timing process
+        profile=args.profile,
     )
     started = time.perf_counter()
     made: list[dict] = []
