@@ -59,8 +59,7 @@ def variant_parts(rows: list[dict[str, Any]], name: str) -> dict[str, Any] | Non
         if row["variant"] == name and int(row["round"]) in profiles
     ]
     found = {
-        part: _mean([p["parts_s"].get(part, math.nan) for p in profiles.values()])
-        for part in parts
+        part: _mean([p["parts_s"].get(part, math.nan) for p in profiles.values()]) for part in parts
     }
     step = _mean([p["step_s"] for p in profiles.values()])
     timed_step = _mean(timed)

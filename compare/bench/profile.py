@@ -51,7 +51,8 @@ def profiled_fit(
         {"parts_s": {part: s per step}, "frames": {part: [[module:function, s per step]]},
          "parts": PARTS, "step_s": the sampled run's per-step wall time (the profiler's own
          time included), "overhead_s": the profiler's own time per step (charged to no part),
-         "samples", "interval_s", "steps", "wall_s": the whole sampled run, warm-up included}. The parts sum to step_s - overhead_s.
+         "samples", "interval_s", "steps", "wall_s": the whole sampled run, warm-up
+         included}. The parts sum to step_s - overhead_s.
     """
     from compare.study.presets import PRESETS
 

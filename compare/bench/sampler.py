@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import random
 import signal
+import sys
 import threading
 import time
 from types import CodeType, FrameType
@@ -65,11 +66,12 @@ class StackSampler:
     def _handler(self, signum: int, frame: FrameType | None) -> None:
         now = time.perf_counter()
         if frame is not None and frame.f_code is StackSampler._handler.__code__:
-            return  # fired inside the handler itself: its own time, counted as overhead
-        self._charge(frame, now)
+            self.overhead_s += now - self._last  # fired in the handler's tail: its own time
+        else:
+            self._charge(frame, now)
         self._last = time.perf_counter()
         self.overhead_s += self._last - now
-        if self._running:  # one-shot, re-armed here: a slow handler is never re-entered
+        if self._running:  # one-shot, re-armed last: a slow handler is seldom re-entered
             signal.setitimer(signal.ITIMER_REAL, self._next_interval())
 
     def _next_interval(self) -> float:
@@ -87,9 +89,10 @@ class StackSampler:
         signal.setitimer(signal.ITIMER_REAL, self._next_interval())
 
     def stop(self, frame: FrameType | None = None) -> None:
-        """Stop; the time since the last sample is charged to `frame` (the caller's stack)."""
+        """Stop; the time since the last sample is charged to `frame` (default: the caller's)."""
         if not self._running:
             return
+        frame = frame or sys._getframe(1)
         self._running = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         now = time.perf_counter()
@@ -115,8 +118,6 @@ class SamplingClock(list):
     def append(self, mark: float) -> None:  # type: ignore[override]
         super().append(mark)
         if len(self) == self.last:
-            import sys
-
-            self.sampler.stop(sys._getframe(1))
+            self.sampler.stop(sys._getframe(1))  # the impl's frame that marked the epoch
         elif len(self) == self.first:
             self.sampler.start()

@@ -132,6 +132,7 @@ def breakdown_section(speed: dict[str, Any]) -> list[str]:
         return []
     variants = found["variants"]
     bound = number(found, "max_residual")
+    limit = "n/a" if bound is None else f"{100 * bound:.0f}%"
     lines = [
         "### Where the time goes",
         "",
@@ -144,8 +145,8 @@ def breakdown_section(speed: dict[str, Any]) -> list[str]:
         "lands on the Python frame that called it). A part's time is its mean over the rounds; "
         "a gap's parts are the differences of those means. The timing rounds measured the gap "
         "without the profiler, so the parts' sum is checked against it, not scaled to it: it "
-        f"must fall within {'n/a' if bound is None else f'{100 * bound:.0f}%'} of the measured gap. The profiler's own time "
-        "is charged to no part; its cost is below.",
+        f"must fall within {limit} of the measured gap. The profiler's own time is charged to "
+        "no part; its cost is below.",
         "",
         f"![per-step time by part]({CHART_BREAKDOWN})",
         "",
