@@ -231,3 +231,27 @@ def test_the_profiled_worker_breaks_a_tiny_torch_run_down():
     assert parts["callbacks"] == 0  # no Lightning, no Keras
     assert sum(parts.values()) == pytest.approx(profile["step_s"] - profile["overhead_s"], rel=0.01)
     assert profile["steps"] == 187
+
+
+class _PlannedError(Exception):
+    """Stops `bench` once its jobs are planned."""
+
+
+@pytest.mark.parametrize(
+    "argv, profiled",
+    [([], True), (["--quick"], False), (["--quick", "--profile"], True), (["--no-profile"], False)],
+)
+def test_the_full_study_profiles_and_the_quick_one_does_not(monkeypatch, tmp_path, argv, profiled):
+    import argparse
+
+    from compare.commands import bench as bench_command
+
+    def planned(*args, **kwargs):
+        raise _PlannedError(kwargs["profile"])
+
+    monkeypatch.setattr(bench_command, "bench_jobs", planned)
+    parser = argparse.ArgumentParser()
+    bench_command.add_arguments(parser)
+    with pytest.raises(_PlannedError) as caught:
+        bench_command.run(parser.parse_args(["--out", str(tmp_path), *argv]))
+    assert caught.value.args == (profiled,)
