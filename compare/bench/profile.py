@@ -70,7 +70,7 @@ def profiled_fit(
     steps = math.ceil(len(data.X_train) / train_spec.batch_size) * repeats
     stacks = [
         ([frame_key(code.co_filename, code.co_name) for code in codes], seconds)
-        for codes, seconds in sampler.stacks.items()
+        for codes, seconds in sampler.code_stacks()
     ]
     found = attribute(stacks, per=steps)
     return {
