@@ -75,7 +75,7 @@ def breakdown_figure(rounds: dict[str, Any] | None) -> Any:
         loc="lower center",
         ncol=2,
         fontsize=8,
-        bbox_to_anchor=(0.5, -0.12),
+        bbox_to_anchor=(0.5, -0.07),
     )
     figure.suptitle("Where each framework's per-step time goes (tutorial config, batch 1)")
     return figure
