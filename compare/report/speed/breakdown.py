@@ -41,7 +41,7 @@ def residual_text(gap: dict[str, Any]) -> str:
     """How far the parts' sum falls from the measured gap, and whether within the bound.
 
     E.g. "the parts sum to 480 µs, 3.2% above the measured 465 µs (95% CI 430 µs to 500 µs):
-    within 10%." """
+    within 10% (the sum lies inside the gap's 95% interval)." """
     total = number(gap, "sum_s")
     measured = number(gap, "gap", "difference_s")
     relative = number(gap, "residual_rel")
@@ -57,8 +57,15 @@ def residual_text(gap: dict[str, Any]) -> str:
         f"{_us(measured)}{interval}"
     )
     if gap.get("within"):
-        return f"{text}: within {limit}."
-    return f"{text}: **not within {limit}**; this breakdown does not account for the gap."
+        text = f"{text}: within {limit}"
+    else:
+        text = f"{text}: **not within {limit}**; this breakdown does not account for the gap"
+    if bounds is not None:
+        low, high = bounds
+        where = "inside" if low <= total <= high else "outside"
+        text += f" (the sum lies {where} the gap's 95% interval"
+        text += "; the gap itself is within noise)" if low <= 0 <= high else ")"
+    return f"{text}."
 
 
 def gap_sentence(gap: dict[str, Any], titles: dict[str, Any]) -> str:

@@ -108,10 +108,18 @@ def test_the_sentence_says_what_the_framework_adds_part_by_part_and_how_far_it_f
         in lightning
     )
     assert "the parts sum to 480 µs, 4.0% below the measured 500 µs" in lightning
-    assert lightning.endswith("within 10%.")
+    assert lightning.endswith("within 10% (the sum lies inside the gap's 95% interval).")
     keras = gap_sentence(rounds["breakdown"]["gaps"][1], rounds["breakdown"])
     assert "28.6% below the measured 1,260 µs" in keras
     assert "**not within 10%**" in keras
+    assert "(the sum lies outside the gap's 95% interval)" in keras  # 900 < 0.9 x 1,260
+
+
+def test_a_gap_within_noise_is_said_to_be():
+    rounds = _rounds()
+    gap = {**rounds["breakdown"]["gaps"][0]}
+    gap["gap"] = {"difference_s": 500e-6, "ci95": [-100e-6, 1100e-6]}
+    assert "the gap itself is within noise)" in gap_sentence(gap, rounds["breakdown"])
 
 
 def test_the_section_tables_each_gap_with_its_residual_and_the_profilers_cost():
