@@ -66,11 +66,13 @@ def worker_config(
     threads: int = 1,
     epochs_per_round: int | None = None,
     gpu: bool = False,
+    profile: bool = False,
 ) -> WorkerConfig:
     """The measurement sizes for a full or a `--quick` run.
 
     Quick: 2 timed epochs, 2 equal-work epochs, a two-point sweep per axis timed once. With a
-    GPU the sweep also covers GPU_SWEEP_EXTRA (where the GPU starts to win).
+    GPU the sweep also covers GPU_SWEEP_EXTRA (where the GPU starts to win). `profile`: each
+    round's process also profiles its training (where the time goes, `compare.bench.profile`).
     """
     if threads < 1 or seeds < 0 or (epochs_per_round is not None and epochs_per_round < 1):
         raise RnnParityError(
@@ -79,7 +81,10 @@ def worker_config(
         )
     if not quick:
         config = WorkerConfig(
-            threads=threads, repeats=epochs_per_round or FULL_EPOCHS_PER_ROUND, seeds=seeds
+            threads=threads,
+            repeats=epochs_per_round or FULL_EPOCHS_PER_ROUND,
+            seeds=seeds,
+            profile=profile,
         )
         if gpu:
             sweep = {axis: values + GPU_SWEEP_EXTRA[axis] for axis, values in config.sweep.items()}
@@ -95,6 +100,7 @@ def worker_config(
         sweep_epochs=1,
         sweep_min_samples=32,
         sweep_min_steps=4,
+        profile=profile,
     )
 
 
@@ -177,6 +183,7 @@ def bench_jobs(
     variants: list[str] | None = None,
     previous: dict[str, dict] | None = None,
     progress: Callable[[str], None] | None = None,
+    profile: bool = False,
 ) -> list[tuple[str, Callable[[], dict]]]:
     """The speed study as jobs: (record name, function making its record).
 
@@ -199,6 +206,8 @@ def bench_jobs(
         previous: earlier bench records by variant, used as references for variants whose
             reference is not run now.
         progress: called with a short text before each rounds process.
+        profile: each round's process of a profiled variant also breaks its per-step time
+            down by part (`compare.bench.profile`), after its timing.
     """
     if rounds is not None and rounds < 1:
         raise RnnParityError(f"need rounds >= 1, got {rounds}")
@@ -212,7 +221,7 @@ def bench_jobs(
             f"add it with: {'; '.join(INSTALL_COMMANDS[package] for package in needed)}"
         )
     gpu = any(VARIANTS[name].device == "cuda" for name in chosen)
-    config = worker_config(quick, seeds, threads, epochs_per_round, gpu)
+    config = worker_config(quick, seeds, threads, epochs_per_round, gpu, profile)
     extras = dataclasses.replace(config, part="extras")
     count = rounds or (QUICK_ROUNDS if quick else FULL_ROUNDS)
     done: dict[str, dict] = dict(previous or {})

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from compare.bench.breakdown import breakdowns
 from compare.bench.machine import machine_facts
 from compare.bench.process import run_worker
 from compare.bench.stats import summarise_rounds
@@ -36,6 +37,7 @@ TIMING_FIELDS = (
     "peak_rss_mb",
     "worker_wall_s",
     "gpu",
+    "profile",  # the sampled run's parts per step, where the study profiles (profile.py)
 )
 
 
@@ -141,4 +143,5 @@ def rounds_record(
         "created": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "wall_s": time.perf_counter() - started,  # with the last round's extras, if asked
         "last_round_extras": extras is not None,
+        "breakdown": breakdowns(rows),  # None unless the processes were profiled
     }

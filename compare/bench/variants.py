@@ -259,6 +259,8 @@ class WorkerConfig:
     part: what one worker process measures: "timing" (import, build, per-step training,
         prediction, memory: one process per variant per round), "extras" (equal work and
         the sweep, once per variant) or "all".
+    profile: after the timing, train once more with the stack sampler on the timed epochs
+        (`compare.bench.profile`; only the variants in its PROFILED list).
     """
 
     threads: int = 1
@@ -277,6 +279,7 @@ class WorkerConfig:
     sweep_min_samples: int = 128
     sweep_min_steps: int = 8
     part: str = "all"
+    profile: bool = False
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)

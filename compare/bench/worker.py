@@ -23,6 +23,8 @@ What is timed, and how:
 * prediction: each impl's public `predict` on the 46 test windows and on one window, after two
   warm-up calls;
 * memory: peak RSS (VmHWM) after the tutorial-config measurements, and again at the end;
+* where the time goes (config.profile): one more training run with a stack sampler on its
+  timed epochs (`compare.bench.profile`), after the timing and the memory peak;
 * equal work: the tutorial preset trained in full (20 epochs, batch 1) per seed, test RMSE;
 * scaling sweep: samples per second on synthetic windows, one axis varied at a time.
 
@@ -42,6 +44,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from compare.bench.profile import PROFILED, profiled_fit
 from compare.bench.runner import Runner, import_framework
 from compare.bench.timing import peak_rss_mb, spread, time_calls, timed_epochs
 from compare.bench.variants import SWEEP_AXES, VARIANTS, WARMUP_EPOCHS, Variant, WorkerConfig
@@ -189,6 +192,8 @@ def measure(variant: Variant, config: WorkerConfig) -> dict[str, Any]:
     if config.part in ("timing", "all"):
         result.update(_tutorial_timing(runner, data, config))
         result["peak_rss_mb"] = peak_rss_mb()
+        if config.profile and variant.name in PROFILED:  # after the timing, never during it
+            result["profile"] = profiled_fit(runner, data, config.repeats)
     if config.part in ("extras", "all"):
         if variant.trainer != "none":
             result["equal_work"] = _equal_work(runner, data, config) if config.seeds else None

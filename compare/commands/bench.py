@@ -64,6 +64,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"run only these (default: all CPU variants, GPU twins if any): {', '.join(VARIANTS)}",
     )
     parser.add_argument(
+        "--profile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="break each round's per-step time down by part (loop, callbacks, optimizer, "
+        "data, compiled call, logging, compute) with a stack sampler, for keras_fit, "
+        "keras_tuned, lightning_default, torch_plain and torch_tuned: one more training run "
+        "per such process, after its timing (default: on in the full study, off with --quick)",
+    )
+    parser.add_argument(
         "--compare",
         nargs="+",
         metavar="REPORT_JSON",
@@ -117,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         variants=args.variants,
         previous=previous,
         progress=say_above_bar,  # "round 2/4: keras_fit" before each timing process
+        profile=not args.quick if args.profile is None else args.profile,
     )
     started = time.perf_counter()
     made: list[dict] = []

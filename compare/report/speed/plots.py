@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from compare.report.speed.breakdown import CHART_BREAKDOWN
+from compare.report.speed.breakdown_plot import breakdown_figure
 from compare.report.speed.records import (
     CHART_TUTORIAL,
     SWEEP_AXES,
@@ -130,6 +132,9 @@ def draw_speed(records: list[dict], out: Path) -> None:
     rounds = rounds_record(records)
     if rounds and any(round_step(rounds, name) for name in rounds.get("variants") or {}):
         _draw_tutorial(rounds, out / CHART_TUTORIAL)
+    figure = breakdown_figure(rounds)  # None without a profiled study
+    if figure is not None:
+        _save(figure, out / CHART_BREAKDOWN)
     for axis in SWEEP_AXES:
         if has_sweep(by_variant, axis):
             _draw_sweep(by_variant, axis, out / sweep_chart_name(axis))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from compare.report.speed.breakdown import breakdown_section
 from compare.report.speed.findings import TOO_FEW, findings, per_round_text
 from compare.report.speed.records import (
     CHART_TUTORIAL,
@@ -273,6 +274,7 @@ def speed_section(speed: dict[str, Any]) -> list[str]:
         lines += [f"![per-step training time, tutorial config]({CHART_TUTORIAL})", ""]
     lines += _ratio_table(speed)
     lines += _findings_section(speed)
+    lines += breakdown_section(speed)
     lines += _startup_table(speed)
     lines += _equal_work_table(speed)
     lines += _sweep_section(speed)
