@@ -24,14 +24,11 @@ def cached_bench_jobs(quick: bool, cache: Path | None, fresh: bool) -> list[Job]
     against its default variant's cached record.
     """
     seeds = 1 if quick else 3
-<<<<<<< HEAD
     # What can run here: installing a variant's package (JAX) must re-time the rounds, which
     # then hold its row, and replace its "not installed" record.
     planned = plan_variants(None, quick)
     missing = {name for name in planned if missing_package(VARIANTS[name])}
-=======
     profile = not quick  # the full study breaks the per-step time down (bench --profile)
->>>>>>> breakdown
 
     def key(name: str) -> dict:
         found = {
@@ -42,16 +39,12 @@ def cached_bench_jobs(quick: bool, cache: Path | None, fresh: bool) -> list[Job]
             "stats": METHOD,  # a record summarised another way is not reused
             "machine": f"{platform.machine()} {platform.processor()} {os.cpu_count()} cores",
         }
-<<<<<<< HEAD
         variant = VARIANTS.get(name.removeprefix("bench-"))
         if name == "bench-rounds":
             found["variants"] = [n for n in planned if n not in missing]
         elif variant is not None and variant.needs:
             found["installed"] = variant.name not in missing
-        return found
-=======
         return {**found, "profile": True} if profile else found  # quick keys stay as they were
->>>>>>> breakdown
 
     names = [name for name, _ in bench_jobs(quick, seeds)]
     previous = {}
