@@ -11,6 +11,8 @@ against a floor with no framework at all (the catalogue is `compare.bench.varian
   lightning_tuned      torch_impl.fit, every step of an epoch in one training_step
   torch_plain          torch_impl.fit_plain: the same steps with no Lightning
   torch_tuned          the plain loop with torch's fused Adam
+  torch_compiled       the whole training step compiled by torch.compile (full study only)
+  torch_compiled_tuned the same with inductor's C++ wrapper, guards skipped (full study only)
   numpy_train          shared.numpy_train: hand-written BPTT and Adam, the floor
   numpy_reference      the numpy forward pass (inference only)
 
@@ -38,7 +40,9 @@ from compare.bench.process import cuda_available, run_worker
 from compare.bench.rounds import rounds_record
 from compare.bench.variants import (
     CPU_VARIANTS,
+    FULL_ONLY,
     GPU_SWEEP_EXTRA,
+    QUICK_VARIANTS,
     VARIANTS,
     Variant,
     WorkerConfig,
@@ -134,12 +138,20 @@ def bench_record(
 # ---------------------------------------------------------------- jobs and the command
 
 
-def plan_variants(variants: list[str] | None = None) -> list[str]:
-    """The variants to run, references first: the given ones, or all CPU ones (+ GPU twins)."""
+def plan_variants(variants: list[str] | None = None, quick: bool = False) -> list[str]:
+    """The variants to run, references first: the given ones, or all CPU ones (+ GPU twins).
+
+    A quick study leaves out FULL_ONLY (and their GPU twins) unless they are named.
+    """
     if variants is None:
-        chosen = list(CPU_VARIANTS)
+        chosen = list(QUICK_VARIANTS if quick else CPU_VARIANTS)
         if cuda_available():
-            chosen += [name for name in VARIANTS if name.endswith("_cuda")]
+            chosen += [
+                name
+                for name in VARIANTS
+                if name.endswith("_cuda")
+                and not (quick and name.removesuffix("_cuda") in FULL_ONLY)
+            ]
     else:
         unknown = [name for name in variants if name not in VARIANTS]
         if unknown:
@@ -176,15 +188,15 @@ def bench_jobs(
         epochs_per_round: timed epochs in each round's process (default FULL_EPOCHS_PER_ROUND).
         rounds: rounds of the timing study (default FULL_ROUNDS, quick QUICK_ROUNDS).
         seed: seeds the rounds' random orders.
-        variants: a subset of VARIANTS; default all CPU variants, plus GPU twins if a GPU is
-            visible to torch.
+        variants: a subset of VARIANTS; default all CPU variants (a quick study: all but
+            FULL_ONLY), plus GPU twins if a GPU is visible to torch.
         previous: earlier bench records by variant, used as references for variants whose
             reference is not run now.
         progress: called with a short text before each rounds process.
     """
     if rounds is not None and rounds < 1:
         raise RnnParityError(f"need rounds >= 1, got {rounds}")
-    chosen = plan_variants(variants)
+    chosen = plan_variants(variants, quick)
     gpu = any(VARIANTS[name].device == "cuda" for name in chosen)
     config = worker_config(quick, seeds, threads, epochs_per_round, gpu)
     extras = dataclasses.replace(config, part="extras")

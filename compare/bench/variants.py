@@ -28,7 +28,8 @@ class Variant:
 
     framework: "keras", "torch" or "numpy".
     trainer: "keras" (keras_impl.fit), "lightning" (torch_impl.fit), "plain"
-        (torch_impl.fit_plain), "numpy" (shared.numpy_train.fit) or "none" (inference only).
+        (torch_impl.fit_plain), "compiled" (torch_impl.fit_compiled), "numpy"
+        (shared.numpy_train.fit) or "none" (inference only).
     backend: Keras's backend (KERAS_BACKEND) for Keras variants, else "".
     device: "cpu" or "cuda".
     options: keyword options for the fit function; speed settings only. For Keras,
@@ -109,6 +110,26 @@ _CPU_VARIANTS = (
         options={"fused": True},
         reference="torch_plain",
     ),
+    # torch.compile: see torch_impl/compiled.py for the graph breaks removed and what remains
+    Variant(
+        "torch_compiled",
+        "torch",
+        "compiled",
+        "torch_impl.fit_compiled: the plain loop's steps with the whole training step "
+        "(forward, loss, backward, torch's Adam update) compiled by torch.compile, inductor "
+        "defaults, one graph and no graph break; compile time reported apart",
+        reference="torch_plain",
+    ),
+    Variant(
+        "torch_compiled_tuned",
+        "torch",
+        "compiled",
+        "torch_compiled with inductor's C++ wrapper (cpp_wrapper) and Dynamo's guard "
+        "evaluation skipped after the first step (every batch has one shape): torch's "
+        "fastest measured path",
+        options={"cpp_wrapper": True, "skip_guards": True},
+        reference="torch_plain",
+    ),
     Variant(
         "numpy_train",
         "numpy",
@@ -144,10 +165,16 @@ CUDA_CAPABLE = (
     "lightning_tuned",
     "torch_plain",
     "torch_tuned",
+    "torch_compiled",
+    "torch_compiled_tuned",
 )
 VARIANTS: dict[str, Variant] = {v.name: v for v in _CPU_VARIANTS}
 VARIANTS.update({f"{n}_cuda": _cuda_twin(VARIANTS[n]) for n in CUDA_CAPABLE})
 CPU_VARIANTS = tuple(v.name for v in _CPU_VARIANTS)
+# Variants only the full study runs: each compiles for 30-60 s on 2 cores in every process,
+# which the default report's quick study (about 5 minutes in all) cannot afford.
+FULL_ONLY = ("torch_compiled", "torch_compiled_tuned")
+QUICK_VARIANTS = tuple(name for name in CPU_VARIANTS if name not in FULL_ONLY)
 
 # The ratios the study reports, (variant, reference): each per round, from the same round's
 # processes. Tuned over default, Lightning over the plain loop (its overhead), each
@@ -163,6 +190,10 @@ RATIOS: tuple[tuple[str, str], ...] = (
     ("keras_tuned", "numpy_train"),
     ("lightning_tuned", "numpy_train"),
     ("torch_tuned", "numpy_train"),
+    ("torch_compiled", "torch_plain"),
+    ("torch_compiled_tuned", "torch_plain"),
+    ("torch_compiled", "numpy_train"),
+    ("torch_compiled_tuned", "numpy_train"),
     *((f"{name}_cuda", name) for name in CUDA_CAPABLE),
 )
 # Per-step differences in seconds (variant - reference), per round: where the time goes.

@@ -23,6 +23,10 @@ What is timed, and how:
 * prediction: each impl's public `predict` on the 46 test windows and on one window, after two
   warm-up calls;
 * memory: peak RSS (VmHWM) after the tutorial-config measurements, and again at the end;
+* compile (torch_compiled*): the first step's seconds (tracing, compiling, one run), the
+  graphs compiled and the graph breaks met, from the tutorial fit; every such process gets an
+  empty inductor cache, so each compile is a first run's; where no C++ compiler is found the
+  variant is not measured and its result says why ("unavailable");
 * equal work: the tutorial preset trained in full (20 epochs, batch 1) per seed, test RMSE;
 * scaling sweep: samples per second on synthetic windows, one axis varied at a time.
 
@@ -36,8 +40,10 @@ import argparse
 import dataclasses
 import json
 import math
+import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -64,6 +70,7 @@ def _tutorial_timing(runner: Runner, data: Any, config: WorkerConfig) -> dict[st
         epochs = WARMUP_EPOCHS + config.repeats
         train_spec = dataclasses.replace(preset.train, epochs=epochs, seed=0)
         runner.fit(model, data.X_train, data.Y_train, train_spec, clock)
+        result.update(runner.compile_stats[0] if runner.compile_stats else {})
         steps = math.ceil(len(data.X_train) / train_spec.batch_size)
         step_times = [seconds / steps for seconds in timed_epochs(clock)]
         stats = spread(step_times)
@@ -180,7 +187,18 @@ def measure(variant: Variant, config: WorkerConfig) -> dict[str, Any]:
     "timing": import, build, per-step training, prediction, peak memory (a round's process);
     "extras": equal work and the sweep; "all": both.
     """
+    if variant.trainer != "compiled":
+        return _measure(variant, config)
+    with tempfile.TemporaryDirectory(prefix="rnn-parity-inductor-") as cache:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache  # a cold compile, as a first run's
+        return _measure(variant, config)
+
+
+def _measure(variant: Variant, config: WorkerConfig) -> dict[str, Any]:
     impl, import_s, facts = import_framework(variant, config.threads)
+    if variant.trainer == "compiled" and variant.device == "cpu" and impl.cpp_compiler() is None:
+        reason = "no C++ compiler found ($CXX, g++, c++, clang++): inductor needs one on the CPU"
+        return {"import_s": import_s, **facts, "unavailable": reason, "equal_work": None}
     from compare.study.presets import PRESETS, prepare
 
     runner = Runner(variant, impl)
