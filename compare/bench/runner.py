@@ -45,9 +45,8 @@ class Runner:
             return self.impl.fit(model, X, Y, single, epoch_clock=clock, **options)
         if trainer == "compiled":
             options["compile_stats"] = self.compile_stats
-        fit = {"lightning": self.impl.fit, "compiled": self.impl.fit_compiled}.get(
-            trainer, self.impl.fit_plain
-        )
+        name = {"lightning": "fit", "compiled": "fit_compiled"}.get(trainer, "fit_plain")
+        fit = getattr(self.impl, name)
         return fit(
             model, X, Y, train_spec, device=self.variant.device, epoch_clock=clock, **options
         )

@@ -189,9 +189,16 @@ def measure(variant: Variant, config: WorkerConfig) -> dict[str, Any]:
     """
     if variant.trainer != "compiled":
         return _measure(variant, config)
+    before = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
     with tempfile.TemporaryDirectory(prefix="rnn-parity-inductor-") as cache:
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache  # a cold compile, as a first run's
-        return _measure(variant, config)
+        try:
+            return _measure(variant, config)
+        finally:
+            if before is None:
+                del os.environ["TORCHINDUCTOR_CACHE_DIR"]
+            else:
+                os.environ["TORCHINDUCTOR_CACHE_DIR"] = before
 
 
 def _measure(variant: Variant, config: WorkerConfig) -> dict[str, Any]:
