@@ -40,6 +40,7 @@ from torch.optim.adam import adam as adam_update
 from shared.errors import RnnParityError
 from shared.recipe import TrainSpec
 from shared.training import FitHistory, epoch_losses
+from torch_impl.fused import check_fusable, fused_forward
 from torch_impl.inputs import shuffled_orders
 from torch_impl.model import RNNModel
 from torch_impl.optim import checked_loss
@@ -83,16 +84,27 @@ def _adam_settings(train_spec: TrainSpec) -> dict[str, float]:
 
 
 def _make_step(
-    model: RNNModel, params: list[torch.nn.Parameter], adam: dict[str, float], capturable: bool
+    model: RNNModel,
+    params: list[torch.nn.Parameter],
+    adam: dict[str, float],
+    capturable: bool,
+    fused_cell: bool,
 ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """One training step as a plain function: loss, gradients, torch's Adam update in place."""
+    """One training step as a plain function: loss, gradients, torch's Adam update in place.
+
+    The forward is the model's own, or with `fused_cell` `torch_impl.fused.fused_forward`.
+    """
+    forward = (lambda inputs: fused_forward(model, inputs)) if fused_cell else model
     exp_avgs = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in params]
     exp_avg_sqs = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in params]
-    # Adam's step count per parameter, a float tensor as torch.optim.Adam keeps it
-    steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in params]
+    # Adam's step count per parameter, a tensor as torch.optim.Adam keeps it, but float64:
+    # compiled, Adam computes its bias corrections from this tensor in the tensor's dtype,
+    # where eager Adam reads it with .item() into a Python float (double). A float32 count
+    # moved float64 training by 3e-8 in the first steps; a float64 one keeps double precision.
+    steps = [torch.zeros((), dtype=torch.float64, device=p.device) for p in params]
 
     def step(inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        loss = checked_loss(model.loss_fn, model(inputs), targets)
+        loss = checked_loss(model.loss_fn, forward(inputs), targets)
         grads = list(torch.autograd.grad(loss, params))
         with torch.no_grad():
             adam_update(
@@ -137,6 +149,7 @@ def fit_compiled(
     mode: str | None = None,
     cpp_wrapper: bool = False,
     skip_guards: bool = False,
+    fused_cell: bool = False,
     epoch_clock: list[float] | None = None,
     compile_stats: list[dict[str, float]] | None = None,
 ) -> FitHistory:
@@ -151,6 +164,8 @@ def fit_compiled(
             skip_guard_eval_unsafe=True)`: Dynamo stops checking its guards on every call.
             Only where every batch has one size (else one graph could meet another's shape);
             otherwise it stays off.
+        fused_cell: the forward written as broadcast products (`torch_impl.fused`), which
+            inductor fuses into a few C++ loops; one simple RNN layer and a Dense head only.
         epoch_clock: `perf_counter()` appended at each epoch's end, as `fit_plain` does.
         compile_stats: when given, one dict is appended after training: "compile_s" (wall
             seconds of the first step: tracing, compiling and running it once), "graphs"
@@ -161,7 +176,8 @@ def fit_compiled(
 
     Raises:
         CompilerMissingError: on a CPU with no C++ compiler, before anything is trained.
-        ValueError: for an optimizer other than torch's Adam, an unknown mode or device.
+        ValueError: for an optimizer other than torch's Adam, an unknown mode or device, or a
+            model the fused cell does not compute.
     """
     X, Y = _check_inputs(model, X, Y, train_spec, order)
     _accelerator(device)
@@ -174,6 +190,8 @@ def fit_compiled(
             "($CXX, g++, c++, clang++)"
         )
     adam = _adam_settings(train_spec)
+    if fused_cell:
+        check_fusable(model)
     n_samples, batch = len(X), train_spec.batch_size
     if order is None:  # the orders fit_plain's loader draws from the same seed
         order = shuffled_orders(n_samples, train_spec.epochs, train_spec.seed, train_spec.shuffle)
@@ -187,7 +205,7 @@ def fit_compiled(
     with _training_run(model, train_spec), config:
         model.train()
         params = [p for p in model.parameters() if p.requires_grad]
-        step = _make_step(model, params, adam, capturable=target.type == "cuda")
+        step = _make_step(model, params, adam, target.type == "cuda", fused_cell)
         options = {"cpp_wrapper": True} if cpp_wrapper else None
         compiled = torch.compile(step, mode=mode, options=options, fullgraph=True)
         start = perf_counter()

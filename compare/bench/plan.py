@@ -13,6 +13,7 @@ against a floor with no framework at all (the catalogue is `compare.bench.varian
   torch_tuned          the plain loop with torch's fused Adam
   torch_compiled       the whole training step compiled by torch.compile (full study only)
   torch_compiled_tuned the same with inductor's C++ wrapper, guards skipped (full study only)
+  torch_compiled_fused the tuned one with a hand-fused cell (full study only)
   numpy_train          shared.numpy_train: hand-written BPTT and Adam, the floor
   numpy_reference      the numpy forward pass (inference only)
 

@@ -131,6 +131,16 @@ _CPU_VARIANTS = (
         reference="torch_plain",
     ),
     Variant(
+        "torch_compiled_fused",
+        "torch",
+        "compiled",
+        "torch_compiled_tuned with the forward written as broadcast products "
+        "(torch_impl.fused: one simple RNN layer and a Dense head), so inductor fuses every "
+        "matrix product, backward included, into its C++ loops instead of calling aten's mm",
+        options={"cpp_wrapper": True, "skip_guards": True, "fused_cell": True},
+        reference="torch_plain",
+    ),
+    Variant(
         "numpy_train",
         "numpy",
         "numpy",
@@ -167,13 +177,14 @@ CUDA_CAPABLE = (
     "torch_tuned",
     "torch_compiled",
     "torch_compiled_tuned",
+    "torch_compiled_fused",
 )
 VARIANTS: dict[str, Variant] = {v.name: v for v in _CPU_VARIANTS}
 VARIANTS.update({f"{n}_cuda": _cuda_twin(VARIANTS[n]) for n in CUDA_CAPABLE})
 CPU_VARIANTS = tuple(v.name for v in _CPU_VARIANTS)
 # Variants only the full study runs: each compiles for 30-60 s on 2 cores in every process,
 # which the default report's quick study (about 5 minutes in all) cannot afford.
-FULL_ONLY = ("torch_compiled", "torch_compiled_tuned")
+FULL_ONLY = ("torch_compiled", "torch_compiled_tuned", "torch_compiled_fused")
 QUICK_VARIANTS = tuple(name for name in CPU_VARIANTS if name not in FULL_ONLY)
 
 # The ratios the study reports, (variant, reference): each per round, from the same round's
@@ -194,6 +205,8 @@ RATIOS: tuple[tuple[str, str], ...] = (
     ("torch_compiled_tuned", "torch_plain"),
     ("torch_compiled", "numpy_train"),
     ("torch_compiled_tuned", "numpy_train"),
+    ("torch_compiled_fused", "torch_compiled_tuned"),
+    ("torch_compiled_fused", "numpy_train"),
     *((f"{name}_cuda", name) for name in CUDA_CAPABLE),
 )
 # Per-step differences in seconds (variant - reference), per round: where the time goes.

@@ -68,7 +68,7 @@ def test_the_report_plan_is_data_and_its_timing_jobs_run_alone(monkeypatch):
     assert all(function_path(job.function) for job in shared)  # can run in a worker process
     timing = [job for job in jobs if job.exclusive]
     # The interleaved timing rounds first, then each variant's equal-work and sweep job.
-    expected = ["bench-rounds", *(f"bench-{v}" for v in bench_plan.CPU_VARIANTS)]
+    expected = ["bench-rounds", *(f"bench-{v}" for v in bench_plan.QUICK_VARIANTS)]
     assert [job.name for job in timing] == expected
     assert jobs[-len(timing) :] == timing and all(job.key["quick"] for job in timing)
     names = [job.name for job in shared]
