@@ -1,11 +1,16 @@
 """fit_compiled: the compiled training step takes fit_plain's steps, in one graph, or says why not.
 
-The end-to-end test compiles one tiny model per dtype (2 units, 3 time steps, 6 windows,
-one epoch of three batches of 2): inductor's C++ compile is 20-60 s on 2 shared cores, so the
-smallest model that still runs the recurrence, the loss, the backward pass and Adam is used.
+Each end-to-end test compiles one tiny model (2 units, 3 time steps, 6 windows, one epoch of
+three batches of 2): inductor's compile of even this model took 110-125 s on 2 cores shared
+by other work (a first run's compile, cache included), so the suite compiles twice, once per
+code path: the model's own forward in float32 (torch_compiled's options) and the fused cell
+with the C++ wrapper and skipped guards in float64 (torch_compiled_fused's, which hold
+torch_compiled_tuned's). The two other pairings were checked by hand (see the report).
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -16,6 +21,7 @@ from shared.recurrent_spec import RecurrentLayerSpec
 from shared.spec import DenseSpec, ModelSpec
 from torch_impl import CompilerMissingError, build_model, fit_compiled, fit_plain, to_canonical
 from torch_impl import compiled as compiled_module
+from torch_impl.fused import check_fusable, fused_forward
 
 RECIPE = TrainSpec(epochs=1, batch_size=2, optimizer=OptimizerSpec(learning_rate=0.01), seed=3)
 # After three Adam steps from the same weights: float32 rounding of the reordered arithmetic
@@ -35,14 +41,17 @@ def _tiny(dtype: str) -> tuple[ModelSpec, np.ndarray, np.ndarray]:
     return spec, rng.uniform(0, 1, (6, 3, 1)).astype(dtype), rng.uniform(0, 1, (6, 1)).astype(dtype)
 
 
+FUSED = {"cpp_wrapper": True, "skip_guards": True, "fused_cell": True}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_compiled_steps_equal_the_plain_loops_in_one_graph(dtype):
+@pytest.mark.parametrize(("dtype", "options"), [("float32", {}), ("float64", FUSED)])
+def test_compiled_steps_equal_the_plain_loops_in_one_graph(dtype, options):
     spec, X, Y = _tiny(dtype)
     plain, compiled = build_model(spec, seed=1), build_model(spec, seed=1)
     expected = fit_plain(plain, X, Y, RECIPE)
     stats: list[dict] = []
-    found = fit_compiled(compiled, X, Y, RECIPE, compile_stats=stats)
+    found = fit_compiled(compiled, X, Y, RECIPE, compile_stats=stats, **options)
     tolerance = TOLERANCE[dtype]
     assert len(found.step_loss) == 3  # the same three batches, shuffled as fit_plain does
     np.testing.assert_allclose(found.step_loss, expected.step_loss, rtol=0, atol=tolerance)
@@ -75,3 +84,18 @@ def test_only_torchs_adam_and_known_modes_are_compiled():
         fit_compiled(build_model(spec, seed=1), X, Y, sgd)
     with pytest.raises(ValueError, match="mode must be one of"):
         fit_compiled(build_model(spec, seed=1), X, Y, RECIPE, mode="fastest")
+
+
+def test_the_fused_cell_computes_the_models_forward_and_refuses_others():
+    spec, X, _ = _tiny("float64")
+    model = build_model(spec, seed=1)
+    inputs = torch.from_numpy(X)
+    with torch.no_grad():  # the same sums in another order: float64 rounding only
+        torch.testing.assert_close(fused_forward(model, inputs), model(inputs), rtol=0, atol=1e-15)
+    first = dataclasses.replace(spec.layers[0], return_sequences=True)
+    two = dataclasses.replace(spec, layers=(first, spec.layers[0]))
+    with pytest.raises(ValueError, match="2 recurrent layers"):
+        check_fusable(build_model(two, seed=1))
+    lstm = dataclasses.replace(spec, layers=(RecurrentLayerSpec(kind="lstm", units=2),))
+    with pytest.raises(ValueError, match="a lstm layer"):
+        fit_compiled(build_model(lstm, seed=1), X, _tiny("float64")[2], RECIPE, fused_cell=True)
