@@ -36,6 +36,8 @@ class Variant:
         steps_per_execution "epoch" means one compiled call (Keras) or one Lightning
         training_step (torch) per epoch.
     reference: the variant whose test RMSEs this one's must match (its framework's default).
+    sweep: whether the scaling sweep runs it (False where every point would cost a compile
+        of tens of seconds and another variant shows the same path's scaling).
     """
 
     name: str
@@ -46,6 +48,7 @@ class Variant:
     device: str = "cpu"
     options: dict[str, Any] = field(default_factory=dict)
     reference: str | None = None
+    sweep: bool = True
 
 
 _CPU_VARIANTS = (
@@ -129,6 +132,7 @@ _CPU_VARIANTS = (
         "fastest measured path",
         options={"cpp_wrapper": True, "skip_guards": True},
         reference="torch_plain",
+        sweep=False,
     ),
     Variant(
         "torch_compiled_fused",
@@ -139,6 +143,7 @@ _CPU_VARIANTS = (
         "matrix product, backward included, into its C++ loops instead of calling aten's mm",
         options={"cpp_wrapper": True, "skip_guards": True, "fused_cell": True},
         reference="torch_plain",
+        sweep=False,
     ),
     Variant(
         "numpy_train",

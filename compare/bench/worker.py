@@ -217,7 +217,7 @@ def _measure(variant: Variant, config: WorkerConfig) -> dict[str, Any]:
     if config.part in ("extras", "all"):
         if variant.trainer != "none":
             result["equal_work"] = _equal_work(runner, data, config) if config.seeds else None
-            result["sweep"] = _sweep(runner, config)
+            result["sweep"] = _sweep(runner, config) if variant.sweep else {}
         else:
             result["equal_work"], result["sweep"] = None, {}
         result["peak_rss_mb_end"] = peak_rss_mb()

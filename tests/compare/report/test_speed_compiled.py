@@ -141,3 +141,11 @@ def _spec():
     from shared.recipe import TrainSpec
 
     return TrainSpec(epochs=1)
+
+
+def test_the_tuned_compiled_variants_leave_the_sweep_to_torch_compiled(monkeypatch):
+    monkeypatch.setattr(worker, "_sweep", lambda *args: pytest.fail("swept"))
+    config = worker.WorkerConfig(seeds=0, part="extras")
+    for name in ("torch_compiled_tuned", "torch_compiled_fused"):
+        assert worker.measure(VARIANTS[name], config)["sweep"] == {}
+    assert VARIANTS["torch_compiled"].sweep and VARIANTS["torch_compiled_cuda"].sweep
