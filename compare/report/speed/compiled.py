@@ -19,9 +19,10 @@ PLAIN = "torch_plain"
 
 def _compiled_names(speed: dict[str, Any]) -> list[str]:
     """Variants whose records carry a compile time or an 'unavailable' reason, in study order."""
-    variants = (speed.get("rounds") or {}).get("variants") or {}
+    rounds = speed.get("rounds") or {}
+    variants = rounds.get("variants") or {}
     runs = {r.get("variant"): r for r in speed.get("runs") or []}
-    names = list(variants) + [name for name in runs if name not in variants]
+    names = list(dict.fromkeys([*(rounds.get("variant_order") or []), *variants, *runs]))
     return [
         name
         for name in names
