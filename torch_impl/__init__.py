@@ -7,6 +7,7 @@ functions it shares with `keras_impl` are the twins `shared.twins.FrameworkSide`
 (tests/test_mirror.py checks both packages against it); the rest are torch's own.
 """
 
+from torch_impl.compiled import CompilerMissingError, cpp_compiler, fit_compiled
 from torch_impl.export import export_program, run_program
 from torch_impl.graph import (
     GraphNet,
@@ -43,6 +44,7 @@ from torch_impl.train import fit, fit_plain, predict
 from torch_impl.weights import from_canonical, native_weights, set_canonical, to_canonical
 
 __all__ = [
+    "CompilerMissingError",
     "GraphNet",
     "Inferred",
     "ModuleReading",
@@ -50,10 +52,12 @@ __all__ = [
     "build_graph_model",
     "build_model",
     "canonical_from_state_dict",
+    "cpp_compiler",
     "create_rnn",
     "export_graph_program",
     "export_program",
     "fit",
+    "fit_compiled",
     "fit_plain",
     "from_canonical",
     "graph_from_canonical",

@@ -14,6 +14,9 @@ against a floor with no framework at all (the catalogue is `compare.bench.varian
   lightning_tuned      torch_impl.fit, every step of an epoch in one training_step
   torch_plain          torch_impl.fit_plain: the same steps with no Lightning
   torch_tuned          the plain loop with torch's fused Adam
+  torch_compiled       the whole training step compiled by torch.compile (full study only)
+  torch_compiled_tuned the same with inductor's C++ wrapper, guards skipped (full study only)
+  torch_compiled_fused the tuned one with a hand-fused cell (full study only)
   numpy_train          shared.numpy_train: hand-written BPTT and Adam, the floor
   numpy_reference      the numpy forward pass (inference only)
 
@@ -45,6 +48,7 @@ from compare.bench.process import cuda_available, run_worker
 from compare.bench.rounds import rounds_record
 from compare.bench.variants import (
     CPU_VARIANTS,
+    FULL_ONLY,
     GPU_SWEEP_EXTRA,
     INSTALL_COMMANDS,
     VARIANTS,
@@ -162,7 +166,12 @@ def plan_variants(variants: list[str] | None = None, quick: bool = False) -> lis
     if variants is None:
         chosen = [name for name in CPU_VARIANTS if VARIANTS[name].quick or not quick]
         if cuda_available():
-            chosen += [name for name in VARIANTS if name.endswith("_cuda")]
+            chosen += [
+                name
+                for name in VARIANTS
+                if name.endswith("_cuda")
+                and not (quick and name.removesuffix("_cuda") in FULL_ONLY)
+            ]
     else:
         unknown = [name for name in variants if name not in VARIANTS]
         if unknown:

@@ -38,6 +38,10 @@ TIMING_FIELDS = (
     "worker_wall_s",
     "gpu",
     "profile",  # the sampled run's parts per step, where the study profiles (profile.py)
+    "compile_s",
+    "graphs",
+    "graph_breaks",
+    "unavailable",
 )
 
 
@@ -123,7 +127,7 @@ def rounds_record(
     rows = run_rounds(orders, config, run, progress, extras)
     stats = summarise_rounds(rows, RATIOS, DIFFERENCES)
     others = ("import_s", "build_s", "build_warm_s", "predict_batch_median_s")
-    others += ("predict_one_median_s", "peak_rss_mb")
+    others += ("predict_one_median_s", "peak_rss_mb", "compile_s", "graphs", "graph_breaks")
     for name, summary in stats["variants"].items():
         summary.update({key: _median_of(rows, name, key) for key in others})
     gpus = sorted({row["gpu"] for row in rows if row.get("gpu")})

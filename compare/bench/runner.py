@@ -21,6 +21,7 @@ class Runner:
     def __init__(self, variant: Variant, impl: Any) -> None:
         self.variant = variant
         self.impl = impl  # keras_impl, torch_impl, shared.numpy_train or shared.reference
+        self.compile_stats: list[dict] = []  # one per torch_impl.fit_compiled call
 
     def build(self, spec: Any, seed: int) -> Any:
         """A model (canonical weights for the numpy trainers) from `spec` and `seed`."""
@@ -42,7 +43,10 @@ class Runner:
             # Keras's recipe: one bias per gate (c stays zero), Keras's Adam
             single = dataclasses.replace(train_spec, single_bias=True)
             return self.impl.fit(model, X, Y, single, epoch_clock=clock, **options)
-        fit = self.impl.fit if trainer == "lightning" else self.impl.fit_plain
+        if trainer == "compiled":
+            options["compile_stats"] = self.compile_stats
+        name = {"lightning": "fit", "compiled": "fit_compiled"}.get(trainer, "fit_plain")
+        fit = getattr(self.impl, name)
         return fit(
             model, X, Y, train_spec, device=self.variant.device, epoch_clock=clock, **options
         )

@@ -28,7 +28,8 @@ class Variant:
 
     framework: "keras", "torch" or "numpy".
     trainer: "keras" (keras_impl.fit), "lightning" (torch_impl.fit), "plain"
-        (torch_impl.fit_plain), "numpy" (shared.numpy_train.fit) or "none" (inference only).
+        (torch_impl.fit_plain), "compiled" (torch_impl.fit_compiled), "numpy"
+        (shared.numpy_train.fit) or "none" (inference only).
     backend: Keras's backend (KERAS_BACKEND) for Keras variants, else "".
     device: "cpu" or "cuda".
     options: keyword options for the fit function; speed settings only. For Keras,
@@ -38,6 +39,8 @@ class Variant:
     needs: a package beyond the base install the variant imports ("jax"), else "": where it
         is missing the variant is not run and its row says how to add it (`missing_package`).
     quick: whether the quick study (the default report's) runs it too.
+    sweep: whether the scaling sweep runs it (False where every point would cost a compile
+        of tens of seconds and another variant shows the same path's scaling).
     """
 
     name: str
@@ -50,6 +53,7 @@ class Variant:
     reference: str | None = None
     needs: str = ""
     quick: bool = True
+    sweep: bool = True
 
 
 _CPU_VARIANTS = (
@@ -155,6 +159,40 @@ _CPU_VARIANTS = (
         options={"fused": True},
         reference="torch_plain",
     ),
+    # torch.compile: see torch_impl/compiled.py for the graph breaks removed and what remains
+    Variant(
+        "torch_compiled",
+        "torch",
+        "compiled",
+        "torch_impl.fit_compiled: the plain loop's steps with the whole training step "
+        "(forward, loss, backward, torch's Adam update) compiled by torch.compile, inductor "
+        "defaults, one graph and no graph break; compile time reported apart",
+        reference="torch_plain",
+        quick=False,
+    ),
+    Variant(
+        "torch_compiled_tuned",
+        "torch",
+        "compiled",
+        "torch_compiled with inductor's C++ wrapper (cpp_wrapper) and Dynamo's guard "
+        "evaluation skipped after the first step (every batch has one shape)",
+        options={"cpp_wrapper": True, "skip_guards": True},
+        reference="torch_plain",
+        sweep=False,
+        quick=False,
+    ),
+    Variant(
+        "torch_compiled_fused",
+        "torch",
+        "compiled",
+        "torch_compiled_tuned with the forward written as broadcast products "
+        "(torch_impl.fused: one simple RNN layer and a Dense head), so inductor fuses every "
+        "matrix product, backward included, into its C++ loops instead of calling aten's mm",
+        options={"cpp_wrapper": True, "skip_guards": True, "fused_cell": True},
+        reference="torch_plain",
+        sweep=False,
+        quick=False,
+    ),
     Variant(
         "numpy_train",
         "numpy",
@@ -190,10 +228,18 @@ CUDA_CAPABLE = (
     "lightning_tuned",
     "torch_plain",
     "torch_tuned",
+    "torch_compiled",
+    "torch_compiled_tuned",
+    "torch_compiled_fused",
 )
 VARIANTS: dict[str, Variant] = {v.name: v for v in _CPU_VARIANTS}
 VARIANTS.update({f"{n}_cuda": _cuda_twin(VARIANTS[n]) for n in CUDA_CAPABLE})
 CPU_VARIANTS = tuple(v.name for v in _CPU_VARIANTS)
+# Variants only the full study runs (`quick=False`): each compiled torch row compiles for
+# 30-60 s on 2 cores in every process, and each JAX row adds a process importing TensorFlow and
+# JAX per round, which the default report's quick study cannot afford.
+FULL_ONLY = tuple(v.name for v in _CPU_VARIANTS if not v.quick)
+QUICK_VARIANTS = tuple(name for name in CPU_VARIANTS if name not in FULL_ONLY)
 
 # The ratios the study reports, (variant, reference): each per round, from the same round's
 # processes. Tuned over default, Lightning over the plain loop (its overhead), each
@@ -213,6 +259,12 @@ RATIOS: tuple[tuple[str, str], ...] = (
     ("keras_jax_tuned", "numpy_train"),
     ("keras_jax_scan", "keras_jax_tuned"),
     ("keras_jax_scan", "numpy_train"),
+    ("torch_compiled", "torch_plain"),
+    ("torch_compiled_tuned", "torch_plain"),
+    ("torch_compiled", "numpy_train"),
+    ("torch_compiled_tuned", "numpy_train"),
+    ("torch_compiled_fused", "torch_compiled_tuned"),
+    ("torch_compiled_fused", "numpy_train"),
     *((f"{name}_cuda", name) for name in CUDA_CAPABLE),
 )
 # Per-step differences in seconds (variant - reference), per round: where the time goes.

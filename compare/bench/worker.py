@@ -25,6 +25,10 @@ What is timed, and how:
 * memory: peak RSS (VmHWM) after the tutorial-config measurements, and again at the end;
 * where the time goes (config.profile): one more training run with a stack sampler on its
   timed epochs (`compare.bench.profile`), after the timing and the memory peak;
+* compile (torch_compiled*): the first step's seconds (tracing, compiling, one run), the
+  graphs compiled and the graph breaks met, from the tutorial fit; every such process gets an
+  empty inductor cache, so each compile is a first run's; where no C++ compiler is found the
+  variant is not measured and its result says why ("unavailable");
 * equal work: the tutorial preset trained in full (20 epochs, batch 1) per seed, test RMSE;
 * scaling sweep: samples per second on synthetic windows, one axis varied at a time.
 
@@ -38,8 +42,10 @@ import argparse
 import dataclasses
 import json
 import math
+import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -67,6 +73,7 @@ def _tutorial_timing(runner: Runner, data: Any, config: WorkerConfig) -> dict[st
         epochs = WARMUP_EPOCHS + config.repeats
         train_spec = dataclasses.replace(preset.train, epochs=epochs, seed=0)
         runner.fit(model, data.X_train, data.Y_train, train_spec, clock)
+        result.update(runner.compile_stats[0] if runner.compile_stats else {})
         steps = math.ceil(len(data.X_train) / train_spec.batch_size)
         step_times = [seconds / steps for seconds in timed_epochs(clock)]
         stats = spread(step_times)
@@ -183,7 +190,25 @@ def measure(variant: Variant, config: WorkerConfig) -> dict[str, Any]:
     "timing": import, build, per-step training, prediction, peak memory (a round's process);
     "extras": equal work and the sweep; "all": both.
     """
+    if variant.trainer != "compiled":
+        return _measure(variant, config)
+    before = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+    with tempfile.TemporaryDirectory(prefix="rnn-parity-inductor-") as cache:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache  # a cold compile, as a first run's
+        try:
+            return _measure(variant, config)
+        finally:
+            if before is None:
+                del os.environ["TORCHINDUCTOR_CACHE_DIR"]
+            else:
+                os.environ["TORCHINDUCTOR_CACHE_DIR"] = before
+
+
+def _measure(variant: Variant, config: WorkerConfig) -> dict[str, Any]:
     impl, import_s, facts = import_framework(variant, config.threads)
+    if variant.trainer == "compiled" and variant.device == "cpu" and impl.cpp_compiler() is None:
+        reason = "no C++ compiler found ($CXX, g++, c++, clang++): inductor needs one on the CPU"
+        return {"import_s": import_s, **facts, "unavailable": reason, "equal_work": None}
     from compare.study.presets import PRESETS, prepare
 
     runner = Runner(variant, impl)
@@ -197,7 +222,7 @@ def measure(variant: Variant, config: WorkerConfig) -> dict[str, Any]:
     if config.part in ("extras", "all"):
         if variant.trainer != "none":
             result["equal_work"] = _equal_work(runner, data, config) if config.seeds else None
-            result["sweep"] = _sweep(runner, config)
+            result["sweep"] = _sweep(runner, config) if variant.sweep else {}
         else:
             result["equal_work"], result["sweep"] = None, {}
         result["peak_rss_mb_end"] = peak_rss_mb()

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from compare.report.speed.breakdown import breakdown_section
+from compare.report.speed.compiled import compiled_section
 from compare.report.speed.findings import TOO_FEW, findings, per_round_text
 from compare.report.speed.records import (
     CHART_TUTORIAL,
@@ -276,6 +277,7 @@ def speed_section(speed: dict[str, Any]) -> list[str]:
     lines += _findings_section(speed)
     lines += breakdown_section(speed)
     lines += _startup_table(speed)
+    lines += compiled_section(speed)
     lines += _equal_work_table(speed)
     lines += _sweep_section(speed)
     return lines

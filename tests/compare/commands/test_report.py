@@ -72,6 +72,7 @@ def test_the_report_plan_is_data_and_its_timing_jobs_run_alone(monkeypatch):
     quick = [v for v in bench_plan.CPU_VARIANTS if bench_plan.VARIANTS[v].quick]
     assert "keras_jax" not in quick and "keras_fit" in quick
     expected = ["bench-rounds", *(f"bench-{v}" for v in quick)]
+    assert "torch_compiled" not in quick  # full study only, as the JAX rows
     assert [job.name for job in timing] == expected
     assert jobs[-len(timing) :] == timing and all(job.key["quick"] for job in timing)
     names = [job.name for job in shared]
