@@ -97,7 +97,7 @@ def start_cluster(workers: int = 2) -> DaskCluster:
         cluster.processes.append(_dask(gate, *worker))
     try:
         with cluster.client() as client:  # a bounded wait for the workers to join: no race
-            client.wait_for_workers(workers, timeout=60)
+            client.wait_for_workers(workers, timeout=600)
     except BaseException:
         cluster.stop()
         raise

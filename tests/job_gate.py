@@ -123,7 +123,7 @@ COMMAND = [
 ]
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 120) -> None:
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 600) -> None:
     """Poll `condition` every 0.1 s until it holds.
 
     Only for a condition that cannot pass by unseen (jobs held at a gate, tasks that a

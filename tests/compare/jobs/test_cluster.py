@@ -91,7 +91,7 @@ def test_version_mismatch_is_one_line_naming_the_worker(
             run_task, "x:y", {}, call="x:y", start="x:y", expected=older, pure=False
         )
         with pytest.raises(VersionMismatchError, match="has torch"):
-            future.result(timeout=60)
+            future.result(timeout=600)
 
 
 @pytest.mark.slow
@@ -113,7 +113,7 @@ def test_a_worker_runs_each_clients_jobs_the_way_that_client_names(dask_cluster)
                 workers=[worker],
                 pure=False,
             )
-            ok, record = future.result(timeout=120)  # a hang guard: the result is timeless
+            ok, record = future.result(timeout=600)  # a hang guard: the result is timeless
             assert ok, record
             served.append(record["served_by"])
     assert served == ["call_one_way", "call_another_way", "call_one_way"]
@@ -212,7 +212,7 @@ def _interrupt(
 
             wait_until(running_and_ready, "the run's jobs held")
             os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole group
-            status = process.wait(timeout=60)
+            status = process.wait(timeout=600)
         finally:
             if process.poll() is None:  # a failure above: leave nothing running
                 os.killpg(process.pid, signal.SIGKILL)

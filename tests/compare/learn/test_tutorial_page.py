@@ -59,6 +59,7 @@ def test_both_programs_have_the_tutorials_steps_in_order():
         "Setup: imports, arguments and seeds",
         *TITLES,
         "Gated layers: which slice is which gate",
+        "Why they train differently",  # the explain factors, for learners (factor_notes)
     ]
 
 
