@@ -133,6 +133,56 @@ class VariableInitialState(nn.Module):
         return self.fc(out[:, -1, :])
 
 
+class ClampedBiLSTMSentiment(nn.Module):
+    """A sentiment classifier that clamps the lengths to at least 1 before packing (an empty
+    review then reads its first, padding, token), two bidirectional LSTM layers with dropout
+    between them, and the top layer's two final states from h_n."""
+
+    def __init__(self, spelling: str = "torch.clamp") -> None:
+        super().__init__()
+        self.spelling = spelling
+        self.embedding = nn.Embedding(VOCAB, UNITS, padding_idx=0)
+        self.lstm = nn.LSTM(
+            UNITS, UNITS, num_layers=2, bidirectional=True, dropout=0.3, batch_first=True
+        )
+        self.dropout = nn.Dropout(0.3)
+        self.fc = nn.Linear(2 * UNITS, 2)
+
+    def forward(self, text: torch.Tensor, text_lengths: torch.Tensor) -> torch.Tensor:
+        embedded = self.dropout(self.embedding(text))
+        if self.spelling == "torch.clamp":
+            text_lengths = torch.clamp(text_lengths, min=1)
+        elif self.spelling == "clamp":
+            text_lengths = text_lengths.clamp(min=1)
+        else:
+            text_lengths = text_lengths.clamp_min(1)
+        packed = nn.utils.rnn.pack_padded_sequence(
+            embedded, text_lengths, batch_first=True, enforce_sorted=False
+        )
+        _, (hidden, _) = self.lstm(packed)
+        hidden = self.dropout(torch.cat((hidden[-2, :, :], hidden[-1, :, :]), dim=1))
+        return self.fc(hidden)
+
+
+class BiGRUSplitFinalStates(nn.Module):
+    """The padded output of a packed bidirectional GRU split into its halves: the forward half
+    at each sample's last valid step, the backward half at step 0 (its two final states)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden = UNITS
+        self.gru = nn.GRU(FEATURES, UNITS, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(2 * UNITS, 1)
+
+    def forward(self, x: torch.Tensor, text_len: torch.Tensor) -> torch.Tensor:
+        packed = pack_padded_sequence(x, text_len.cpu(), batch_first=True, enforce_sorted=False)
+        packed_output, _ = self.gru(packed)
+        output, _ = pad_packed_sequence(packed_output, batch_first=True)
+        out_forward = output[range(len(output)), text_len - 1, : self.hidden]
+        out_reverse = output[:, 0, self.hidden :]
+        return self.fc(torch.cat((out_forward, out_reverse), 1))
+
+
 # class -> (input kind, features or vocab)
 LENGTHS_NETS = {
     PackedLSTMFinal: ("floats", FEATURES),
@@ -141,6 +191,8 @@ LENGTHS_NETS = {
     TimeMajorPackedLastValid: ("floats", FEATURES),
     LastValidStep: ("floats", FEATURES),
     RangeLenLastValid: ("floats", FEATURES),
+    ClampedBiLSTMSentiment: ("tokens", VOCAB),
+    BiGRUSplitFinalStates: ("floats", FEATURES),
 }
 TIME_MAJOR_INPUT = {TimeMajorPackedLastValid}
 
