@@ -3,7 +3,9 @@
 Plain nn.Module classes, no rnn-parity inside: `forward(self, x, lengths)` packing with
 `pack_padded_sequence` (enforce_sorted False and True, batch-first and time-major), reading
 `h_n[-1]`, both directions of `h_n`, or `pad_packed_sequence` (with and without total_length),
-gathering the last valid step `out[torch.arange(B), lengths - 1]`, and initial states built the
+gathering the last valid step `out[torch.arange(B), lengths - 1]`, lengths clamped to >= 1
+before packing, a bidirectional output split into its directions' final states
+(`out[range(B), lengths - 1, :H]`, `out[:, 0, H:]`), and initial states built the
 old way (`Variable(torch.zeros(...))`, `.cuda()` behind `if x.is_cuda`). `LENGTHS_NETS` maps
 each class that ports to (input kind, features or vocab); the others are refused in one line.
 """
@@ -234,6 +236,35 @@ class PythonLoopDecoder(nn.Module):
         for t in range(x.size(1)):
             h = self.cell(x[:, t], h)
         return h
+
+
+class ClampCases(nn.Module):
+    """Lengths clamped and read in other ways, by `case`: "gather" packs with clamped lengths and
+    gathers at (lengths - 1).clamp(min=0) (ports); "min2", "max" clamp otherwise, "unclamped"
+    gathers at the unclamped lengths - 1 (a length 0 would read the last step), "forward-first"
+    and "third" slice a bidirectional output's halves where they are no final state (refused)."""
+
+    def __init__(self, case: str = "gather") -> None:
+        super().__init__()
+        self.case = case
+        bidirectional = case in ("forward-first", "third")
+        self.lstm = nn.LSTM(FEATURES, UNITS, batch_first=True, bidirectional=bidirectional)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if self.case == "min2":
+            clamped = lengths.clamp(min=2)
+        elif self.case == "max":
+            clamped = lengths.clamp(min=1, max=x.size(1))
+        else:
+            clamped = lengths.clamp(min=1)
+        packed = pack_padded_sequence(x, clamped, batch_first=True, enforce_sorted=False)
+        out, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True)
+        if self.case == "forward-first":
+            return out[:, 0, :UNITS]
+        if self.case == "third":
+            return out[:, 0, UNITS + 1 :]
+        index = lengths - 1 if self.case == "unclamped" else (lengths - 1).clamp(min=0)
+        return out[torch.arange(x.size(0)), index]
 
 
 class LitPackedClassifier(lightning.LightningModule):

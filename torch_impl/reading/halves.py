@@ -29,6 +29,18 @@ from torch_impl.reading.values import Tensor
 _FULL = slice(None)
 
 
+def _shown(entries: tuple) -> str:
+    """An index as the user wrote it: [:, 0, 4:]."""
+
+    def one(entry: Any) -> str:
+        if not isinstance(entry, slice):
+            return repr(entry)
+        parts = ["" if part is None else str(part) for part in (entry.start, entry.stop)]
+        return ":".join(parts) + ("" if entry.step is None else f":{entry.step}")
+
+    return "[" + ", ".join(one(entry) for entry in entries) + "]"
+
+
 def is_half(entries: tuple) -> bool:
     """Whether an index slices some axis other than whole (a feature half)."""
     return any(isinstance(entry, slice) and entry != _FULL for entry in entries)
@@ -50,7 +62,7 @@ def _direction(builder: Builder, ref: Ref, half: Any, node: fx.Node) -> tuple[Re
         and ref.output == 0
     ):
         raise GrammarError(
-            f"slices features {half!r} of something other than a bidirectional recurrent "
+            f"slices features {_shown((half,))} of something other than a bidirectional recurrent "
             f"module's output: {where(node)}"
         )
     units = kind.units
@@ -60,8 +72,8 @@ def _direction(builder: Builder, ref: Ref, half: Any, node: fx.Node) -> tuple[Re
         if half.start == units and half.stop in (None, 2 * units):
             return kind, 1
     raise GrammarError(
-        f"slices features {half!r} of a bidirectional output: only [:{units}] (forward) and "
-        f"[{units}:] (backward), the hidden size, ports: {where(node)}"
+        f"slices features {_shown((half,))} of a bidirectional output: only [:{units}] "
+        f"(forward) and [{units}:] (backward), the hidden size, ports: {where(node)}"
     )
 
 
@@ -88,14 +100,14 @@ def at_step(call: Any, builder: Builder, value: Any, entries: tuple) -> Tensor:
     perm = builder.perm(value, node) if isinstance(value, Tensor) else ()
     if len(entries) != 3 or len(perm) != 3:
         raise GrammarError(
-            f"indexing {entries!r} (a slice other than a bidirectional output's half at one "
+            f"indexing {_shown(entries)} (a slice other than a bidirectional output's half at one "
             f"step): {where(node)}"
         )
     by_axis = {perm[axis]: entry for axis, entry in enumerate(entries)}  # graph axis -> entry
     step, half = by_axis[1], by_axis[2]
     if by_axis[0] != _FULL or step not in (0, -1):
         raise GrammarError(
-            f"indexing {entries!r}: a feature half ports at step 0 or -1 of every sample: "
+            f"indexing {_shown(entries)}: a feature half ports at step 0 or -1 of every sample: "
             f"{where(node)}"
         )
     kind, direction = _direction(builder, value.ref, half, node)
@@ -103,8 +115,9 @@ def at_step(call: Any, builder: Builder, value: Any, entries: tuple) -> Tensor:
         return Tensor(Ref(value.ref.node, 1 + kind.states_per_direction), (0, 1))
     if step == -1 and direction == 0 and not builder.masked(value.ref) and not value.short:
         return Tensor(Ref(value.ref.node, 1), (0, 1))
+    which = ("forward", "backward")[direction]
+    packed = "packed " if builder.masked(value.ref) else ""
     raise GrammarError(
-        f"indexing {entries!r}: the {('forward', 'backward')[direction]} half at step {step} is "
-        f"no final state of a {'packed ' if builder.masked(value.ref) else ''}bidirectional "
-        f"output: {where(node)}"
+        f"indexing {_shown(entries)}: the {which} half at step {step} is no final state of a "
+        f"{packed}bidirectional output: {where(node)}"
     )
