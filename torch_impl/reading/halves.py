@@ -94,10 +94,10 @@ def forward_at_last_valid(builder: Builder, ref: Ref, half: Any, node: fx.Node) 
     return Ref(ref.node, 1)
 
 
-def at_step(call: Any, builder: Builder, value: Any, entries: tuple) -> Tensor:
+def at_step(call: Any, builder: Builder, value: Tensor, entries: tuple) -> Tensor:
     """out[:, 0, H:] (the backward final state) and, unpacked, out[:, -1, :H] (the forward's)."""
     node = call.node
-    perm = builder.perm(value, node) if isinstance(value, Tensor) else ()
+    perm = builder.perm(value, node)
     if len(entries) != 3 or len(perm) != 3:
         raise GrammarError(
             f"indexing {_shown(entries)} (a slice other than a bidirectional output's half at one "

@@ -189,7 +189,7 @@ def getitem(call: Any, builder: Builder) -> Any:
     entries = index if isinstance(index, tuple) else (index,)
     if any(isinstance(entry, Lengths | Arange) for entry in entries):
         return _last_valid(call, builder, value, entries)
-    if halves.is_half(entries):  # out[:, 0, H:]: step 0 is there however many steps out has
+    if isinstance(value, Tensor) and halves.is_half(entries):  # out[:, 0, H:]: even if short
         return halves.at_step(call, builder, value, entries)
     if isinstance(value, Tensor) and value.short:
         raise GrammarError(f"indexing {index!r} {SHORT}: {where(call.node)}")
