@@ -21,6 +21,7 @@ import keras
 from keras import ops
 
 from keras_impl.graph.translators.tensor_ops import named, op_class
+from shared.errors import ModelFileError
 
 _TENSOR = keras.KerasTensor((None, 2, 2))
 _GET_ITEM = type(_TENSOR[:, :, 0]._keras_history.operation)
@@ -40,14 +41,21 @@ def length_mask(sequence: Any, lengths: Any, name: str, min_length: int = 0) -> 
     return named(ops.less_equal(steps, ops.expand_dims(lengths, 1)), name)
 
 
-def _clamped(lengths: Any) -> tuple[Any, int]:
-    """(the lengths tensor, min_length): through `ops.maximum(lengths, 1)` where it is that."""
+def _clamped(lengths: Any, name: str) -> tuple[Any, int]:
+    """(the lengths tensor, min_length): through `ops.maximum(lengths, 1)` where it is that.
+
+    Raises:
+        ModelFileError: a length mask `name` of lengths clamped to another bound.
+    """
     maximum = _made_by(lengths, _MAXIMUM)
     if maximum is None:
         return lengths, 0
     bound = _argument(maximum, 1)
     if isinstance(bound, bool) or bound != 1:
-        return None, 0
+        raise ModelFileError(
+            f"length mask {name!r} clamps the lengths with maximum(lengths, {bound!r}): only "
+            "maximum(lengths, 1) (torch's lengths.clamp(min=1)) is read as a length_mask"
+        )
     return _argument(maximum), 1
 
 
@@ -66,7 +74,11 @@ def _argument(operation: Any, index: int = 0) -> Any:
 
 def read_length_mask(mask: Any) -> tuple[str, Any, Any, int] | None:
     """(node name, sequence tensor, lengths tensor, min_length) if `mask` was made by
-    `length_mask`, else None."""
+    `length_mask`, else None.
+
+    Raises:
+        ModelFileError: the pattern with the lengths clamped to a bound other than 1.
+    """
     less = _made_by(mask, _LESS_EQUAL)
     if less is None:
         return None
@@ -76,7 +88,7 @@ def read_length_mask(mask: Any) -> tuple[str, Any, Any, int] | None:
         return None
     ones = _made_by(_argument(cumsum), _ONES_LIKE)
     item = _made_by(_argument(ones), _GET_ITEM) if ones is not None else None
-    lengths, min_length = _clamped(_argument(expand))
+    lengths, min_length = _clamped(_argument(expand), less.name)
     if item is None or getattr(lengths, "ndim", None) != 1:
         return None
     key = item._inbound_nodes[0].arguments.args[1]

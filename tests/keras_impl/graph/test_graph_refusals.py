@@ -50,9 +50,9 @@ REFUSED = {
         _mask_by_hand,
         r"layer 'rnn' \(LSTM\) is called with a mask= of its own",
     ),
-    "lengths clamped to 2": (  # not read as a mask, so the lengths input feeds nothing
+    "lengths clamped to 2": (
         _lengths_clamped_to_two,
-        r"model 'clamped' is not supported: graph: 'n' feed\(s\) nothing",
+        r"length mask 'clamped' clamps the lengths with maximum\(lengths, 2\): only maximum",
     ),
     "lambda": (
         lambda: _model(layers.Lambda(lambda x: x + 1, name="lam"), layers.LSTM(2)),
