@@ -185,6 +185,19 @@ class BiGRUSplitFinalStates(nn.Module):
         return self.fc(torch.cat((out_forward, out_reverse), 1))
 
 
+class UnpackedBiHalves(nn.Module):
+    """No lengths: a bidirectional LSTM's output split at its ends, the forward half at the
+    last step and the backward half at step 0 (its two final states), time-major."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(FEATURES, UNITS, bidirectional=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(x)  # (time, batch, 2 * UNITS)
+        return torch.cat((out[-1, :, :UNITS], out[0, :, UNITS:]), dim=1)
+
+
 # class -> (input kind, features or vocab)
 LENGTHS_NETS = {
     PackedLSTMFinal: ("floats", FEATURES),

@@ -25,6 +25,7 @@ from tests.user_lengths_nets import (
     PackedLSTMFinal,
     PythonLoopDecoder,
     SortedBiGRUBothDirections,
+    UnpackedBiHalves,
     UnpaddedMean,
     VariableInitialState,
     build,
@@ -44,7 +45,9 @@ def _worst(got: list[np.ndarray], expected: list[np.ndarray], dtype: str) -> flo
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("cls", [*LENGTHS_NETS, VariableInitialState], ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "cls", [*LENGTHS_NETS, VariableInitialState, UnpackedBiHalves], ids=lambda c: c.__name__
+)
 def test_each_lengths_pattern_reads_as_the_module_computes(cls, dtype):
     module = build(cls, dtype)
     weights, reading = read_module_graph(module)
