@@ -58,7 +58,7 @@ def build_graph_model(graph: ModelGraph, seed: int | None = None) -> keras.Model
         for node in graph.nodes:
             tensors = [values[ref.node][ref.output] for ref in node.inputs]
             if isinstance(node.kind, LengthMask):
-                length_masks[node.name] = length_mask(*tensors, node.name)
+                length_masks[node.name] = length_mask(*tensors, node.name, node.kind.min_length)
                 values[node.name] = tensors[:1]
                 continue
             values[node.name] = _apply(node, graph.dtype, tensors, length_masks)

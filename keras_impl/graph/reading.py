@@ -110,9 +110,9 @@ def _fused_step(kind: Any, refs: tuple[Ref, ...], crops: dict[str, Node]) -> Nod
 def _length_masked(found: tuple, refs: tuple[Ref, ...], nodes: list[Node]) -> tuple[Ref, ...]:
     """`refs` reading the length_mask node `found` names (added to `nodes` once) in place of
     the sequence it masks."""
-    name, sequence, lengths = found
+    name, sequence, lengths, min_length = found
     if all(node.name != name for node in nodes):
-        nodes.append(Node(name, LengthMask(), (_ref(sequence), _ref(lengths))))
+        nodes.append(Node(name, LengthMask(min_length), (_ref(sequence), _ref(lengths))))
     return (Ref(name), *refs[1:])
 
 

@@ -14,8 +14,9 @@
     batch_norm   (x - mean) / sqrt(variance + eps) * gamma + beta with moving statistics
                  arrays: gamma, beta, mean, variance (features,)
     length_mask  (sequence (time, F), lengths ()) -> the sequence unchanged, masked where
-                 t >= lengths[b] (trailing padding; it replaces any mask the sequence had, as a
-                 mask= passed to a Keras layer replaces the propagated one)
+                 t >= max(lengths[b], min_length) (trailing padding; it replaces any mask the
+                 sequence had, as a mask= passed to a Keras layer replaces the propagated one);
+                 min_length 1 is torch's lengths.clamp(min=1): a length-0 sample keeps step 0
 gamma and beta are absent where Keras's scale / center are off. Epsilons are carried, never
 assumed (Keras defaults 1e-3, torch 1e-5).
 """
@@ -202,6 +203,14 @@ class LengthMask(NodeKind):
 
     type: ClassVar[str] = "length_mask"
     arity: ClassVar[int | None] = 2
+    min_length: int = 0  # 1: lengths clamped to >= 1 first, so lengths of 0 are accepted
+
+    def __post_init__(self) -> None:
+        if isinstance(self.min_length, bool) or self.min_length not in (0, 1):
+            raise SpecError(
+                f"length_mask: min_length must be 0 or 1 (torch's lengths.clamp(min=1)), "
+                f"got {self.min_length!r}"
+            )
 
     def output_shapes(self, inputs: list[Shape]) -> list[Shape]:
         need_rank(inputs[0], (2,), "length_mask (a sequence (time, features))")

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from shared.errors import DataError
-from shared.graph.layers import Embedding
+from shared.graph.layers import Embedding, LengthMask
 from shared.graph.model import GraphInput, ModelGraph
 from shared.graph.reference_ops import FORMULAS, Mask
 from shared.graph.weights import GraphWeights
@@ -42,7 +42,7 @@ def _vocab(graph: ModelGraph, name: str) -> int:
 def _one_input(graph: ModelGraph, graph_input: GraphInput, X: Any) -> np.ndarray:
     where = f"input {graph_input.name!r}"
     if graph_input.kind == "lengths":
-        return _lengths(X, where)
+        return _lengths(X, where, lowest_length(graph, graph_input.name))
     if graph_input.kind == "tokens":
         ids = token_ids(X, _vocab(graph, graph_input.name))
         time = ids.shape[1]
@@ -60,16 +60,27 @@ def _one_input(graph: ModelGraph, graph_input: GraphInput, X: Any) -> np.ndarray
     return ids
 
 
-def _lengths(X: Any, where: str) -> np.ndarray:
-    """Sequence lengths (batch,) as int64: whole numbers >= 1 (the node that reads them checks
-    that they fit its sequence)."""
+def lowest_length(graph: ModelGraph, name: str) -> int:
+    """The least length lengths input `name` takes: 0 where every length_mask reading it clamps
+    lengths to >= 1 first (torch's lengths.clamp(min=1)), else 1."""
+    floors = [
+        node.kind.min_length
+        for node in graph.nodes
+        if isinstance(node.kind, LengthMask) and node.inputs[1].node == name
+    ]
+    return 0 if floors and min(floors) == 1 else 1
+
+
+def _lengths(X: Any, where: str, lowest: int = 1) -> np.ndarray:
+    """Sequence lengths (batch,) as int64: whole numbers >= `lowest` (the node that reads them
+    checks that they fit its sequence)."""
     X = np.asarray(X)
     if X.ndim != 1 or X.size == 0:
         raise DataError(f"{where} holds lengths, one per sample (samples,), got shape {X.shape}")
     if X.dtype == bool or not np.issubdtype(X.dtype, np.number):
         raise DataError(f"{where} holds lengths: whole numbers, got dtype {X.dtype}")
-    if not np.all(np.isfinite(X)) or np.any(np.round(X) != X) or np.any(X < 1):
-        raise DataError(f"{where} holds lengths: whole numbers >= 1, got {X.tolist()}")
+    if not np.all(np.isfinite(X)) or np.any(np.round(X) != X) or np.any(np.less(X, lowest)):
+        raise DataError(f"{where} holds lengths: whole numbers >= {lowest}, got {X.tolist()}")
     return X.astype(np.int64)
 
 

@@ -91,6 +91,9 @@ def masking(kind: layers.Masking, arrays: Arrays, values: list, masks: list) -> 
 
 def length_mask(kind: layers.LengthMask, arrays: Arrays, values: list, masks: list) -> Result:
     x, lengths = values  # (batch, time, F), (batch,)
+    if kind.min_length == 0 and np.any(lengths < 1):
+        raise DataError(f"lengths {sorted(set(lengths[lengths < 1].tolist()))} below 1")
+    lengths = np.maximum(lengths, kind.min_length)  # lengths.clamp(min=1) where min_length 1
     if np.any(lengths > x.shape[1]):
         raise DataError(
             f"lengths {sorted(set(lengths[lengths > x.shape[1]].tolist()))} exceed the "

@@ -4,7 +4,8 @@ Where an input reaches an Embedding(mask_zero) or a Masking node, some sequences
 the end, in the middle and at the start (`padding_mask`), so every check sees masked steps in
 each place. A lengths input gets lengths 1..T in any order, and a batch smaller than T gets
 lengths 1..T-1: its longest sequence is shorter than T, so a reading that counts max(lengths)
-steps where T are meant (pad_packed_sequence without total_length) cannot pass. The steps past
+steps where T are meant (pad_packed_sequence without total_length) cannot pass; lengths clamped
+to >= 1 in the graph (length_mask min_length 1) get a length 0 too. The steps past
 the lengths keep their random values, so a check sees padding that must be ignored, never
 zeros that hide it. A free
 time axis takes the length asked for, so a check can run two lengths.
@@ -16,6 +17,7 @@ import numpy as np
 
 from shared.graph.layers import Embedding, LengthMask, Masking
 from shared.graph.model import GraphInput, ModelGraph
+from shared.graph.reference import lowest_length
 
 FREE_TIME_STEPS = (5, 8)  # the two lengths checks run where the time axis is free
 
@@ -46,7 +48,9 @@ def _lengths(
     graph: ModelGraph, name: str, batch: int, free: int, rng: np.random.Generator
 ) -> np.ndarray:
     """Lengths spread over the batch, shuffled (any order, as a padded torch batch comes):
-    1..T where the batch holds T samples or more (T and 1 among them), else 1..T-1."""
+    1..T where the batch holds T samples or more (T and 1 among them), else 1..T-1; from 0
+    where the lengths are clamped to >= 1 (`lowest_length`), so a port that masks a length-0
+    sample whole, where torch reads its first step, cannot pass."""
     steps = [
         graph.shape(node.inputs[0])[0]
         for node in graph.nodes
@@ -54,7 +58,9 @@ def _lengths(
     ]
     time = min((free if size is None else size for size in steps), default=free)
     top = time if batch >= time or time == 1 else time - 1
-    spread = np.unique(np.round(np.linspace(top, 1, min(batch, top))).astype(np.int64))
+    low = lowest_length(graph, name)
+    count = min(batch, top + 1 - low)
+    spread = np.unique(np.round(np.linspace(top, low, count)).astype(np.int64))
     return rng.permutation(np.resize(spread[::-1], batch)).astype(np.int64)
 
 

@@ -18,10 +18,10 @@ from shared.graph.weights import GraphWeights, random_weights
 INPUTS = (GraphInput("x", "floats", None, 3), GraphInput("n", "lengths"))
 
 
-def lengths_lstm(**options: object) -> ModelGraph:
+def lengths_lstm(min_length: int = 0, **options: object) -> ModelGraph:
     """x, n -> length_mask -> LSTM(4) with its states; outputs: output, h, c."""
     nodes = (
-        Node("mask", LengthMask(), (Ref("x"), Ref("n"))),
+        Node("mask", LengthMask(min_length), (Ref("x"), Ref("n"))),
         Node("rnn", Recurrent("lstm", 4, return_state=True, **options), (Ref("mask"),)),
     )
     return ModelGraph(INPUTS, nodes, (Ref("rnn"), Ref("rnn", 1), Ref("rnn", 2)), "float64")
@@ -108,3 +108,29 @@ def test_lengths_inputs_and_nodes_are_validated() -> None:
         (GraphInput("x", "floats", 5, 3), INPUTS[1]), graph.nodes, graph.outputs
     ).free_time
     assert graph_inputs(graph, {"x": np.zeros((2, 3, 3)), "n": [1, 3]})["n"].dtype == np.int64
+
+
+def test_min_length_one_reads_a_length_0_sample_as_length_1() -> None:
+    """torch's lengths.clamp(min=1): lengths of 0 are accepted, and read step 0 exactly as a
+    length of 1 does (never masked whole); check inputs hold a 0 so a port must show it."""
+    graph = lengths_lstm(min_length=1)
+    weights = random_weights(graph, seed=5)
+    inputs = sample_inputs(graph, batch=8, seed=6, time_steps=7)
+    assert set(inputs["n"]) == set(range(8))  # 0 through T
+    got = predict(weights, inputs)
+    ones = predict(weights, dict(inputs, n=np.maximum(inputs["n"], 1)))
+    for index in range(3):
+        np.testing.assert_allclose(got[index], ones[index], rtol=1e-12, atol=0)
+    assert np.abs(got[1][inputs["n"] == 0]).min() > 0  # step 0 read: no zero state
+    with pytest.raises(DataError, match=r"whole numbers >= 0, got \[3, -1\]"):
+        predict(weights, {"x": np.zeros((2, 4, 3)), "n": np.array([3, -1])})
+
+
+def test_min_length_is_0_or_1_and_round_trips() -> None:
+    with pytest.raises(SpecError, match="length_mask: min_length must be 0 or 1"):
+        LengthMask(2)
+    with pytest.raises(SpecError, match="min_length must be 0 or 1"):
+        LengthMask(True)
+    graph = lengths_lstm(min_length=1)
+    assert ModelGraph.from_json(graph.to_json()) == graph
+    assert "mask = length_mask(min_length=1)(x, n)" in graph.describe()

@@ -72,11 +72,17 @@ class Masking(NodeModule):
 
 
 class LengthMask(NodeModule):
-    """(sequence (batch, time, F), lengths (batch,) int64) -> the sequence, masked t < lengths[b]
-    (trailing padding, so recurrent nodes take their packed-sequence path)."""
+    """(sequence (batch, time, F), lengths (batch,) int64) -> the sequence, masked
+    t < max(lengths[b], min_length) (trailing padding, so recurrent nodes take their
+    packed-sequence path; min_length 1 is the user's lengths.clamp(min=1))."""
+
+    def __init__(self, kind: layers.LengthMask) -> None:
+        super().__init__()
+        self.min_length = kind.min_length
 
     def forward(self, values: Tensors, masks: Masks) -> tuple[Tensors, Masks]:
         inputs, lengths = values
+        lengths = lengths.clamp(min=self.min_length)  # (batch,)
         steps = torch.arange(inputs.shape[1], device=inputs.device)
         return [inputs], [steps[None, :] < lengths[:, None]]  # (batch, time)
 

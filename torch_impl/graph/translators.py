@@ -147,7 +147,7 @@ BY_KIND: dict[type[NodeKind], NodeTranslator] = {
         lambda k, c: layers.Embedding(k, c.dtype), Tensors(translators.EMBEDDING)
     ),
     kinds.Masking: NodeTranslator(lambda k, c: layers.Masking(k), _NONE),
-    kinds.LengthMask: NodeTranslator(lambda k, c: layers.LengthMask(), _NONE),
+    kinds.LengthMask: NodeTranslator(lambda k, c: layers.LengthMask(k), _NONE),
     kinds.Dense: NodeTranslator(
         lambda k, c: layers.Dense(k, c.features, c.dtype), Tensors(translators.DENSE)
     ),

@@ -11,6 +11,8 @@ the last valid step, all read onto one length mask.
     out[torch.arange(B), lengths - 1]          the last valid step of a one-direction recurrent
       (idx = lengths - 1 first; [..., :] too;    module's output: its final state under the mask
       range(len(lengths)) for the arange)
+    lengths.clamp(min=1) (torch.clamp,         lengths of 0 read step 0 (length_mask
+      clamp_min(1); (lengths - 1).clamp(min=0))  min_length 1); no other bound ports
     Variable(t), lengths.long() / .cpu()       the value itself
 
 A bidirectional output's backward half at lengths - 1 has read one step, not the sequence, so
@@ -29,7 +31,7 @@ from torch import fx, nn
 from shared.graph.layers import LengthMask
 from shared.graph.model import Ref
 from shared.graph.recurrent import Recurrent
-from torch_impl.reading import indexing, shaping
+from torch_impl.reading import halves, indexing, shaping
 from torch_impl.reading.builder import INPUT, LENGTHS, Builder
 from torch_impl.reading.traced_values import GrammarError, where
 from torch_impl.reading.values import Arange, Group, Lengths, Meta, Packed, Param, Tensor
@@ -56,7 +58,7 @@ def pack(call: Any, builder: Builder) -> Packed:
         )
     if _option(call, "enforce_sorted", 3, True):
         builder.sorted_lengths = True  # the user's forward runs on batches sorted by length
-    return Packed(value, bool(_option(call, "batch_first", 2, False)))
+    return Packed(value, bool(_option(call, "batch_first", 2, False)), min_length=lengths.floor)
 
 
 def masked_sequence(packed: Packed, module: nn.Module, builder: Builder, node: fx.Node) -> Ref:
@@ -71,7 +73,8 @@ def masked_sequence(packed: Packed, module: nn.Module, builder: Builder, node: f
     if value.ref.node == INPUT and builder.input_kind is None:
         builder.bind_input("floats", module.input_size, node)
     ref = builder.arrange(value, wanted, node)
-    return Ref(builder.add(f"{node.name}_mask", LengthMask(), [ref, Ref(LENGTHS)], node))
+    mask = LengthMask(packed.min_length)
+    return Ref(builder.add(f"{node.name}_mask", mask, [ref, Ref(LENGTHS)], node))
 
 
 def unpack(call: Any, builder: Builder) -> Group:
@@ -91,7 +94,8 @@ def unpack(call: Any, builder: Builder) -> Group:
     if total is not None:
         _check_total(total, builder, call.node)
     perm = (0, 1, 2) if _option(call, "batch_first", 1, False) else (1, 0, 2)
-    return Group((Tensor(packed.value.ref, perm, short=total is None), Lengths()))
+    lengths = Lengths(floor=packed.min_length)  # the lengths packed: clamped where they were
+    return Group((Tensor(packed.value.ref, perm, short=total is None), lengths))
 
 
 def _check_total(total: Any, builder: Builder, node: fx.Node) -> None:
@@ -147,7 +151,7 @@ def lengths_arithmetic(fallback: Any) -> Any:
     def read(call: Any, builder: Builder) -> Any:
         first, second = call.args[:2]
         if isinstance(first, Lengths) and isinstance(second, int) and call.node.target in _SUB:
-            return Lengths(first.offset + second)
+            return dataclasses.replace(first, offset=first.offset + second)
         if isinstance(first, Lengths) or isinstance(second, Lengths):
             raise GrammarError(f"arithmetic on lengths other than lengths - 1: {where(call.node)}")
         return fallback(call, builder)
@@ -158,12 +162,35 @@ def lengths_arithmetic(fallback: Any) -> Any:
 _SUB = ("sub", operator.sub, torch.sub)
 
 
+def clamp(call: Any, builder: Builder) -> Lengths:
+    """lengths.clamp(min=1) (torch.clamp, clamp_min, clip): a length-0 sample reads its first
+    step; max(lengths - 1, 0) is max(lengths, 1) - 1, so (lengths - 1).clamp(min=0) too."""
+    value, node = call.args[0], call.node
+    if not isinstance(value, Lengths):
+        raise GrammarError(
+            f"clamps a tensor of the model (only the lengths' clamp(min=1) ports): {where(node)}"
+        )
+    single = node.target in ("clamp_min", torch.clamp_min)
+    low = _option(call, "min", 1, None)
+    high = None if single else _option(call, "max", 2, None)
+    if high is not None or isinstance(low, bool) or not isinstance(low, int):
+        low = None
+    if low is None or low + value.offset != 1:
+        raise GrammarError(
+            f"clamps lengths other than lengths.clamp(min=1) (or (lengths - 1).clamp(min=0)): "
+            f"{where(node)}"
+        )
+    return dataclasses.replace(value, floor=1)
+
+
 def getitem(call: Any, builder: Builder) -> Any:
     """A gather by lengths, or the plain indexing readers (never on a short sequence)."""
     value, index = call.args[:2]
     entries = index if isinstance(index, tuple) else (index,)
     if any(isinstance(entry, Lengths | Arange) for entry in entries):
         return _last_valid(call, builder, value, entries)
+    if isinstance(value, Tensor) and halves.is_half(entries):  # out[:, 0, H:]: even if short
+        return halves.at_step(call, builder, value, entries)
     if isinstance(value, Tensor) and value.short:
         raise GrammarError(f"indexing {index!r} {SHORT}: {where(call.node)}")
     if isinstance(value, Lengths):
@@ -172,10 +199,13 @@ def getitem(call: Any, builder: Builder) -> Any:
 
 
 def _last_valid(call: Any, builder: Builder, value: Any, entries: tuple) -> Tensor:
-    """out[arange(B), lengths - 1] (either axis order, a trailing `:` allowed)."""
+    """out[arange(B), lengths - 1] (either axis order, a trailing `:` allowed; a trailing
+    `:H` is a bidirectional output's forward half, `halves`)."""
     node = call.node
     while entries and entries[-1] == _FULL:
         entries = entries[:-1]
+    half = entries[2] if len(entries) == 3 and halves.is_half(entries[2:]) else None
+    entries = entries[:2] if half is not None else entries
     picks = {type(entry): axis for axis, entry in enumerate(entries)}
     lengths = next((entry for entry in entries if isinstance(entry, Lengths)), None)
     if not isinstance(value, Tensor) or len(entries) != 2 or set(picks) != {Arange, Lengths}:
@@ -193,10 +223,24 @@ def _last_valid(call: Any, builder: Builder, value: Any, entries: tuple) -> Tens
             f"the gather's arange is not on the batch axis or lengths - 1 not on "
             f"the time axis: {where(node)}"
         )
-    return Tensor(_final_under_mask(builder, value.ref, node), (0, 1))
+    if half is not None:
+        _same_floor(builder, lengths.floor, node)
+        return Tensor(halves.forward_at_last_valid(builder, value.ref, half, node), (0, 1))
+    return Tensor(_final_under_mask(builder, value.ref, node, lengths.floor), (0, 1))
 
 
-def _final_under_mask(builder: Builder, ref: Ref, node: fx.Node) -> Ref:
+def _same_floor(builder: Builder, floor: int, node: fx.Node) -> None:
+    """A gather of a packed output must clamp its lengths as the packing did: a length 0
+    reads step 0 under a clamped mask, but step -1 (the last) in torch's unclamped gather."""
+    floors = {n.kind.min_length for n in builder.nodes if isinstance(n.kind, LengthMask)}
+    if floors != {floor}:
+        raise GrammarError(
+            f"gathers at lengths - 1 with the lengths clamped otherwise than where they were "
+            f"packed: {where(node)}"
+        )
+
+
+def _final_under_mask(builder: Builder, ref: Ref, node: fx.Node, floor: int = 0) -> Ref:
     """The last valid step of a one-direction recurrent node's sequence: its final state where
     a length mask reaches it, else the final state of the same layer (same weights and initial
     states) reading its input through a length mask: step lengths - 1 of a forward recurrence
@@ -215,9 +259,10 @@ def _final_under_mask(builder: Builder, ref: Ref, node: fx.Node) -> Ref:
             f"{where(node)}"
         )
     if builder.masked(ref):
+        _same_floor(builder, floor, node)
         return Ref(ref.node, 1)  # the recurrent node returns its states
     source, *initial = found.inputs
-    mask = builder.add(f"{node.name}_mask", LengthMask(), [source, Ref(LENGTHS)], node)
+    mask = builder.add(f"{node.name}_mask", LengthMask(floor), [source, Ref(LENGTHS)], node)
     last = dataclasses.replace(kind, return_sequences=False, return_state=False)
     arrays = builder.arrays[found.name]
     return Ref(builder.add(f"{node.name}_last", last, [Ref(mask), *initial], node, arrays))

@@ -121,6 +121,8 @@ def read_recurrent(call: Any, builder: Builder) -> Group:
             h_rows.append(Ref(name, 1 + direction * per))
             c_rows.append(Ref(name, 2 + direction * per))
     wanted = (0, 1, 2) if module.batch_first else (1, 0, 2)
-    out: Any = Packed(Tensor(ref, (0, 1, 2)), masked=True) if packed else Tensor(ref, wanted)
+    out: Any = Tensor(ref, wanted)
+    if packed:  # a packed sequence out, packed with the lengths the input was
+        out = Packed(Tensor(ref, (0, 1, 2)), masked=True, min_length=source.min_length)
     states = Group((Rows(tuple(h_rows)), Rows(tuple(c_rows)))) if per == 2 else Rows(tuple(h_rows))
     return Group((out, states))

@@ -12,7 +12,7 @@ small value:
     Zeros    a tensor of zeros however built (torch.zeros(..., x.size(0), ...), .to(x), ...)
     Meta     sizes, devices, dtypes, numbers: what shapes the computation, never computed on
              (`x.size(1)` remembers its tensor and dim, so total_length=x.size(1) reads as T)
-    Lengths  the forward's lengths input (batch,), less `offset` (`lengths - 1`: offset 1)
+    Lengths  the forward's lengths input (batch,), clamped and less an offset (`lengths - 1`)
     Packed   pack_padded_sequence's result, or a recurrent module's packed output (`masked`)
     Arange   torch.arange(batch): the row index of a gather
     Param    a tensor of the module's own (nn.Parameter, buffer): refused where a state needs zeros
@@ -58,7 +58,11 @@ class Meta:
 
 @dataclass(frozen=True)
 class Lengths:
+    """max(lengths, floor) - offset: `lengths - 1` is offset 1, `lengths.clamp(min=1)` floor 1
+    (and `(lengths - 1).clamp(min=0)` both: max(lengths - 1, 0) = max(lengths, 1) - 1)."""
+
     offset: int = 0
+    floor: int = 0
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ class Packed:
     value: Tensor  # pack_padded_sequence: the user's sequence; masked: the graph's (0, 1, 2)
     batch_first: bool = False
     masked: bool = False
+    min_length: int = 0  # packed with lengths.clamp(min=1)
 
 
 @dataclass(frozen=True)

@@ -100,8 +100,9 @@ def _placeholder(node: fx.Node, values: dict[str, Any]) -> Any:
 
 
 def _refuse_short(node: fx.Node, args: Any, reader: Any) -> None:
-    """A sequence of max(lengths) steps may reach only the readers that do not count steps."""
-    if reader in (packing.getitem, functions.same) or node.op == "output":
+    """A sequence of max(lengths) steps may reach only the readers that do not count steps
+    (len() counts the batch where batch-first; a time-major count is no gather's arange)."""
+    if reader in (packing.getitem, packing.length, functions.same) or node.op == "output":
         return
     stack = [args]
     while stack:

@@ -162,7 +162,7 @@ def test_port_module_from_a_lightning_checkpoint(tmp_path):
 
 
 def test_a_last_valid_step_misread_as_the_last_step_is_refused_naming_the_node(monkeypatch):
-    def last_step(builder, ref, node):  # the planted mis-read: out[:, -1] of the padded output
+    def last_step(builder, ref, node, floor=0):  # the planted mis-read: out[:, -1] of the pad
         return Ref(builder.add(node.name, Step("last"), [ref], node))
 
     monkeypatch.setattr(packing, "_final_under_mask", last_step)

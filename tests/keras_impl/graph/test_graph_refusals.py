@@ -8,6 +8,7 @@ import pytest
 from keras import layers
 
 from keras_impl.graph import read_graph
+from keras_impl.graph.lengths import length_mask
 from shared.errors import ModelFileError
 
 
@@ -36,10 +37,22 @@ def _mask_by_hand() -> keras.Model:
     return keras.Model(inputs, layers.LSTM(2, name="rnn")(inputs, mask=mask))
 
 
+def _lengths_clamped_to_two() -> keras.Model:
+    """The lengths-mask pattern with ops.maximum(lengths, 2): no length_mask node computes it."""
+    inputs, lengths = keras.Input((5, 3), name="x"), keras.Input((), dtype="int32", name="n")
+    mask = length_mask(inputs, lengths, "clamped", min_length=2)
+    output = layers.LSTM(2, name="rnn")(inputs, mask=mask)
+    return keras.Model([inputs, lengths], output, name="clamped")
+
+
 REFUSED = {
     "mask by hand": (
         _mask_by_hand,
         r"layer 'rnn' \(LSTM\) is called with a mask= of its own",
+    ),
+    "lengths clamped to 2": (
+        _lengths_clamped_to_two,
+        r"length mask 'clamped' clamps the lengths with maximum\(lengths, 2\): only maximum",
     ),
     "lambda": (
         lambda: _model(layers.Lambda(lambda x: x + 1, name="lam"), layers.LSTM(2)),

@@ -100,11 +100,11 @@ def assert_matches_reference(graph: ModelGraph, *, seed: int = 0, loop: bool = F
     return net
 
 
-def lengths_graph(dtype: str, time: int | None = None) -> ModelGraph:
+def lengths_graph(dtype: str, time: int | None = None, min_length: int = 0) -> ModelGraph:
     """x, n -> length_mask -> bidirectional GRU sequence -> LSTM final, and an average pool."""
     inputs = (GraphInput("x", "floats", time, 3), GraphInput("n", "lengths"))
     nodes = (
-        Node("mask", layers.LengthMask(), (Ref("x"), Ref("n"))),
+        Node("mask", layers.LengthMask(min_length), (Ref("x"), Ref("n"))),
         Node(
             "bi",
             Recurrent(

@@ -24,6 +24,14 @@ def test_lengths_match_the_reference(dtype: str, time: int | None) -> None:
     assert_matches_reference(lengths_graph(dtype, time))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_lengths_clamped_to_one_match_the_reference(dtype: str) -> None:
+    """min_length 1: the sampled lengths hold a 0, which the packed route reads as 1."""
+    graph = lengths_graph(dtype, min_length=1)
+    assert 0 in sample_inputs(graph, batch=6, seed=1, time_steps=5)["n"]
+    assert_matches_reference(graph)
+
+
 def test_padding_values_are_ignored() -> None:
     graph = lengths_graph("float64")
     net = GraphNet(graph)

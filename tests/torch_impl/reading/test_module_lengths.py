@@ -17,11 +17,15 @@ from shared.graph.reference import predict
 from shared.tolerances import TOLERANCES, allowed_difference
 from tests.user_lengths_nets import (
     LENGTHS_NETS,
+    VOCAB,
     BidirectionalLastValid,
+    ClampCases,
+    ClampedBiLSTMSentiment,
     LastValidStep,
     PackedLSTMFinal,
     PythonLoopDecoder,
     SortedBiGRUBothDirections,
+    UnpackedBiHalves,
     UnpaddedMean,
     VariableInitialState,
     build,
@@ -41,7 +45,9 @@ def _worst(got: list[np.ndarray], expected: list[np.ndarray], dtype: str) -> flo
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("cls", [*LENGTHS_NETS, VariableInitialState], ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "cls", [*LENGTHS_NETS, VariableInitialState, UnpackedBiHalves], ids=lambda c: c.__name__
+)
 def test_each_lengths_pattern_reads_as_the_module_computes(cls, dtype):
     module = build(cls, dtype)
     weights, reading = read_module_graph(module)
@@ -121,3 +127,48 @@ def test_refusals_are_one_line_naming_the_construct(cls, words):
     message = str(caught.value)
     assert words in message and "at user_lengths_nets.py:" in message and "\n" not in message
     assert "__cuda_array_interface__" not in message
+
+
+@pytest.mark.parametrize(
+    ("cls", "options"),
+    [
+        (ClampedBiLSTMSentiment, {"spelling": "clamp"}),
+        (ClampedBiLSTMSentiment, {"spelling": "clamp_min"}),
+        (ClampCases, {"case": "gather"}),
+    ],
+    ids=["lengths.clamp", "clamp_min", "gather-at-clamped-lengths-minus-1"],
+)
+def test_lengths_clamped_to_one_read_step_zero_of_an_empty_sample(cls, options):
+    """clamp(min=1) is no identity: a length-0 sample reads its first step (the check inputs
+    hold one, so a port that masked it whole, blind to every step, could not pass)."""
+    module = build(cls, "float64", **options)
+    weights, reading = read_module_graph(module)
+    assert "length_mask(min_length=1)" in weights.graph.describe()
+    for _, inputs in check_inputs(weights, seed=2):
+        empty = inputs["lengths"] == 0
+        assert empty.any()
+        other = dict(inputs, x=inputs["x"].copy())
+        tokens = cls is ClampedBiLSTMSentiment  # another id, or another value, at step 0
+        other["x"][empty, 0] = (other["x"][empty, 0] + 1) % VOCAB if tokens else 5.0
+        before = reading.run(module, weights.graph, inputs)
+        after = reading.run(module, weights.graph, other)
+        assert np.abs(after[0][empty] - before[0][empty]).min() > 1e-3  # step 0 is read
+        assert _worst(predict(weights, inputs), before, "float64") <= 1
+        assert _worst(predict(weights, other), after, "float64") <= 1
+
+
+@pytest.mark.parametrize(
+    ("case", "words"),
+    [
+        ("min2", "clamps lengths other than lengths.clamp(min=1)"),
+        ("max", "clamps lengths other than lengths.clamp(min=1)"),
+        ("unclamped", "gathers at lengths - 1 with the lengths clamped otherwise than where"),
+        ("forward-first", "the forward half at step 0 is no final state of a packed bidirectional"),
+        ("third", "only [:4] (forward) and [4:] (backward), the hidden size, ports"),
+    ],
+)
+def test_other_clamps_and_halves_are_refused_in_one_line(case, words):
+    with pytest.raises(GrammarError) as caught:
+        read_module_graph(build(ClampCases, case=case))
+    message = str(caught.value)
+    assert words in message and "at user_lengths_nets.py:" in message and "\n" not in message
