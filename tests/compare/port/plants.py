@@ -27,7 +27,7 @@ def plant_zero_output_misread(monkeypatch: Any) -> None:
     silent mis-port the chain reader once made, planted where the graph reads it."""
     from keras_impl.graph.translators.recurrent import RecurrentTranslator
 
-    read = RecurrentTranslator.read.__func__
+    read = RecurrentTranslator.kind_of.__func__
 
     def planted(cls: Any, layer: Any) -> Any:
         kind = read(cls, layer)
@@ -35,4 +35,4 @@ def plant_zero_output_misread(monkeypatch: Any) -> None:
             return kind
         return dataclasses.replace(kind, zero_output_for_mask=False)
 
-    monkeypatch.setattr(RecurrentTranslator, "read", classmethod(planted))
+    monkeypatch.setattr(RecurrentTranslator, "kind_of", classmethod(planted))
