@@ -40,7 +40,7 @@ PART_TITLES = {
     "data": "data handling",
     "compiled": "the compiled call (TF dispatch)",
     "logging": "logging and metrics",
-    "compute": "compute (forward, loss, backward; TF graph execution)",
+    "compute": "compute (forward, loss, backward; for Keras, the TF graph's execution)",
     "other": "other",
 }
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
