@@ -233,13 +233,23 @@ def bench_jobs(
     config = worker_config(quick, seeds, threads, epochs_per_round, gpu, profile)
     extras = dataclasses.replace(config, part="extras")
     count = rounds or (QUICK_ROUNDS if quick else FULL_ROUNDS)
+    # the rows a default quick study leaves to the full one, for the report to name
+    left_out = [
+        name
+        for name in VARIANTS
+        if quick
+        and variants is None
+        and name.removesuffix("_cuda") in FULL_ONLY
+        and (name in CPU_VARIANTS or gpu)
+    ]
     done: dict[str, dict] = dict(previous or {})
     extras_from_rounds: dict[str, dict] = {}  # filled by the rounds' last round
 
     def timing() -> dict:
-        return rounds_record(
+        record = rounds_record(
             timed, config, count, seed, progress=progress, extras=extras_from_rounds, quick=quick
         )
+        return {**record, "full_study_only": left_out}
 
     def job(name: str) -> Callable[[], dict]:
         def measure() -> dict:

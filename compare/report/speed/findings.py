@@ -145,10 +145,12 @@ def indicative(speed: dict[str, Any]) -> str | None:
     rounds = speed.get("rounds") or {}
     if not rounds.get("quick"):
         return None
+    left_out = rounds.get("full_study_only") or []
+    rows = f", with the rows this one leaves out ({', '.join(left_out)})" if left_out else ""
     return (
         f"the figures below come from the quick study ({rounds.get('rounds', '?')} rounds of "
         f"{rounds.get('epochs_per_round', '?')} timed epochs per process) and are indicative; "
-        "their intervals are wide at so few rounds. `rnn-parity bench` runs the full study."
+        f"their intervals are wide at so few rounds. `rnn-parity bench` runs the full study{rows}."
     )
 
 

@@ -15,7 +15,7 @@ import torch
 
 from compare.bench import plan, process, worker
 from compare.bench.equal_work import judge_equal_work
-from compare.bench.variants import CPU_VARIANTS, CUDA_CAPABLE, VARIANTS
+from compare.bench.variants import CPU_VARIANTS, CUDA_CAPABLE, FULL_ONLY, VARIANTS
 
 GPU_TWINS = [
     "keras_torch_backend_cuda",
@@ -98,3 +98,14 @@ def test_equal_work_boundary_on_both_sides(mean, within):
     assert judged["reference_mean"] == 2.0 and judged["reference_sd"] == 1.0
     assert judged["identical_to_reference"] is False
     assert judged["within_spread"] is within
+
+
+def test_the_quick_study_names_the_rows_it_leaves_to_the_full_one(monkeypatch):
+    monkeypatch.setattr(plan, "cuda_available", lambda: False)
+    monkeypatch.setattr(plan, "rounds_record", lambda *args, **kwargs: {"kind": "bench_rounds"})
+    rounds = dict(plan.bench_jobs(quick=True, seeds=0))["bench-rounds"]()
+    assert rounds["full_study_only"] == list(FULL_ONLY)
+    assert "keras_torch_backend" in FULL_ONLY and "keras_fit" not in FULL_ONLY
+    full = dict(plan.bench_jobs(quick=False, seeds=0))["bench-rounds"]()
+    chosen = dict(plan.bench_jobs(quick=True, seeds=0, variants=["keras_fit"]))["bench-rounds"]()
+    assert full["full_study_only"] == [] and chosen["full_study_only"] == []

@@ -60,6 +60,7 @@ def test_the_report_plan_is_data_and_its_timing_jobs_run_alone(monkeypatch):
         no_parity=False,
         parity_epochs=3,
         gap_epochs=2,
+        lstm_gru_epochs=2,
         bench="quick",
         fresh=False,
     )

@@ -95,14 +95,19 @@ def test_report_plans_parity_runs_for_gru_reset_before():
         preset="tutorial",
         no_parity=False,
         parity_epochs=20,
-        gap_epochs=5,
+        gap_epochs=4,
+        lstm_gru_epochs=5,
         bench="none",
     )
-    names = {job.name for job in plan(args)}
+    epochs = {job.name: job.kwargs["epochs"] for job in plan(args) if job.name.startswith("parity")}
     for dtype in ("float32", "float64"):
         for mode in ("parity", "users"):
-            assert f"parity-gru-reset-before-{dtype}-{mode}" in names
-            assert f"parity-gru-{dtype}-{mode}" in names
+            assert epochs[f"parity-gru-reset-before-{dtype}-{mode}"] == 5
+            assert epochs[f"parity-gru-{dtype}-{mode}"] == 5
+            assert epochs[f"parity-lstm-{dtype}-{mode}"] == 5
+            # the tutorial's own model keeps the tutorial's 20 epochs
+            assert epochs[f"parity-simple-{dtype}-{mode}"] == 20
+        assert epochs[f"parity-simple-{dtype}-gap-double_bias"] == 4
 
 
 def test_a_grammar_shape_row_is_named_by_its_label():

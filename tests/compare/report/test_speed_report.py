@@ -195,6 +195,12 @@ def test_a_quick_study_says_in_the_headline_that_it_is_indicative():
     [first, *ratios] = speed_findings.headline(quick)
     assert first.startswith("the figures below come from the quick study (2 rounds of 2 timed")
     assert "indicative" in first and len(ratios) == 3 and "indicative" not in " ".join(ratios)
+    assert first.endswith("`rnn-parity bench` runs the full study.")  # an old record: no list
+    quick["rounds"]["full_study_only"] = ["keras_torch_backend", "keras_jax"]
+    first = speed_findings.headline(quick)[0]
+    assert first.endswith(
+        "runs the full study, with the rows this one leaves out (keras_torch_backend, keras_jax)."
+    )
 
 
 def test_section_links_the_charts_and_shows_equal_work():
