@@ -127,6 +127,7 @@ VERSIONED_PACKAGES = (
     "keras",
     "torch",
     "lightning",
+    "jax",
     "rnn-parity",
 )
 
@@ -143,6 +144,21 @@ def versions() -> dict[str, str]:
         except PackageNotFoundError:
             found[package] = "not installed"
     return found
+
+
+def run_facts() -> dict[str, Any]:
+    """What every command's meta record says of its run: when, the command line, the machine and
+    the versions (`versions`)."""
+    import sys
+    import time
+
+    return {
+        "created": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "command": "rnn-parity " + " ".join(sys.argv[1:]),
+        "machine": f"{platform.machine()}, {platform.system()}, {os.cpu_count()} CPU cores, "
+        f"Python {platform.python_version()}",
+        "versions": versions(),
+    }
 
 
 def read_cached(path: Path) -> dict[str, Any] | None:

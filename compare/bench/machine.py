@@ -11,6 +11,8 @@ import os
 import platform
 from pathlib import Path
 
+from compare.records import versions
+
 
 def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     """The first "model name" of /proc/cpuinfo, else platform.processor(), else "unknown"."""
@@ -22,19 +24,6 @@ def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
-
-
-def versions() -> dict[str, str]:
-    """Python and the numeric packages' versions ("not installed" where missing)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {"python": platform.python_version()}
-    for package in ("numpy", "tensorflow", "keras", "torch", "lightning"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "not installed"
-    return found
 
 
 def machine_facts() -> dict[str, object]:

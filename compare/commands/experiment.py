@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import sys
 import time
 from pathlib import Path
 
 from compare.jobs.cluster import add_cluster_argument
 from compare.jobs.runner import run_jobs
-from compare.records import versions, write_json
+from compare.records import run_facts, write_json
 from compare.study import experiment, explain
 
 
@@ -120,8 +118,7 @@ def explain_differing(
     )
     for plan, cell in zip(plans, cells, strict=True):
         meta = {
-            "created": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-            "versions": versions(),
+            **run_facts(),
             "jobs": args.jobs,
             "seconds": time.perf_counter() - started,  # all cells' jobs together
             "selected_by": {"correction": "holm", **cell},
@@ -152,10 +149,7 @@ def run(args: argparse.Namespace) -> int:
     )
     data = {
         "meta": {
-            "created": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-            "command": "rnn-parity " + " ".join(sys.argv[1:]),
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
-            "versions": versions(),
+            **run_facts(),
             "grid": {
                 "units": args.units,
                 "time_steps": args.time_steps,

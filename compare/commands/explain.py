@@ -20,7 +20,7 @@ from pathlib import Path
 
 from compare.jobs.cluster import add_cluster_argument
 from compare.jobs.runner import run_jobs
-from compare.records import versions, write_json
+from compare.records import run_facts, write_json
 from compare.study import explain
 from compare.study.experiment import check_positive
 
@@ -75,8 +75,7 @@ def run(args: argparse.Namespace, samples: int | None = None) -> int:
         cluster=args.cluster,
     )
     meta = {
-        "created": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "versions": versions(),
+        **run_facts(),
         "jobs": args.jobs,
         "seconds": time.perf_counter() - started,
     }

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from compare.report.explain import add_explain_records_argument
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("."), help="folder for the notebooks")
@@ -16,14 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--epochs", type=int, default=20, help="the tutorial notebooks' epochs (argv cell)"
     )
     parser.add_argument("--seed", type=int, default=0, help="the tutorial notebooks' seed")
-    parser.add_argument(
-        "--explain-records",
-        type=Path,
-        default=Path("reports"),
-        metavar="DIR",
-        help="folder of `rnn-parity explain` records (explain-*.json) whose measured effects the "
-        "closing 'Why they train differently' quotes (default reports/; none there: words only)",
-    )
+    add_explain_records_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:

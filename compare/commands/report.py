@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
-import sys
 import time
 from pathlib import Path
 
 from compare.jobs.cluster import add_cluster_argument
 from compare.jobs.runner import Job, publish, run_jobs
-from compare.records import write_record
+from compare.records import run_facts, write_record
 from shared.errors import RnnParityError
 
 
@@ -85,27 +83,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for package in ("numpy", "scikit-learn", "tensorflow", "keras", "torch", "lightning"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "not installed"
-    return found
-
-
 def meta_record(args: argparse.Namespace) -> dict:
     return {
         "kind": "meta",
-        "created": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "command": "rnn-parity " + " ".join(sys.argv[1:]),
-        "machine": f"{platform.machine()}, {platform.system()}, "
-        f"{os.cpu_count()} CPU cores, Python "
-        f"{platform.python_version()}",
-        "versions": _versions(),
+        **run_facts(),
         "quick": args.quick,
         "jobs": args.jobs,
         "cluster": args.cluster,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from compare.report.explain import add_explain_records_argument
 from shared.errors import RnnParityError
 
 
@@ -45,14 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --side-by-side: the page of the project's engine (build_model, fit, ...) "
         "instead, with its parity machinery",
     )
-    parser.add_argument(
-        "--explain-records",
-        type=Path,
-        default=Path("reports"),
-        metavar="DIR",
-        help="folder of `rnn-parity explain` records (explain-*.json) whose measured effects the "
-        "closing 'Why they train differently' quotes (default reports/; none there: words only)",
-    )
+    add_explain_records_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:

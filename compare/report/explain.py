@@ -17,6 +17,7 @@ noise, and every factor whose interval holds 0 is said to be within noise.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from pathlib import Path
@@ -114,6 +115,18 @@ def summarise_explain(record: dict[str, Any]) -> dict[str, Any]:
         ),
         "method": METHOD,
     }
+
+
+def add_explain_records_argument(parser: argparse.ArgumentParser) -> None:
+    """`--explain-records DIR`, for the commands whose learners' pages quote `read_explained`."""
+    parser.add_argument(
+        "--explain-records",
+        type=Path,
+        default=Path("reports"),
+        metavar="DIR",
+        help="folder of `rnn-parity explain` records (explain-*.json) whose measured effects the "
+        "closing 'Why they train differently' quotes (default reports/; none there: words only)",
+    )
 
 
 def read_explained(folder: str | Path) -> list[dict[str, Any]]:
