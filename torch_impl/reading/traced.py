@@ -36,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import operator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,14 +89,24 @@ def trace(module: nn.Module) -> fx.GraphModule:
     Raises:
         ModelFileError: naming the node of a data-dependent branch, or what fx could not trace.
     """
+    return fx.GraphModule(module, run_tracer(_Tracer(), module, _untraceable))
+
+
+def run_tracer(
+    tracer: fx.Tracer, module: nn.Module, refusal: Callable[[nn.Module, Exception], str]
+) -> fx.Graph:
+    """`tracer`'s graph of the forward in eval mode; what fx raises becomes one line, `refusal`'s.
+
+    Raises:
+        GrammarError: the tracer's own refusals as they are, any other failure in `refusal`'s words.
+    """
     with evaluating(module):
         try:
-            graph = _Tracer().trace(module)
+            return tracer.trace(module)
         except GrammarError:
             raise
         except Exception as error:  # fx raises many kinds; the user gets one line
-            raise GrammarError(_untraceable(module, error)) from None
-    return fx.GraphModule(module, graph)
+            raise GrammarError(refusal(module, error)) from None
 
 
 # Constructs fx stops at with a message that names neither them nor the user's line (packing

@@ -25,8 +25,7 @@ from torch import fx, nn
 from torch.fx import _symbolic_trace
 from torch.nn.utils import rnn as rnn_utils
 
-from torch_impl.common import evaluating
-from torch_impl.reading.traced import _Tracer
+from torch_impl.reading.traced import _Tracer, run_tracer
 from torch_impl.reading.traced_values import GrammarError, where
 
 KEPT_WHOLE = (
@@ -118,13 +117,7 @@ def trace_graph(module: nn.Module) -> fx.GraphModule:
     Raises:
         GrammarError: naming the construct fx stops at and the user's source line.
     """
-    with evaluating(module):
-        try:
-            graph = GraphTracer().trace(module)
-        except GrammarError:
-            raise
-        except Exception as error:  # fx raises many kinds; the user gets one line
-            raise GrammarError(untraceable(module, error)) from None
+    graph = run_tracer(GraphTracer(), module, untraceable)
     for node in graph.nodes:  # else the generated code registers the kept calls with fx's
         node.meta.pop("is_wrapped", None)  # global wrap table, under names no later trace finds
     return fx.GraphModule(module, graph)
