@@ -16,6 +16,7 @@ from typing import Any
 from compare.report.speed.breakdown import breakdown_section
 from compare.report.speed.compiled import compiled_section
 from compare.report.speed.findings import TOO_FEW, findings, per_round_text
+from compare.report.speed.floor import floor_section
 from compare.report.speed.records import (
     CHART_TUTORIAL,
     SWEEP_AXES,
@@ -275,6 +276,7 @@ def speed_section(speed: dict[str, Any]) -> list[str]:
         lines += [f"![per-step training time, tutorial config]({CHART_TUTORIAL})", ""]
     lines += _ratio_table(speed)
     lines += _findings_section(speed)
+    lines += floor_section(speed)
     lines += breakdown_section(speed)
     lines += _startup_table(speed)
     lines += compiled_section(speed)
