@@ -6,14 +6,16 @@ import pytest
 
 from compare.cli import main
 
+# One job at a time in this process (its frameworks are loaded already): the pool's workers
+# and the same numbers on 1 and 2 of them are tests/compare/study/test_experiment.py's, and
+# spawning two workers that import TensorFlow and torch cost this test about 20 s of CPU.
+QUICK_REPORT = ["report", "--quick", "--preset", "tutorial", "--bench", "none", "--jobs", "1"]
+
 
 @pytest.mark.slow
 def test_quick_report_end_to_end(tmp_path, capsys):
     out = tmp_path / "reports"
-    assert (
-        main(["report", "--quick", "--preset", "tutorial", "--bench", "none", "--out", str(out)])
-        == 0
-    )
+    assert main([*QUICK_REPORT, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "tutorial  keras  test RMSE" in printed and "report written to" in printed
     text = (out / "report.md").read_text()
@@ -34,10 +36,7 @@ def test_quick_report_end_to_end(tmp_path, capsys):
     assert not (out / ".records.staging").exists()
     # the same command again: every record from the cache, the same report numbers
     first = (out / "records" / "run-tutorial-torch-seed1.json").read_text()
-    assert (
-        main(["report", "--quick", "--preset", "tutorial", "--bench", "none", "--out", str(out)])
-        == 0
-    )
+    assert main([*QUICK_REPORT, "--out", str(out)]) == 0
     assert "0 job(s) run" in capsys.readouterr().out
     assert (out / "records" / "run-tutorial-torch-seed1.json").read_text() == first
 
