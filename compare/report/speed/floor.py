@@ -3,14 +3,15 @@
 The study's floor is `numpy_train` (hand-written BPTT and Adam in numpy, no framework). For
 Keras and for torch this picks, among the framework's CPU variants with a ratio to the floor in
 the rounds record, the fastest honest one: honest means it trains the same model on the same
-steps and its equal-work verdict did not fail (a default variant is its own reference; a
-verdict that could not be judged is said so). It states that ratio with its interval against
-the target of 2× the floor: within 2× is "shown" only when the whole interval lies below 2,
-"not reached" when the whole interval lies above it, and otherwise neither is shown (below 2×
-at its estimate, the rounds were too few or too noisy to show it). Where the estimate itself is
-2× or more, it says what stands in the way as far as the records know: the variant's heaviest
-parts per step when the breakdown profiled it. Any faster variant left out as not honest is
-named. Records only, no framework.
+steps and no equal-work verdict failed along its chain of references up to its framework's
+default (keras_jax_scan is judged against keras_jax, keras_jax against keras_fit; a default
+variant is its own reference; a verdict that could not be judged is said so). It states that
+ratio with its interval against the target of 2× the floor: within 2× is "shown" only when the
+whole interval lies below 2, "not reached" when the whole interval lies above it, and otherwise
+neither is shown (below 2× at its estimate, the rounds were too few or too noisy to show it).
+Where the estimate itself is 2× or more, it says what stands in the way as far as the records
+know: the variant's heaviest parts per step when the breakdown profiled it. Any faster variant
+left out as not honest is named. Records only, no framework.
 """
 
 from __future__ import annotations
@@ -29,9 +30,7 @@ def _runs(speed: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {run.get("variant"): run for run in speed.get("runs") or []}
 
 
-def honesty(run: dict[str, Any] | None) -> str:
-    """ "default" (its framework's reference), "same" (equal work within its reference's spread),
-    "failed" (outside it, or a run diverged) or "not judged" (no verdict in the records)."""
+def _own_verdict(run: dict[str, Any] | None) -> str:
     work = (run or {}).get("equal_work") or {}
     if not work:
         return "not judged"
@@ -39,6 +38,27 @@ def honesty(run: dict[str, Any] | None) -> str:
         return "default"
     verdict = work.get("within_spread")
     return "same" if verdict is True else "failed" if verdict is False else "not judged"
+
+
+def honesty(runs: dict[str, dict[str, Any]], variant: str) -> tuple[str, str]:
+    """The variant's equal-work standing along its chain of references up to its framework's
+    default (keras_jax_scan is judged against keras_jax, which is judged against keras_fit), and
+    the variant that decided it: "default", "same" (every link within its reference's spread),
+    "failed" (a link outside it, or a run diverged) or "not judged" (a link without a verdict)."""
+    standing, seen, name = "default", set(), variant
+    while name and name not in seen:
+        seen.add(name)
+        found = _own_verdict(runs.get(name))
+        if found == "failed":
+            return "failed", name
+        if found == "not judged":
+            standing = "not judged"
+        elif found == "same" and standing == "default":
+            standing = "same"
+        if found in ("default", "not judged"):
+            break
+        name = ((runs.get(name) or {}).get("equal_work") or {}).get("reference_variant")
+    return standing, variant
 
 
 def _to_floor(speed: dict[str, Any], framework: str) -> list[dict[str, Any]]:
@@ -71,9 +91,9 @@ def fastest_honest(speed: dict[str, Any], framework: str) -> dict[str, Any] | No
     runs = _runs(speed)
     passed_over = []
     for entry in _to_floor(speed, framework):
-        found = honesty(runs.get(entry.get("variant")))
+        found, decided_by = honesty(runs, entry.get("variant"))
         if found == "failed":
-            passed_over.append(entry)
+            passed_over.append({**entry, "failed": decided_by})
             continue
         return {"entry": entry, "honesty": found, "verdict": verdict(entry), "passed": passed_over}
     return None
@@ -118,9 +138,11 @@ def _sentence(speed: dict[str, Any], framework: str, found: dict[str, Any]) -> s
     if not below:
         text += f"; what stands in the way: {_in_the_way(speed, variant)}"
     for faster in found["passed"]:
+        failed = faster["failed"]
+        whose = "its" if failed == faster.get("variant") else f"`{failed}`'s, its reference's,"
         text += (
             f"; `{faster.get('variant')}` was faster ({number(faster, 'ratio'):.2f}×) but left "
-            "out: its test RMSE fell outside its reference's spread"
+            f"out: {whose} test RMSE fell outside its own reference's spread"
         )
     return text + "."
 

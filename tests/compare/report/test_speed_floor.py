@@ -78,7 +78,7 @@ def test_the_section_states_each_ratio_and_what_stood_in_the_way():
     assert torch.startswith("- **PyTorch**: `torch_compiled_fused`, 0.50× `numpy_train`")
     assert "within 2× of the floor, at the interval's top too" in torch
     assert "what stands in the way" not in torch
-    assert "`torch_compiled` was faster (0.30×) but left out" in torch
+    assert "`torch_compiled` was faster (0.30×) but left out: its test RMSE fell outside" in torch
     assert "cuda" not in " ".join(lines)
 
 
@@ -90,6 +90,21 @@ def test_a_profiled_path_short_of_2x_names_its_heaviest_parts():
     assert keras.endswith(
         "what stands in the way: its sampled step spends 400 µs in compute, "
         "100 µs in the framework's loop, 50 µs in data handling."
+    )
+
+
+def test_a_path_whose_reference_failed_equal_work_is_left_out_too():
+    speed = _speed()
+    speed["runs"].append(_run("keras_jax", "keras", "keras_fit", False))
+    keras = fastest_honest(speed, "keras")
+    assert keras["entry"]["variant"] == "keras_tuned"
+    assert [(e["variant"], e["failed"]) for e in keras["passed"]] == [
+        ("keras_jax_scan", "keras_jax")
+    ]
+    [line] = [line for line in floor_section(speed) if line.startswith("- **Keras**")]
+    assert line.endswith(
+        "`keras_jax_scan` was faster (0.87×) but left out: `keras_jax`'s, its reference's, "
+        "test RMSE fell outside its own reference's spread."
     )
 
 
