@@ -64,9 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--bench",
         choices=("quick", "full", "none"),
         default="quick",
-        help="speed study to include: quick (default, about 3 minutes on 2 cores), full (tens of "
-        "minutes; "
-        "same as `rnn-parity bench`) or none",
+        help="speed study to include: quick (default, 1.5-3 minutes on 2 cores), full (18-26 "
+        "minutes; same as `rnn-parity bench`) or none",
     )
     parser.add_argument(
         "--jobs",
