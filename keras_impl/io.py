@@ -59,6 +59,11 @@ def write_keras_file(model: keras.Model, path: Path) -> Path:
     """Write `model` to the `.keras` file `path` through a temporary file and `os.replace`."""
     # Keras insists on the .keras suffix, so the temporary name keeps it.
     temporary = path.with_name(f".{path.name}.partial.keras")
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and not optimizer.built:
+        # Its zero slots, saved: a compiled model saved before training otherwise loads in
+        # plain Keras with "Skipping variable loading for optimizer" (2 saved vs 2n+2 built).
+        optimizer.build(model.trainable_variables)
     try:
         model.save(temporary)
         os.replace(temporary, path)

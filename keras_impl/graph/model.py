@@ -138,7 +138,9 @@ def graph_node_outputs(
         produced = list(produced) if isinstance(produced, list | tuple) else [produced]
         tensors += produced
         counts.append(len(produced))
-    probe = keras.Model(model.inputs, tensors)
+    # The probe takes its inputs in the structure it is fed: one tensor for a one-input model,
+    # else Keras warns on every call that the structures differ.
+    probe = keras.Model(model.inputs[0] if len(model.inputs) == 1 else model.inputs, tensors)
     feed = _feed(graph, inputs)
     with crop_mask_warning_silenced():
         values = probe(feed[0] if len(feed) == 1 else feed, training=False)

@@ -4,6 +4,8 @@ say exactly is refused naming the op."""
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -69,3 +71,31 @@ def test_a_graph_of_ops_only_keeps_its_dtype() -> None:
     for dtype in ("float32", "float64"):
         model = build_graph_model(type(graph)(graph.inputs, graph.nodes, graph.outputs, dtype))
         assert read_graph(model)[0].dtype == dtype
+
+
+def test_node_outputs_of_a_one_input_model_raise_no_framework_warning() -> None:
+    """`check` and a refused port show each node's values; a Keras structure warning there
+    reached the user's terminal as nine lines above the one-line refusal."""
+    graph = chain(seq("lstm"), Reduce("mean", 1), time=FIXED_TIME)
+    model = graph_from_canonical(random_weights(graph, seed=3))
+    inputs = sample_inputs(graph, batch=2, seed=4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        values = graph_node_outputs(model, inputs)
+    assert set(values) == {"n0", "n1"}
+    assert [str(w.message) for w in caught] == []
+
+
+def test_a_saved_graph_loads_in_plain_keras_without_warnings(tmp_path) -> None:
+    """A user loading a ported file sees no "Skipping variable loading for optimizer": the
+    compiled, untrained model's optimizer is saved with its (zero) slots."""
+    graph = chain(seq("gru"), Reduce("max", 1), time=FIXED_TIME)
+    model = graph_from_canonical(random_weights(graph, seed=5))
+    path = save_graph_model(model, tmp_path / "gru.keras")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = keras.saving.load_model(path, safe_mode=True)
+    assert [str(w.message) for w in caught] == []
+    inputs = sample_inputs(graph, batch=3, seed=6)
+    for got, want in zip(graph_predict(loaded, inputs), graph_predict(model, inputs), strict=True):
+        assert np.array_equal(got, want)
