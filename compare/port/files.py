@@ -53,6 +53,8 @@ def keras_to_torch(model: Any, seed: int = 0) -> Any:
 
     The Keras model itself runs the check inputs (random, fitted to the model: token ids,
     padding at the end, middle and start where it masks) beside the port before it is returned.
+    It is returned in eval mode, as it was checked (dropout off, like Keras's `model(x)`);
+    `.train()` turns its dropout on to train it.
 
     Raises:
         ModelFileError: a model outside the grammar (naming the layer), or a port whose outputs
@@ -73,7 +75,7 @@ def keras_to_torch(model: Any, seed: int = 0) -> Any:
 
     source = keras_side.predict(model, X)
     check_port(source, torch_side.predict(ported, X), weights.spec.dtype, "the torch model", locate)
-    return ported
+    return ported.eval()  # as checked: a net left training ran its dropout on a first call
 
 
 def torch_to_keras(module: Any, seed: int = 0) -> Any:

@@ -227,7 +227,7 @@ def graph_keras_to_torch(model: Any, seed: int = 0) -> Any:
     check_against_source(
         source, lambda X: torch.graph_predict(net, X), "the torch model", seed, outputs_of
     )
-    return net
+    return net.eval()  # as checked: a net left training ran its dropout on a first call
 
 
 def graph_torch_to_keras(net: Any, seed: int = 0) -> Any:

@@ -164,3 +164,27 @@ def test_a_lengths_model_ports_to_pt_pt2_and_back_and_checks(impls, tmp_path):
     assert main(["port", str(source), str(tmp_path / "lengths.pt2"), *fixed]) == 0
     assert main(["port", str(tmp_path / "lengths.pt"), str(tmp_path / "back.keras")]) == 0
     assert main(["check", str(tmp_path / "back.keras")]) == 0
+
+
+@pytest.mark.parametrize("route", ["chain", "graph"])
+def test_keras_to_torch_returns_the_net_in_eval_mode_as_it_was_checked(impls, route):
+    """A net returned training ran its dropout on the user's first `net(x)`: 0.75 off the
+    source on a public toxic-comment classifier whose port had been checked and passed."""
+    import torch
+
+    inputs = keras.Input((6, 2))
+    if route == "chain":
+        hidden = keras.layers.LSTM(3, dropout=0.3, name="rnn")(inputs)
+    else:
+        sequence = keras.layers.LSTM(3, return_sequences=True, dropout=0.3, name="rnn")(inputs)
+        hidden = keras.layers.GlobalMaxPooling1D(name="pool")(sequence)
+    dropped = keras.layers.Dropout(0.5, name="drop")(hidden)
+    model = keras.Model(inputs, keras.layers.Dense(2, name="head")(dropped))
+    model.set_weights([w + 0.3 for w in model.get_weights()])  # non-zero biases too
+    net = keras_to_torch(model)
+    assert not net.training
+    X = np.random.default_rng(0).normal(size=(16, 6, 2)).astype("float32")
+    with torch.no_grad():
+        got = net(torch.as_tensor(X))
+    got = got[0] if isinstance(got, list | tuple) else got
+    np.testing.assert_allclose(got.numpy(), np.asarray(model(X)), rtol=0, atol=1e-6)
