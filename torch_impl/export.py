@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -80,14 +81,30 @@ def export_program(model: RNNModel, path: str | os.PathLike) -> Path:
     if not path.parent.is_dir():
         raise ModelFileError(f"{path}: folder {path.parent} does not exist")
     batch = torch.export.Dim("batch", min=1)
+    program = capture(exportable(model), (example_input(model),), ({0: batch},), path, "model")
+    return save_program(program, path)
+
+
+def capture(
+    module: nn.Module, examples: tuple, dynamic_shapes: tuple, path: Path, what: str
+) -> torch.export.ExportedProgram:
+    """`torch.export.export`, quiet and refused in one line (the chain's and the graph's .pt2).
+
+    nn.LSTM and nn.GRU re-point their `_flat_weights` while being exported, and torch warns
+    about each (a multi-line UserWarning that reached the user's terminal above the port's
+    report); the program holds those tensors as parameters all the same, and the port checks
+    the written file's outputs against the source, so the warning says nothing the user needs.
+
+    Raises:
+        ModelFileError: "`path`: torch.export cannot capture the `what` (torch's first line)".
+    """
     try:
-        program = torch.export.export(
-            exportable(model), (example_input(model),), dynamic_shapes=({0: batch},)
-        )
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"The tensor attributes .*_flat_weights")
+            return torch.export.export(module, examples, dynamic_shapes=dynamic_shapes)
     except Exception as error:  # torch.export raises many kinds; one line for the user
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ModelFileError(f"{path}: torch.export cannot capture the model ({first})") from None
-    return save_program(program, path)
+        raise ModelFileError(f"{path}: torch.export cannot capture the {what} ({first})") from None
 
 
 def save_program(program: torch.export.ExportedProgram, path: Path) -> Path:

@@ -41,7 +41,7 @@ def test_the_file_is_loaded_in_its_own_dtype(tmp_path):
         (
             lambda: build(MLPHead).state_dict(),
             {"units": 3},
-            r"MLPHead\(\*\*\{'units': 3\}\) failed",
+            r"MLPHead\(\*\*\{'units': 3\}\) failed: .* --module-kwargs '\{\"name\": value\}'",
         ),
         (lambda: build(MLPHead, hidden=5).state_dict(), {}, "m.pt: does not fit MLPHead: size"),
         (

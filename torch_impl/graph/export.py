@@ -22,7 +22,7 @@ import torch
 
 from shared.errors import ModelFileError
 from shared.graph.model import ModelGraph
-from torch_impl.export import SUFFIX, save_program
+from torch_impl.export import SUFFIX, capture, save_program
 from torch_impl.graph.model import GraphNet, input_tensors
 
 _EXAMPLE_BATCH = 2  # not 0 or 1, which torch.export would specialise
@@ -91,15 +91,13 @@ def export_graph_program(
             "or strided 'same' padding); pass time_steps=N to export that length"
         )
     examples = _examples(net.graph, time_steps or _EXAMPLE_TIME)
-    try:
-        program = torch.export.export(
-            copy.deepcopy(net).eval(),
-            tuple(examples),
-            dynamic_shapes=(_dynamic_shapes(net.graph, free_time),),  # forward(*inputs)
-        )
-    except Exception as error:  # torch.export raises many kinds; one line for the user
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ModelFileError(f"{path}: torch.export cannot capture the graph ({first})") from None
+    program = capture(
+        copy.deepcopy(net).eval(),
+        tuple(examples),
+        (_dynamic_shapes(net.graph, free_time),),  # forward(*inputs)
+        path,
+        "graph",
+    )
     return save_program(program, path)
 
 

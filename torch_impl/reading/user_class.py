@@ -83,7 +83,10 @@ def module_from_file(cls: type, path: str | os.PathLike, kwargs: dict[str, Any])
     try:
         module = cls(**arguments)
     except Exception as error:  # the user's constructor may raise anything
-        raise ModelFileError(f"{cls.__name__}(**{arguments}) failed: {error}") from None
+        raise ModelFileError(
+            f"{cls.__name__}(**{arguments}) failed: {error} (give the constructor's arguments "
+            "as module kwargs: --module-kwargs '{\"name\": value}' on the command line)"
+        ) from None
     finally:
         torch.set_default_dtype(previous)
     module = module.to(dtype)
