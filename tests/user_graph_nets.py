@@ -240,7 +240,32 @@ class TimeMixing(nn.Module):
         return self.fc(mixed)
 
 
+class TimeMixingBareSqueeze(TimeMixing):
+    """TimeMixing with a bare `.squeeze()`, as public forecasters write it: the one axis of
+    size 1 (batch aside) is the one dropped."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(x)
+        return self.fc(
+            self.mix(out.transpose(1, 2)).squeeze()
+        )  # (batch, units, 1) -> (batch, units)
+
+
 # Refused: each one line naming the node and the user's line.
+
+
+class SqueezedToTheBatch(nn.Module):
+    """`fc(out[:, -1]).squeeze()`, a (batch,) output: no value of a graph drops its last
+    per-sample axis, so refused, saying to return (batch, 1)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(FEATURES, UNITS, batch_first=True)
+        self.fc = nn.Linear(UNITS, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(x)
+        return self.fc(out[:, -1, :]).squeeze()
 
 
 class LearnedInitialState(nn.Module):
@@ -305,7 +330,11 @@ TIME_MAJOR_INPUT = {TimeMajorStackedGRU, TimeMajorTokens}
 # tests/keras_impl/test_forward.py): a float64 port of these is refused, the Keras model at fault
 KERAS_FLOAT32_CONSTANTS = {ResidualNormHead}
 # need the reduce and permute nodes in keras_impl and torch_impl
-NEEDS_NEW_NODES = {AttentionSum: ("floats", FEATURES, None), TimeMixing: ("floats", FEATURES, 6)}
+NEEDS_NEW_NODES = {
+    AttentionSum: ("floats", FEATURES, None),
+    TimeMixing: ("floats", FEATURES, 6),
+    TimeMixingBareSqueeze: ("floats", FEATURES, 6),
+}
 
 
 def build(cls: type, dtype: str = "float32") -> nn.Module:

@@ -114,7 +114,17 @@ def squeeze(call: Any, builder: Builder) -> Any:
     if isinstance(value, Rows) and len(value.refs) == 1 and dim in (None, 0):
         return Tensor(value.refs[0], (0, 1))
     value = shaping.first_tensor(call)
+    if dim is None:  # x.squeeze(): the idiom `fc(out[:, -1]).squeeze()` of many forecasters
+        dim = _only_unit_dim(value, builder, call.node)
+        if dim is None:
+            return value  # no axis of size 1 but the batch: torch returns the tensor as it is
     axis = shaping.graph_axis(value, dim, builder, call.node)
+    if builder.rank(value, call.node) == 2:
+        raise GrammarError(
+            "squeeze leaves only the batch axis, a (batch,) value, and every value of a model "
+            "graph keeps a per-sample axis: return the (batch, 1) tensor and squeeze outside "
+            f"the model: {where(call.node)}"
+        )
     shape = builder.shape(value.ref, call.node)
     if shape[axis - 1] != 1:
         raise GrammarError(f"squeezes an axis of size {shape[axis - 1]}: {where(call.node)}")
@@ -122,6 +132,32 @@ def squeeze(call: Any, builder: Builder) -> Any:
         return shaping.flatten(value, builder, call.node)
     kind = shape_ops.Reduce("sum", axis)
     return shaping.reduced(value, kind, dim, builder, call.node)
+
+
+def _only_unit_dim(value: Tensor, builder: Builder, node: Any) -> int | None:
+    """The torch dim `x.squeeze()` removes, or None where it removes none.
+
+    torch drops every axis of size 1, the batch axis too at batch 1: the port keeps the batch
+    axis at every batch size (the same values; a (1,) where torch gives a 0-d tensor).
+
+    Raises:
+        GrammarError: where it would drop more than one axis, or where a free time axis makes
+            what it drops depend on the length.
+    """
+    perm = builder.perm(value, node)
+    shape = builder.shape(value.ref, node)  # graph axes 1.. (the batch's is not known)
+    if None in shape:
+        raise GrammarError(
+            f"squeeze() without a dim over a free time axis (what it drops depends on the "
+            f"length): name the axis, squeeze(d): {where(node)}"
+        )
+    units = [dim for dim, axis in enumerate(perm) if axis != 0 and shape[axis - 1] == 1]
+    if len(units) > 1:
+        raise GrammarError(
+            f"squeeze() without a dim drops {len(units)} axes of size 1 (dims {units}); name "
+            f"the one meant, squeeze(d): {where(node)}"
+        )
+    return units[0] if units else None
 
 
 def unsqueeze(call: Any, builder: Builder) -> Rows:

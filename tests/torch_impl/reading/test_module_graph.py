@@ -19,6 +19,7 @@ from tests.user_graph_nets import (
     CumulativeSum,
     FlattenHead,
     LearnedInitialState,
+    SqueezedToTheBatch,
     TorchLeakySlope,
     build,
 )
@@ -84,6 +85,12 @@ def test_weights_are_the_modules_own():
             "user_graph_nets.py:",
         ),
         (TorchLeakySlope, "leaky_relu with negative_slope=0.01: Keras's leaky_relu has slope 0.2"),
+        (
+            SqueezedToTheBatch,
+            "squeeze leaves only the batch axis, a (batch,) value, and every value of a model "
+            "graph keeps a per-sample axis: return the (batch, 1) tensor and squeeze outside "
+            "the model: call_method squeeze (node squeeze) at user_graph_nets.py:",
+        ),
     ],
 )
 def test_refusals_name_the_node_and_the_source_line(cls, words):
