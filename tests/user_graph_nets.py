@@ -246,22 +246,26 @@ class TimeMixingBareSqueeze(TimeMixing):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out, _ = self.lstm(x)
-        return self.fc(
-            self.mix(out.transpose(1, 2)).squeeze()
-        )  # (batch, units, 1) -> (batch, units)
+        mixed = self.mix(out.transpose(1, 2))  # (batch, units, 1)
+        return self.fc(mixed.squeeze())  # (batch, units)
 
 
 # Refused: each one line naming the node and the user's line.
 
 
-class SqueezedToTheBatch(nn.Module):
-    """`fc(out[:, -1]).squeeze()`, a (batch,) output: no value of a graph drops its last
-    per-sample axis, so refused, saying to return (batch, 1)."""
+class _LSTMThenLinear(nn.Module):
+    """An LSTM and a one-output linear head: the refused forwards below differ in what joins
+    them."""
 
     def __init__(self) -> None:
         super().__init__()
         self.lstm = nn.LSTM(FEATURES, UNITS, batch_first=True)
         self.fc = nn.Linear(UNITS, 1)
+
+
+class SqueezedToTheBatch(_LSTMThenLinear):
+    """`fc(out[:, -1]).squeeze()`, a (batch,) output: no value of a graph drops its last
+    per-sample axis, so refused, saying to return (batch, 1)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out, _ = self.lstm(x)
@@ -283,13 +287,8 @@ class LearnedInitialState(nn.Module):
         return self.fc(out.mean(dim=1))
 
 
-class CumulativeSum(nn.Module):
+class CumulativeSum(_LSTMThenLinear):
     """torch.cumsum over time: no graph node computes it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lstm = nn.LSTM(FEATURES, UNITS, batch_first=True)
-        self.fc = nn.Linear(UNITS, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out, _ = self.lstm(x)
